@@ -1,0 +1,406 @@
+//! The library an emulator serves: the file format users write, and the indexed form
+//! the server answers from.
+//!
+//! File format (TOML shown; JSON with the same field names works too):
+//!
+//! ```toml
+//! [[sections]]
+//! id = 1                      # Plex section id (the `key` of /library/sections)
+//! title = "Movies"
+//! type = "movie"              # "movie" or "show"
+//! locations = ["/data/movies"]  # optional
+//! uuid = "…"                  # optional; derived from the id when absent
+//!
+//! [[sections.items]]          # a movie
+//! rating_key = 101            # optional; assigned when absent
+//! title = "Inception"
+//! year = 2010                 # optional
+//! files = ["/data/movies/Inception (2010)/Inception (2010).mkv"]
+//!
+//! [[sections.items]]          # an episode (show sections); shows and seasons are derived
+//! show = "Northern Lights"
+//! season = 1
+//! episode = 2
+//! title = "The Long Night"
+//! files = ["/data/tv/Northern Lights/Season 01/Northern Lights - S01E02.mkv"]
+//! ```
+//!
+//! Each entry of `files` is one version (`Media`) with one `Part`; an entry may also be a
+//! list of paths for a multi-part version.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// A library as written in a library file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LibraryFile {
+    /// Name the server reports (`friendlyName`).
+    #[serde(default)]
+    pub server_name: Option<String>,
+    /// The sections, in the order the server lists them.
+    #[serde(default)]
+    pub sections: Vec<SectionSpec>,
+}
+
+/// One section of a library file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionSpec {
+    pub id: u32,
+    pub title: String,
+    #[serde(rename = "type")]
+    pub kind: SectionType,
+    #[serde(default)]
+    pub uuid: Option<String>,
+    #[serde(default)]
+    pub locations: Vec<String>,
+    #[serde(default)]
+    pub items: Vec<ItemSpec>,
+}
+
+/// Section types the emulator serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SectionType {
+    Movie,
+    Show,
+}
+
+impl SectionType {
+    /// The Plex type name (`movie`, `show`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SectionType::Movie => "movie",
+            SectionType::Show => "show",
+        }
+    }
+}
+
+/// A movie or an episode in a library file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemSpec {
+    #[serde(default)]
+    pub rating_key: Option<u64>,
+    pub title: String,
+    #[serde(default)]
+    pub year: Option<u32>,
+    /// For an episode: its show's title.
+    #[serde(default)]
+    pub show: Option<String>,
+    #[serde(default)]
+    pub season: Option<u32>,
+    #[serde(default)]
+    pub episode: Option<u32>,
+    pub files: Vec<FileSpec>,
+}
+
+/// One version of an item: a single file, or the parts of a multi-part file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FileSpec {
+    Single(String),
+    Parts(Vec<String>),
+}
+
+impl FileSpec {
+    /// The part paths of this version.
+    pub fn parts(&self) -> Vec<&str> {
+        match self {
+            FileSpec::Single(p) => vec![p.as_str()],
+            FileSpec::Parts(ps) => ps.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+impl LibraryFile {
+    /// Reads a library file; `.json` is read as JSON, anything else as TOML.
+    pub fn load(path: &Path) -> Result<LibraryFile> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read library file {}", path.display()))?;
+        let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let lib = if is_json {
+            LibraryFile::from_json(&text)
+        } else {
+            LibraryFile::from_toml(&text)
+        };
+        lib.with_context(|| format!("invalid library file {}", path.display()))
+    }
+
+    /// Parses a library from TOML text.
+    pub fn from_toml(text: &str) -> Result<LibraryFile> {
+        Ok(toml::from_str(text)?)
+    }
+
+    /// Parses a library from JSON text.
+    pub fn from_json(text: &str) -> Result<LibraryFile> {
+        Ok(serde_json::from_str(text)?)
+    }
+
+    /// The sample library bundled for `plexmatch demo`.
+    pub fn sample() -> LibraryFile {
+        LibraryFile::from_toml(include_str!("../libraries/sample.toml"))
+            .expect("the bundled sample library is valid")
+    }
+}
+
+/// What kind of entry the server holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Movie,
+    Show,
+    Season,
+    Episode,
+}
+
+impl EntryKind {
+    /// Every kind.
+    pub const ALL: [EntryKind; 4] = [EntryKind::Movie, EntryKind::Show, EntryKind::Season, EntryKind::Episode];
+
+    /// Plex's numeric type (`type=` query parameter).
+    pub fn type_number(self) -> u32 {
+        match self {
+            EntryKind::Movie => 1,
+            EntryKind::Show => 2,
+            EntryKind::Season => 3,
+            EntryKind::Episode => 4,
+        }
+    }
+
+    /// Plex's type name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Movie => "movie",
+            EntryKind::Show => "show",
+            EntryKind::Season => "season",
+            EntryKind::Episode => "episode",
+        }
+    }
+
+    /// Whether the entry has media files (a leaf) rather than children.
+    pub fn is_leaf(self) -> bool {
+        matches!(self, EntryKind::Movie | EntryKind::Episode)
+    }
+}
+
+/// One entry the server can return.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub rating_key: u64,
+    pub kind: EntryKind,
+    pub title: String,
+    pub year: Option<u32>,
+    pub section: usize,
+    /// Parent (season of an episode, show of a season).
+    pub parent: Option<u64>,
+    /// Grandparent (show of an episode).
+    pub grandparent: Option<u64>,
+    /// Season number of a season, episode number of an episode.
+    pub index: Option<u32>,
+    /// Versions, each a list of part paths.
+    pub media: Vec<Vec<String>>,
+    /// Children (seasons of a show, episodes of a season), in order.
+    pub children: Vec<u64>,
+}
+
+/// A section as the server holds it.
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub id: u32,
+    pub title: String,
+    pub kind: SectionType,
+    pub uuid: String,
+    pub locations: Vec<String>,
+    /// Rating keys of the section's entries, in listing order.
+    pub entries: Vec<u64>,
+}
+
+/// The indexed library the server answers from.
+#[derive(Debug, Clone)]
+pub struct Library {
+    pub server_name: String,
+    pub sections: Vec<Section>,
+    pub entries: HashMap<u64, Entry>,
+}
+
+impl Library {
+    /// Builds the served form: assigns missing rating keys, derives shows and seasons.
+    pub fn build(file: &LibraryFile) -> Result<Library> {
+        let mut used: std::collections::HashSet<u64> = std::collections::HashSet::new();
+        for s in &file.sections {
+            for it in &s.items {
+                if let Some(k) = it.rating_key
+                    && !used.insert(k)
+                {
+                    bail!("rating_key {k} is used twice");
+                }
+            }
+        }
+        let mut next_key = used.iter().max().copied().unwrap_or(0).max(99) + 1;
+        let mut fresh_key = || {
+            while used.contains(&next_key) {
+                next_key += 1;
+            }
+            used.insert(next_key);
+            next_key
+        };
+
+        let mut lib = Library {
+            server_name: file.server_name.clone().unwrap_or_else(|| "plexmatch emulator".into()),
+            sections: Vec::new(),
+            entries: HashMap::new(),
+        };
+        let mut seen_ids = std::collections::HashSet::new();
+        for (si, spec) in file.sections.iter().enumerate() {
+            if !seen_ids.insert(spec.id) {
+                bail!("section id {} is used twice", spec.id);
+            }
+            let mut section = Section {
+                id: spec.id,
+                title: spec.title.clone(),
+                kind: spec.kind,
+                uuid: spec.uuid.clone().unwrap_or_else(|| derived_uuid(spec.id)),
+                locations: spec.locations.clone(),
+                entries: Vec::new(),
+            };
+            let mut shows: HashMap<String, u64> = HashMap::new();
+            let mut seasons: HashMap<(u64, u32), u64> = HashMap::new();
+            for item in &spec.items {
+                let media: Vec<Vec<String>> = item
+                    .files
+                    .iter()
+                    .map(|f| f.parts().into_iter().map(str::to_owned).collect())
+                    .collect();
+                let key = match item.rating_key {
+                    Some(k) => k,
+                    None => fresh_key(),
+                };
+                match spec.kind {
+                    SectionType::Movie => {
+                        if item.show.is_some() {
+                            bail!("movie section {:?} holds an episode ({:?})", spec.title, item.title);
+                        }
+                        section.entries.push(key);
+                        lib.entries.insert(
+                            key,
+                            Entry {
+                                rating_key: key,
+                                kind: EntryKind::Movie,
+                                title: item.title.clone(),
+                                year: item.year,
+                                section: si,
+                                parent: None,
+                                grandparent: None,
+                                index: None,
+                                media,
+                                children: Vec::new(),
+                            },
+                        );
+                    }
+                    SectionType::Show => {
+                        let show_title = item.show.clone().with_context(|| {
+                            format!("episode {:?} in show section {:?} has no `show`", item.title, spec.title)
+                        })?;
+                        let season_no = item.season.unwrap_or(1);
+                        let show_key = *shows.entry(show_title.clone()).or_insert_with(|| {
+                            let k = fresh_key();
+                            section.entries.push(k);
+                            lib.entries.insert(
+                                k,
+                                Entry {
+                                    rating_key: k,
+                                    kind: EntryKind::Show,
+                                    title: show_title.clone(),
+                                    year: item.year,
+                                    section: si,
+                                    parent: None,
+                                    grandparent: None,
+                                    index: None,
+                                    media: Vec::new(),
+                                    children: Vec::new(),
+                                },
+                            );
+                            k
+                        });
+                        let season_key = match seasons.get(&(show_key, season_no)) {
+                            Some(k) => *k,
+                            None => {
+                                let k = fresh_key();
+                                seasons.insert((show_key, season_no), k);
+                                lib.entries.insert(
+                                    k,
+                                    Entry {
+                                        rating_key: k,
+                                        kind: EntryKind::Season,
+                                        title: format!("Season {season_no}"),
+                                        year: None,
+                                        section: si,
+                                        parent: Some(show_key),
+                                        grandparent: None,
+                                        index: Some(season_no),
+                                        media: Vec::new(),
+                                        children: Vec::new(),
+                                    },
+                                );
+                                lib.entries.get_mut(&show_key).expect("show exists").children.push(k);
+                                k
+                            }
+                        };
+                        lib.entries.insert(
+                            key,
+                            Entry {
+                                rating_key: key,
+                                kind: EntryKind::Episode,
+                                title: item.title.clone(),
+                                year: item.year,
+                                section: si,
+                                parent: Some(season_key),
+                                grandparent: Some(show_key),
+                                index: item.episode,
+                                media,
+                                children: Vec::new(),
+                            },
+                        );
+                        lib.entries.get_mut(&season_key).expect("season exists").children.push(key);
+                    }
+                }
+            }
+            lib.sections.push(section);
+        }
+        Ok(lib)
+    }
+
+    /// The section with this id.
+    pub fn section(&self, id: u32) -> Option<&Section> {
+        self.sections.iter().find(|s| s.id == id)
+    }
+
+    /// Entries of a section of one kind, in listing order (episodes in show order).
+    pub fn entries_of(&self, section: &Section, kind: EntryKind) -> Vec<&Entry> {
+        let mut out = Vec::new();
+        for key in &section.entries {
+            let e = &self.entries[key];
+            self.collect(e, kind, &mut out);
+        }
+        out
+    }
+
+    fn collect<'a>(&'a self, e: &'a Entry, kind: EntryKind, out: &mut Vec<&'a Entry>) {
+        if e.kind == kind {
+            out.push(e);
+            return;
+        }
+        for c in &e.children {
+            self.collect(&self.entries[c], kind, out);
+        }
+    }
+}
+
+/// A stable uuid-shaped string for a section id.
+fn derived_uuid(id: u32) -> String {
+    format!("5a1e1d0e-{:04x}-4c0d-9e1a-{:012x}", id & 0xffff, 0x00e3u64 * 1_000_003 + id as u64)
+}

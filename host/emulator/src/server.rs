@@ -1,0 +1,343 @@
+//! The HTTP side: routing, token check, content negotiation, paging and counting.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+
+use anyhow::{Result, anyhow};
+use tiny_http::{Header, Request, Response, Server};
+
+use crate::document::Element;
+use crate::library::{Entry, EntryKind, Library, LibraryFile};
+use crate::responses::{self, Page};
+
+/// How to start an emulator.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// The token clients must send.
+    pub token: String,
+    /// Worker threads serving requests.
+    pub threads: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { port: 0, token: "plexmatch-emulator-token".into(), threads: 4 }
+    }
+}
+
+/// Requests served, in total and by endpoint.
+#[derive(Default)]
+struct Counters {
+    total: AtomicU64,
+    by_endpoint: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Counters {
+    fn count(&self, endpoint: &'static str) {
+        self.total.fetch_add(1, Ordering::SeqCst);
+        *self.by_endpoint.lock().expect("counter lock").entry(endpoint).or_default() += 1;
+    }
+}
+
+struct Shared {
+    library: RwLock<Library>,
+    token: String,
+    counters: Counters,
+}
+
+/// A running emulator; it stops when dropped.
+pub struct Emulator {
+    url: String,
+    shared: Arc<Shared>,
+    server: Arc<Server>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Starts serving `library` on 127.0.0.1.
+    pub fn start(library: &LibraryFile, options: Options) -> Result<Emulator> {
+        let library = Library::build(library)?;
+        let server = Server::http(("127.0.0.1", options.port))
+            .map_err(|e| anyhow!("cannot listen on 127.0.0.1:{}: {e}", options.port))?;
+        let port = server
+            .server_addr()
+            .to_ip()
+            .ok_or_else(|| anyhow!("emulator is not listening on an IP address"))?
+            .port();
+        let server = Arc::new(server);
+        let shared = Arc::new(Shared { library: RwLock::new(library), token: options.token, counters: Counters::default() });
+        let workers = (0..options.threads.max(1))
+            .map(|_| {
+                let server = Arc::clone(&server);
+                let shared = Arc::clone(&shared);
+                std::thread::spawn(move || {
+                    while let Ok(request) = server.recv() {
+                        handle(&shared, request);
+                    }
+                })
+            })
+            .collect();
+        Ok(Emulator { url: format!("http://127.0.0.1:{port}"), shared, server, workers })
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:32400`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The token clients must send.
+    pub fn token(&self) -> &str {
+        &self.shared.token
+    }
+
+    /// Requests served so far (every request, including refused ones).
+    pub fn requests(&self) -> u64 {
+        self.shared.counters.total.load(Ordering::SeqCst)
+    }
+
+    /// Requests served so far to one endpoint: `root`, `identity`, `library`, `sections`,
+    /// `listing` (`/all` without `title`), `search` (`/all?title=`), `metadata`,
+    /// `children`, `unauthorized`, `not-found`.
+    pub fn requests_to(&self, endpoint: &str) -> u64 {
+        self.shared.counters.by_endpoint.lock().expect("counter lock").get(endpoint).copied().unwrap_or(0)
+    }
+
+    /// Replaces the served library (as when the server rescans), keeping the counters.
+    pub fn set_library(&self, library: &LibraryFile) -> Result<()> {
+        let built = Library::build(library)?;
+        *self.shared.library.write().expect("library lock") = built;
+        Ok(())
+    }
+
+    /// Serves until the process ends.
+    pub fn serve_forever(mut self) {
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        for _ in 0..self.workers.len() {
+            self.server.unblock();
+        }
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+/// A parsed request: path, query and the headers that matter.
+struct Incoming {
+    path: String,
+    query: Vec<(String, String)>,
+    json: bool,
+    token: Option<String>,
+    start: Option<usize>,
+    size: Option<usize>,
+}
+
+impl Incoming {
+    fn parse(req: &Request) -> Incoming {
+        let url = req.url();
+        let (path, query) = url.split_once('?').unwrap_or((url, ""));
+        let query: Vec<(String, String)> = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (percent_decode(k), percent_decode(v))
+            })
+            .collect();
+        let header = |name: &str| {
+            req.headers().iter().find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name)).map(|h| h.value.as_str().to_owned())
+        };
+        let param = |name: &str| query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+        let either = |name: &str| header(name).or_else(|| param(name));
+        let json = header("Accept").is_some_and(|a| a.contains("application/json"));
+        let token = either("X-Plex-Token");
+        let start = either("X-Plex-Container-Start").and_then(|v| v.trim().parse().ok());
+        let size = either("X-Plex-Container-Size").and_then(|v| v.trim().parse().ok());
+        Incoming { path: path.trim_end_matches('/').to_owned(), query, json, token, start, size }
+    }
+
+    fn param(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the router decided to send.
+enum Reply {
+    Doc(Element, Option<Page>),
+    Unauthorized,
+    NotFound,
+}
+
+fn handle(shared: &Shared, request: Request) {
+    let incoming = Incoming::parse(&request);
+    let (endpoint, reply) = route(shared, &incoming);
+    shared.counters.count(endpoint);
+    let response = match reply {
+        Reply::Unauthorized => html(401, responses::UNAUTHORIZED_HTML),
+        Reply::NotFound => html(404, responses::NOT_FOUND_HTML),
+        Reply::Doc(doc, page) => {
+            let (body, ctype) = if incoming.json {
+                (doc.to_json(), "application/json")
+            } else {
+                (doc.to_xml(), "text/xml;charset=utf-8")
+            };
+            let mut r = Response::from_string(body).with_header(header("Content-Type", ctype)).with_header(header("X-Plex-Protocol", "1.0"));
+            if let Some(p) = page.filter(|p| p.paged) {
+                r = r
+                    .with_header(header("X-Plex-Container-Start", &p.offset.to_string()))
+                    .with_header(header("X-Plex-Container-Total-Size", &p.total.to_string()));
+            }
+            r
+        }
+    };
+    let _ = request.respond(response);
+}
+
+fn html(status: u16, body: &str) -> Response<std::io::Cursor<Vec<u8>>> {
+    Response::from_string(body)
+        .with_status_code(status)
+        .with_header(header("Content-Type", "text/html"))
+        .with_header(header("X-Plex-Protocol", "1.0"))
+        .with_header(header("Cache-Control", "no-cache"))
+}
+
+fn header(name: &str, value: &str) -> Header {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
+}
+
+fn route(shared: &Shared, req: &Incoming) -> (&'static str, Reply) {
+    if req.path == "/identity" {
+        return ("identity", Reply::Doc(responses::identity(), None));
+    }
+    if req.token.as_deref() != Some(shared.token.as_str()) {
+        return ("unauthorized", Reply::Unauthorized);
+    }
+    let lib = shared.library.read().expect("library lock");
+    let segments: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        [] => ("root", Reply::Doc(responses::root(&lib), None)),
+        ["library"] => ("library", Reply::Doc(responses::library_root(), None)),
+        ["library", "sections"] => ("sections", Reply::Doc(responses::sections(&lib), None)),
+        ["library", "sections", id, "all"] => {
+            let Some(section) = id.parse().ok().and_then(|id| lib.section(id)) else {
+                return ("not-found", Reply::NotFound);
+            };
+            let default_kind = match section.kind {
+                crate::SectionType::Movie => EntryKind::Movie,
+                crate::SectionType::Show => EntryKind::Show,
+            };
+            let kind = match req.param("type").map(str::parse::<u32>) {
+                None => default_kind,
+                Some(Ok(n)) => match EntryKind::ALL.into_iter().find(|k| k.type_number() == n) {
+                    Some(k) => k,
+                    // A type this emulator never holds (albums, photos...): an empty answer.
+                    None => return ("listing", Reply::Doc(responses::entries(&lib, Some(section), &[], None), None)),
+                },
+                Some(Err(_)) => return ("listing", Reply::Doc(responses::entries(&lib, Some(section), &[], None), None)),
+            };
+            let mut items = lib.entries_of(section, kind);
+            let endpoint = match req.param("title") {
+                Some(t) => {
+                    items.retain(|e| title_matches(&e.title, t));
+                    "search"
+                }
+                None => "listing",
+            };
+            let (window, page) = paginate(&items, req);
+            (endpoint, Reply::Doc(responses::entries(&lib, Some(section), window, Some(&page)), Some(page)))
+        }
+        ["library", "metadata", ids] => {
+            let found: Vec<&Entry> = ids.split(',').filter_map(|k| k.parse::<u64>().ok()).filter_map(|k| lib.entries.get(&k)).collect();
+            if found.is_empty() {
+                return ("not-found", Reply::NotFound);
+            }
+            let section = Some(&lib.sections[found[0].section]);
+            ("metadata", Reply::Doc(responses::entries(&lib, section, &found, None), None))
+        }
+        ["library", "metadata", id, "children"] => {
+            let Some(parent) = id.parse::<u64>().ok().and_then(|k| lib.entries.get(&k)) else {
+                return ("not-found", Reply::NotFound);
+            };
+            let children: Vec<&Entry> = parent.children.iter().map(|k| &lib.entries[k]).collect();
+            let (window, page) = paginate(&children, req);
+            let section = Some(&lib.sections[parent.section]);
+            ("children", Reply::Doc(responses::entries(&lib, section, window, Some(&page)), Some(page)))
+        }
+        _ => ("not-found", Reply::NotFound),
+    }
+}
+
+/// Plex's `title=` filter: case-insensitive "contains"; `title==x` (value `=x`) is exact.
+fn title_matches(title: &str, query: &str) -> bool {
+    match query.strip_prefix('=') {
+        Some(exact) => title.to_lowercase() == exact.to_lowercase(),
+        None => title.to_lowercase().contains(&query.to_lowercase()),
+    }
+}
+
+fn paginate<'a, 'b>(items: &'b [&'a Entry], req: &Incoming) -> (&'b [&'a Entry], Page) {
+    let total = items.len();
+    match req.size {
+        None => (items, Page { offset: 0, total, paged: false }),
+        Some(size) => {
+            let start = req.start.unwrap_or(0).min(total);
+            let end = start.saturating_add(size).min(total);
+            (&items[start..end], Page { offset: start, total, paged: true })
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("Tom%20%26%20Jerry"), "Tom & Jerry");
+        assert_eq!(percent_decode("a+b%2Fc"), "a b/c");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%C3%A9t%C3%A9"), "été");
+    }
+
+    #[test]
+    fn title_filter_is_case_insensitive_contains() {
+        assert!(title_matches("Star Wars", "wars"));
+        assert!(!title_matches("Star Wars", "trek"));
+        assert!(title_matches("Star Wars", "=star wars"));
+        assert!(!title_matches("Star Wars", "=star"));
+    }
+}
