@@ -1,1 +1,19 @@
+//! plexmatch: decide which item of a Plex Media Server library holds a media file, with
+//! matching strategies written as sandboxed WebAssembly plugins.
+//!
+//! The host owns the Plex access ([`plex`]) and the disk caches ([`cache`]), shares them
+//! with plugins through the WIT interfaces in `wit/` ([`capabilities`]), runs plugins in
+//! wasmtime under CPU and memory limits ([`runtime`]), and merges their per-section
+//! answers ([`matching`]).
 
+pub mod backend;
+pub mod cache;
+pub mod capabilities;
+pub mod cli;
+pub mod matching;
+pub mod plex;
+pub mod runtime;
+pub mod sections;
+
+/// The default matcher plugin, built from `guest/default-matcher` and embedded.
+pub const DEFAULT_PLUGIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/default_matcher.wasm"));

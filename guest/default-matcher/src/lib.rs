@@ -1,0 +1,129 @@
+//! plexmatch's default matcher: the Stash2Plex strategy with its known bugs fixed.
+//!
+//! Per section, in order:
+//! 1. the match cache, verified against the item's files (W2); only a 404 or a file
+//!    mismatch makes an entry stale (W3);
+//! 2. when the section snapshot is fresh, its file-name index: no request, and every
+//!    duplicate is seen (W29);
+//! 3. otherwise, in movie sections, title searches with the path's title variants
+//!    (quality markers stripped as whole words, W6; dates stripped); a failed search
+//!    moves on to the next variant (W5);
+//! 4. then the file-name index, which refreshes the snapshot (and finds episodes in show
+//!    sections, W10).
+//!
+//! Plex failures are errors, never "not found" (W4).
+
+wit_bindgen::generate!({ path: "../../wit", world: "plugin" });
+
+use exports::plexmatch::plugin::matcher::{Guest, PluginInfo};
+use plexmatch::plugin::log::{Level, log};
+use plexmatch::plugin::types::{Confidence, Item, MatchError, MatchOutcome, PlexError, Section, SectionKind};
+use plexmatch::plugin::{library_cache, match_cache, plex};
+use plexmatch_matchkit::{file_name, has_file_named, name_key, title_variants};
+
+struct DefaultMatcher;
+
+impl Guest for DefaultMatcher {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "default".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "Match cache, then the section's file-name index, then title search (Stash2Plex, fixed)".into(),
+        }
+    }
+
+    fn find(section: Section, path: String) -> Result<MatchOutcome, MatchError> {
+        let Some(name) = file_name(&path) else {
+            return Err(MatchError::InvalidInput(format!("{path:?} has no file name")));
+        };
+        let key = name_key(name);
+        let fresh = library_cache::snapshot(section.id).is_some_and(|s| s.fresh);
+
+        if let Some(hit) = match_cache::get(section.id, &path) {
+            match verify_cached(&section, &hit.rating_key, name, &key, fresh)? {
+                Some(outcome) => return Ok(outcome),
+                None => {
+                    log(Level::Info, &format!("cached match {} for {path:?} is stale; forgetting it", hit.rating_key));
+                    match_cache::invalidate(section.id, &path);
+                }
+            }
+        }
+
+        if fresh && let Some(items) = library_cache::items_by_file_name(section.id, name) {
+            return score(&section, name, items);
+        }
+
+        let mut search_error: Option<PlexError> = None;
+        if section.kind != SectionKind::Show {
+            for title in title_variants(&path) {
+                let results = match library_cache::cached_search(section.id, &title) {
+                    Some(r) => r,
+                    None => match plex::search(section.id, &title) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            log(Level::Warn, &format!("title search {title:?} failed: {}", describe(&e)));
+                            search_error.get_or_insert(e);
+                            continue;
+                        }
+                    },
+                };
+                let found: Vec<Item> = results.into_iter().filter(|i| has_file_named(&i.files, &key)).collect();
+                log(Level::Debug, &format!("title search {title:?}: {} item(s) with {name:?}", found.len()));
+                if !found.is_empty() {
+                    return score(&section, name, found);
+                }
+            }
+        }
+
+        match plex::items_by_file_name(section.id, name) {
+            Ok(items) => score(&section, name, items),
+            // The index failing after a search failed: the search's error says more.
+            Err(e) => Err(MatchError::Plex(search_error.unwrap_or(e))),
+        }
+    }
+}
+
+/// Checks a cached match. `Some` is an answer; `None` means the entry is stale.
+fn verify_cached(section: &Section, rating_key: &str, name: &str, key: &str, fresh: bool) -> Result<Option<MatchOutcome>, MatchError> {
+    if fresh {
+        // The snapshot sees every item with this name: a duplicate added since the match
+        // was cached turns the answer into LOW instead of going unnoticed (W2).
+        let items = library_cache::items_by_file_name(section.id, name).unwrap_or_default();
+        if items.iter().any(|i| i.rating_key == rating_key) {
+            return score(section, name, items).map(Some);
+        }
+        return Ok(None);
+    }
+    match plex::fetch_item(rating_key) {
+        Ok(item) if item.section_id == section.id && has_file_named(&item.files, key) => Ok(Some(high(item))),
+        Ok(_) | Err(PlexError::NotFound(_)) => Ok(None),
+        // A timeout or an outage says nothing about the entry: keep it (W3).
+        Err(e) => Err(MatchError::Plex(e)),
+    }
+}
+
+fn score(section: &Section, name: &str, mut items: Vec<Item>) -> Result<MatchOutcome, MatchError> {
+    items.dedup_by(|a, b| a.rating_key == b.rating_key);
+    match items.len() {
+        0 => Err(MatchError::NotFound(format!("no item in section {:?} has a file named {name:?}", section.title))),
+        1 => Ok(high(items.pop().expect("one item"))),
+        _ => Ok(MatchOutcome { confidence: Confidence::Low, chosen: None, candidates: items }),
+    }
+}
+
+fn high(item: Item) -> MatchOutcome {
+    MatchOutcome { confidence: Confidence::High, chosen: Some(item.clone()), candidates: vec![item] }
+}
+
+fn describe(e: &PlexError) -> String {
+    match e {
+        PlexError::Unauthorized(m)
+        | PlexError::NotFound(m)
+        | PlexError::Unavailable(m)
+        | PlexError::Timeout(m)
+        | PlexError::BadResponse(m) => m.clone(),
+        PlexError::RateLimited(after) => format!("rate limited (retry after {after:?} s)"),
+    }
+}
+
+export!(DefaultMatcher);

@@ -1,0 +1,8 @@
+//! Helpers shared by the plexmatch host and matcher plugins: what a file name is, when
+//! two file names are the same, and which titles to search Plex with.
+
+pub mod names;
+pub mod variants;
+
+pub use names::{file_name, has_file_named, name_key, parent_name};
+pub use variants::title_variants;

@@ -1,0 +1,197 @@
+//! What plugins reach through the host: the Plex server behind the library cache, and
+//! the match cache. Cache trouble is logged and treated as a miss — it is only a cache.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::cache::{self, LibraryCache, MatchCache};
+use crate::plex::{Item, PlexClient, PlexConfig, PlexError, Section};
+use plexmatch_matchkit::{file_name, has_file_named, name_key};
+
+/// Cache lifetimes.
+#[derive(Debug, Clone, Copy)]
+pub struct CachePolicy {
+    /// How long a section snapshot, the section list and a non-empty search stay fresh.
+    pub library_ttl: Duration,
+    /// How long an empty search answer is trusted: short, so that an item Plex indexes
+    /// a moment later is not hidden for an hour (W1).
+    pub negative_ttl: Duration,
+}
+
+impl Default for CachePolicy {
+    fn default() -> Self {
+        CachePolicy { library_ttl: Duration::from_secs(3600), negative_ttl: Duration::from_secs(60) }
+    }
+}
+
+/// Plex access and both caches, shared by every plugin instance.
+pub struct Backend {
+    pub plex: PlexClient,
+    pub library: LibraryCache,
+    pub matches: MatchCache,
+    pub policy: CachePolicy,
+    /// One lock per section so that concurrent lookups refresh a stale snapshot once.
+    refreshing: Mutex<HashMap<u32, Arc<Mutex<()>>>>,
+    sections: Mutex<Option<Vec<Section>>>,
+}
+
+impl Backend {
+    /// Opens the caches in `data_dir` and prepares the Plex client.
+    pub fn open(plex: &PlexConfig, data_dir: &Path, policy: CachePolicy) -> Result<Backend> {
+        Ok(Backend {
+            plex: PlexClient::new(plex)?,
+            library: LibraryCache::open(data_dir)?,
+            matches: MatchCache::open(data_dir)?,
+            policy,
+            refreshing: Mutex::new(HashMap::new()),
+            sections: Mutex::new(None),
+        })
+    }
+
+    /// Every section of the server, from the cache while it is fresh.
+    pub fn sections(&self) -> Result<Vec<Section>, PlexError> {
+        if let Some(s) = self.sections.lock().expect("sections lock").clone() {
+            return Ok(s);
+        }
+        let cached = self.library.sections().unwrap_or_else(|e| {
+            tracing::warn!("cannot read the cached section list: {e:#}");
+            None
+        });
+        let fresh = cached.filter(|(_, listed_at)| self.is_fresh(*listed_at));
+        self.library.stats.record("sections", fresh.is_some());
+        let sections = match fresh {
+            Some((s, _)) => s,
+            None => {
+                let s = self.plex.sections()?;
+                if let Err(e) = self.library.store_sections(&s) {
+                    tracing::warn!("cannot cache the section list: {e:#}");
+                }
+                s
+            }
+        };
+        *self.sections.lock().expect("sections lock") = Some(sections.clone());
+        Ok(sections)
+    }
+
+    /// One section by id.
+    pub fn section(&self, id: u32) -> Result<Section, PlexError> {
+        self.sections()?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| PlexError::NotFound(format!("the server has no library section with id {id}")))
+    }
+
+    fn is_fresh(&self, at: i64) -> bool {
+        cache::now().saturating_sub(at) < self.policy.library_ttl.as_secs() as i64
+    }
+
+    /// The section's snapshot info and whether it is fresh.
+    pub fn snapshot(&self, section_id: u32) -> Option<(cache::SnapshotInfo, bool)> {
+        match self.library.snapshot_info(section_id) {
+            Ok(info) => info.map(|i| (i, self.is_fresh(i.refreshed_at))),
+            Err(e) => {
+                tracing::warn!("cannot read the snapshot of section {section_id}: {e:#}");
+                None
+            }
+        }
+    }
+
+    /// A title search, asked of Plex and cached (empty answers only briefly).
+    pub fn search(&self, section_id: u32, title: &str) -> Result<Vec<Item>, PlexError> {
+        let items = self.plex.search(section_id, title)?;
+        let ttl = if items.is_empty() { self.policy.negative_ttl } else { self.policy.library_ttl };
+        if let Err(e) = self.library.store_search(section_id, title, &items, ttl.as_secs()) {
+            tracing::warn!("cannot cache a search answer: {e:#}");
+        }
+        Ok(items)
+    }
+
+    /// A cached search answer, if one is still valid.
+    pub fn cached_search(&self, section_id: u32, title: &str) -> Option<Vec<Item>> {
+        let found = self.library.cached_search(section_id, title).unwrap_or_else(|e| {
+            tracing::warn!("cannot read a cached search: {e:#}");
+            None
+        });
+        self.library.stats.record("search", found.is_some());
+        found
+    }
+
+    /// Items of a section with a file named like `name`, refreshing a stale snapshot first.
+    pub fn items_by_file_name(&self, section_id: u32, name: &str) -> Result<Vec<Item>, PlexError> {
+        let fresh = self.snapshot(section_id).is_some_and(|(_, f)| f);
+        self.library.stats.record("file-name", fresh);
+        if !fresh {
+            self.refresh_if_stale(section_id)?;
+        }
+        self.library.items_by_file_name(section_id, name).map_err(|e| PlexError::BadResponse(format!("cache read failed: {e:#}")))
+    }
+
+    /// Items of a section's snapshot named like `name`, with no request; `None` without a snapshot.
+    pub fn snapshot_items_by_file_name(&self, section_id: u32, name: &str) -> Option<Vec<Item>> {
+        self.snapshot(section_id)?;
+        self.library.items_by_file_name(section_id, name).ok()
+    }
+
+    /// Refreshes the section's snapshot unless another caller just did.
+    pub fn refresh_if_stale(&self, section_id: u32) -> Result<(), PlexError> {
+        let lock = Arc::clone(self.refreshing.lock().expect("refresh map lock").entry(section_id).or_default());
+        let _guard = lock.lock().expect("refresh lock");
+        if self.snapshot(section_id).is_some_and(|(_, f)| f) {
+            return Ok(());
+        }
+        self.refresh_snapshot(section_id).map(|_| ())
+    }
+
+    /// Lists the section from Plex and replaces its snapshot; returns the item count.
+    /// A failed listing leaves the previous snapshot as it was.
+    pub fn refresh_snapshot(&self, section_id: u32) -> Result<usize, PlexError> {
+        let section = self.section(section_id)?;
+        let Some(item_type) = section.kind.leaf_type() else {
+            return Err(PlexError::BadResponse(format!(
+                "section {:?} holds {} items, which have no files plexmatch can match",
+                section.title,
+                section.kind.as_str()
+            )));
+        };
+        let started = std::time::Instant::now();
+        let items = self.plex.list_section(section_id, item_type)?;
+        if let Err(e) = self.library.replace_snapshot(section_id, &items) {
+            tracing::warn!("cannot store the snapshot of section {section_id}: {e:#}");
+        }
+        tracing::info!("refreshed section {:?}: {} items in {:.0?}", section.title, items.len(), started.elapsed());
+        Ok(items.len())
+    }
+
+    /// Checks that `rating_key` is an item of the section with a file named like `path`'s
+    /// file name, using what is at hand (`known`, then the snapshot, then one request).
+    /// Returns the item as Plex describes it.
+    pub fn confirm(&self, section_id: u32, path: &str, rating_key: &str, known: Option<&Item>) -> Result<Item, String> {
+        let name = file_name(path).ok_or_else(|| format!("{path:?} has no file name"))?;
+        let key = name_key(name);
+        let item = match known.cloned() {
+            Some(i) => i,
+            None => match self.library.item(section_id, rating_key).ok().flatten() {
+                Some(i) if self.snapshot(section_id).is_some_and(|(_, f)| f) => i,
+                _ => self.plex.fetch_item(rating_key).map_err(|e| format!("cannot check item {rating_key}: {e}"))?,
+            },
+        };
+        if item.section_id != section_id {
+            return Err(format!("item {rating_key} belongs to section {}, not {section_id}", item.section_id));
+        }
+        if !has_file_named(&item.files, &key) {
+            return Err(format!("item {rating_key} ({:?}) has no file named {name:?}", item.title));
+        }
+        Ok(item)
+    }
+
+    /// Writes this process's cache counters to the cache files.
+    pub fn flush_stats(&self) {
+        if let Err(e) = self.library.flush_stats().and_then(|_| self.matches.flush_stats()) {
+            tracing::warn!("cannot save cache statistics: {e:#}");
+        }
+    }
+}

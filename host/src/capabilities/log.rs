@@ -1,0 +1,28 @@
+//! `log`: a plugin's log lines, into the host's log, tagged with the plugin's name.
+
+use crate::runtime::State;
+use crate::runtime::bindings::plexmatch::plugin::log::{Host, Level};
+
+/// Longest message kept; a plugin cannot flood the log with one call.
+const MAX_MESSAGE: usize = 4096;
+
+impl Host for State {
+    fn log(&mut self, level: Level, message: String) {
+        self.host_call(|s| {
+            let mut message = message;
+            if message.len() > MAX_MESSAGE {
+                let cut = (0..=MAX_MESSAGE).rev().find(|&i| message.is_char_boundary(i)).unwrap_or(0);
+                message.truncate(cut);
+                message.push('…');
+            }
+            let plugin = s.identity.name.as_str();
+            match level {
+                Level::Trace => tracing::trace!(target: "plugin", plugin, "{message}"),
+                Level::Debug => tracing::debug!(target: "plugin", plugin, "{message}"),
+                Level::Info => tracing::info!(target: "plugin", plugin, "{message}"),
+                Level::Warn => tracing::warn!(target: "plugin", plugin, "{message}"),
+                Level::Error => tracing::error!(target: "plugin", plugin, "{message}"),
+            }
+        })
+    }
+}

@@ -1,0 +1,89 @@
+//! The host side of each WIT interface a plugin imports, one module per interface.
+//! Every function runs through [`State::host_call`], so its time is not charged to the
+//! plugin's CPU deadline.
+
+mod library_cache;
+mod log;
+mod match_cache;
+mod plex;
+mod settings;
+
+use crate::plex as model;
+use crate::runtime::State;
+use crate::runtime::bindings::plexmatch::plugin::types;
+
+impl types::Host for State {}
+
+/// A host item as the WIT `item` record.
+pub fn to_wit_item(i: &model::Item) -> types::Item {
+    types::Item {
+        rating_key: i.rating_key.clone(),
+        title: i.title.clone(),
+        kind: match i.kind {
+            model::ItemKind::Movie => types::ItemKind::Movie,
+            model::ItemKind::Episode => types::ItemKind::Episode,
+            model::ItemKind::Show => types::ItemKind::Show,
+            model::ItemKind::Season => types::ItemKind::Season,
+            model::ItemKind::Other => types::ItemKind::Other,
+        },
+        section_id: i.section_id,
+        files: i.files.clone(),
+    }
+}
+
+/// A WIT `item` record as a host item.
+pub fn from_wit_item(i: &types::Item) -> model::Item {
+    model::Item {
+        rating_key: i.rating_key.clone(),
+        title: i.title.clone(),
+        kind: match i.kind {
+            types::ItemKind::Movie => model::ItemKind::Movie,
+            types::ItemKind::Episode => model::ItemKind::Episode,
+            types::ItemKind::Show => model::ItemKind::Show,
+            types::ItemKind::Season => model::ItemKind::Season,
+            types::ItemKind::Other => model::ItemKind::Other,
+        },
+        section_id: i.section_id,
+        files: i.files.clone(),
+    }
+}
+
+/// A host section as the WIT `section` record.
+pub fn to_wit_section(s: &model::Section) -> types::Section {
+    types::Section {
+        id: s.id,
+        uuid: s.uuid.clone(),
+        title: s.title.clone(),
+        kind: match s.kind {
+            model::SectionKind::Movie => types::SectionKind::Movie,
+            model::SectionKind::Show => types::SectionKind::Show,
+            model::SectionKind::Artist => types::SectionKind::Artist,
+            model::SectionKind::Photo => types::SectionKind::Photo,
+            model::SectionKind::Other => types::SectionKind::Other,
+        },
+    }
+}
+
+/// A host Plex error as the WIT `plex-error` variant.
+pub fn to_wit_plex_error(e: model::PlexError) -> types::PlexError {
+    match e {
+        model::PlexError::Unauthorized(m) => types::PlexError::Unauthorized(m),
+        model::PlexError::NotFound(m) => types::PlexError::NotFound(m),
+        model::PlexError::Unavailable(m) => types::PlexError::Unavailable(m),
+        model::PlexError::Timeout(m) => types::PlexError::Timeout(m),
+        model::PlexError::RateLimited(s) => types::PlexError::RateLimited(s),
+        model::PlexError::BadResponse(m) => types::PlexError::BadResponse(m),
+    }
+}
+
+/// A WIT `plex-error` as the host's error.
+pub fn from_wit_plex_error(e: &types::PlexError) -> model::PlexError {
+    match e.clone() {
+        types::PlexError::Unauthorized(m) => model::PlexError::Unauthorized(m),
+        types::PlexError::NotFound(m) => model::PlexError::NotFound(m),
+        types::PlexError::Unavailable(m) => model::PlexError::Unavailable(m),
+        types::PlexError::Timeout(m) => model::PlexError::Timeout(m),
+        types::PlexError::RateLimited(s) => model::PlexError::RateLimited(s),
+        types::PlexError::BadResponse(m) => model::PlexError::BadResponse(m),
+    }
+}

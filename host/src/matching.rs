@@ -1,0 +1,214 @@
+//! The cross-section policy: ask the plugin about each chosen section, check what it
+//! claims, merge the answers (deduplicated by rating key) and call it HIGH only when
+//! exactly one item remains.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::backend::Backend;
+use crate::capabilities::{from_wit_item, from_wit_plex_error, to_wit_section};
+use crate::plex::{Item, PlexError, Section};
+use crate::runtime::bindings::plexmatch::plugin::types::{Confidence, MatchError};
+use crate::runtime::{Instance, Plugin, PluginFailure};
+
+/// The answer for one path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Exactly one item holds the file.
+    High,
+    /// Several items could hold it.
+    Low,
+    /// No chosen section holds it.
+    NotFound,
+    /// No answer: see the error.
+    Error,
+}
+
+impl Outcome {
+    /// The outcome as users see it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::High => "HIGH",
+            Outcome::Low => "LOW",
+            Outcome::NotFound => "not found",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// What went wrong, by who can fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "message", rename_all = "kebab-case")]
+pub enum Failure {
+    /// The Plex server refused the token.
+    Unauthorized(String),
+    /// The Plex server failed or could not be reached (temporary).
+    Plex(String),
+    /// The plugin failed (trap, limit, or a claim the host could not confirm).
+    Plugin(String),
+    /// The path cannot be matched as given.
+    Input(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Unauthorized(m) | Failure::Plex(m) | Failure::Plugin(m) | Failure::Input(m) => f.write_str(m),
+        }
+    }
+}
+
+/// An item in an answer, with its section's title.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MatchedItem {
+    pub rating_key: String,
+    pub title: String,
+    pub kind: crate::plex::ItemKind,
+    pub section_id: u32,
+    pub section: String,
+    pub files: Vec<String>,
+}
+
+/// The answer for one path.
+#[derive(Debug, Clone, Serialize)]
+pub struct PathMatch {
+    pub path: String,
+    pub outcome: Outcome,
+    /// The item, when the outcome is HIGH.
+    pub item: Option<MatchedItem>,
+    /// Every item considered (one for HIGH, several for LOW).
+    pub candidates: Vec<MatchedItem>,
+    /// The plugin that answered.
+    pub plugin: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Failure>,
+}
+
+/// Matches paths with one plugin, reusing its instance until it fails.
+pub struct Matcher {
+    plugin: Arc<Plugin>,
+    backend: Arc<Backend>,
+    instance: Option<Instance>,
+}
+
+impl Matcher {
+    /// A matcher running `plugin` against `backend`.
+    pub fn new(plugin: Arc<Plugin>, backend: Arc<Backend>) -> Matcher {
+        Matcher { plugin, backend, instance: None }
+    }
+
+    /// Matches one path against the given sections.
+    pub fn match_path(&mut self, path: &str, sections: &[Section]) -> PathMatch {
+        let mut found: Vec<MatchedItem> = Vec::new();
+        let mut failure: Option<Failure> = None;
+        for section in sections {
+            match self.ask(section, path) {
+                Ok(items) => {
+                    for it in items {
+                        if !found.iter().any(|f| f.rating_key == it.rating_key) {
+                            found.push(matched(it, section));
+                        }
+                    }
+                }
+                Err(Asked::NotFound) => {}
+                Err(Asked::Failed(f, stop)) => {
+                    tracing::warn!("{path}: section {:?}: {f}", section.title);
+                    failure.get_or_insert(f);
+                    if stop {
+                        break;
+                    }
+                }
+            }
+        }
+        let plugin = self.plugin.name().to_owned();
+        let (outcome, item) = match (&failure, found.len()) {
+            (Some(_), _) => (Outcome::Error, None),
+            (None, 0) => (Outcome::NotFound, None),
+            (None, 1) => (Outcome::High, Some(found[0].clone())),
+            (None, _) => (Outcome::Low, None),
+        };
+        if let Some(it) = &item
+            && let Err(e) = self.backend.matches.put(it.section_id, path, &it.rating_key)
+        {
+            tracing::warn!("cannot record the match of {path:?} in the match cache: {e:#}");
+        }
+        PathMatch { path: path.to_owned(), outcome, item, candidates: found, plugin, error: failure }
+    }
+
+    /// One section: the plugin's answer, with the host's own record of each item.
+    fn ask(&mut self, section: &Section, path: &str) -> Result<Vec<Item>, Asked> {
+        let instance = match self.instance.as_mut() {
+            Some(i) => i,
+            None => {
+                let fresh = self.plugin.instantiate().map_err(|f| Asked::Failed(Failure::Plugin(f.to_string()), true))?;
+                self.instance.insert(fresh)
+            }
+        };
+        let answer = match instance.find(&to_wit_section(section), path) {
+            Ok(a) => a,
+            Err(f) => {
+                // wasmtime refuses calls into a trapped instance: start afresh next time.
+                self.instance = None;
+                return Err(Asked::Failed(plugin_failure(f), true));
+            }
+        };
+        let outcome = match answer {
+            Ok(o) => o,
+            Err(MatchError::NotFound(_)) => return Err(Asked::NotFound),
+            Err(MatchError::InvalidInput(m)) => return Err(Asked::Failed(Failure::Input(m), true)),
+            Err(MatchError::Plex(e)) => return Err(Asked::Failed(plex_failure(from_wit_plex_error(&e)), false)),
+        };
+        let claimed: Vec<_> = match outcome.confidence {
+            Confidence::High => outcome.chosen.into_iter().collect(),
+            Confidence::Low => outcome.candidates,
+        };
+        if claimed.is_empty() {
+            return Err(Asked::NotFound);
+        }
+        let instance = self.instance.as_ref().expect("instance is live");
+        let mut items = Vec::with_capacity(claimed.len());
+        for c in &claimed {
+            let served = instance.served(&c.rating_key).cloned();
+            if outcome.confidence == Confidence::High {
+                // The host writes HIGH answers into the match cache: check them first.
+                let item = self.backend.confirm(section.id, path, &c.rating_key, served.as_ref()).map_err(|why| {
+                    Asked::Failed(Failure::Plugin(format!("plugin {:?} answered item {}, but {why}", self.plugin.name(), c.rating_key)), false)
+                })?;
+                items.push(item);
+            } else {
+                items.push(served.unwrap_or_else(|| from_wit_item(c)));
+            }
+        }
+        Ok(items)
+    }
+}
+
+enum Asked {
+    NotFound,
+    /// A failure, and whether the other sections should be skipped for this path.
+    Failed(Failure, bool),
+}
+
+fn matched(i: Item, section: &Section) -> MatchedItem {
+    MatchedItem {
+        rating_key: i.rating_key,
+        title: i.title,
+        kind: i.kind,
+        section_id: i.section_id,
+        section: section.title.clone(),
+        files: i.files,
+    }
+}
+
+fn plugin_failure(f: PluginFailure) -> Failure {
+    Failure::Plugin(f.to_string())
+}
+
+fn plex_failure(e: PlexError) -> Failure {
+    match e {
+        PlexError::Unauthorized(_) => Failure::Unauthorized(e.to_string()),
+        e => Failure::Plex(e.to_string()),
+    }
+}

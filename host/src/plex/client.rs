@@ -1,0 +1,202 @@
+//! The HTTP client for a Plex Media Server.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+
+use super::error::PlexError;
+use super::models::{Container, Envelope, Item, Section};
+
+/// How to reach a server.
+#[derive(Clone)]
+pub struct PlexConfig {
+    /// Base URL, e.g. `http://127.0.0.1:32400` (a trailing `/` is ignored).
+    pub url: String,
+    /// The `X-Plex-Token`; sent only as a header, never printed.
+    pub token: String,
+    /// Identifies this installation to the server (`X-Plex-Client-Identifier`).
+    pub client_id: String,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    /// Items per page of a listing.
+    pub page_size: usize,
+}
+
+impl std::fmt::Debug for PlexConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlexConfig")
+            .field("url", &self.url)
+            .field("token", &"********")
+            .field("client_id", &self.client_id)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("page_size", &self.page_size)
+            .finish()
+    }
+}
+
+/// A blocking Plex client that counts the requests it sends.
+pub struct PlexClient {
+    base: String,
+    http: Client,
+    page_size: usize,
+    requests: AtomicU64,
+}
+
+impl PlexClient {
+    /// A client for `config`; fails only on an unusable URL or token.
+    pub fn new(config: &PlexConfig) -> anyhow::Result<PlexClient> {
+        let base = config.url.trim_end_matches('/').to_owned();
+        let parsed = reqwest::Url::parse(&base).map_err(|e| anyhow::anyhow!("invalid Plex URL {base:?}: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            anyhow::bail!("invalid Plex URL {base:?}: the scheme must be http or https");
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let mut token = HeaderValue::from_str(&config.token)
+            .map_err(|_| anyhow::anyhow!("the Plex token contains characters that cannot be sent in a header"))?;
+        token.set_sensitive(true);
+        headers.insert(HeaderName::from_static("x-plex-token"), token);
+        let identity = [
+            ("x-plex-product", "plexmatch".to_owned()),
+            ("x-plex-version", env!("CARGO_PKG_VERSION").to_owned()),
+            ("x-plex-client-identifier", config.client_id.clone()),
+            ("x-plex-platform", std::env::consts::OS.to_owned()),
+            ("x-plex-device", std::env::consts::OS.to_owned()),
+            ("x-plex-device-name", "plexmatch".to_owned()),
+            ("x-plex-provides", "controller".to_owned()),
+            ("x-plex-language", "en".to_owned()),
+        ];
+        for (name, value) in identity {
+            let value = HeaderValue::from_str(&value).map_err(|_| anyhow::anyhow!("invalid value for header {name}"))?;
+            headers.insert(HeaderName::from_static(name), value);
+        }
+        let http = Client::builder()
+            .default_headers(headers)
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.read_timeout)
+            .user_agent(concat!("plexmatch/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(PlexClient { base, http, page_size: config.page_size.max(1), requests: AtomicU64::new(0) })
+    }
+
+    /// Requests sent so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Every library section (`/library/sections`).
+    pub fn sections(&self) -> Result<Vec<Section>, PlexError> {
+        let c = self.get("/library/sections", None)?;
+        Ok(c.directory.into_iter().filter_map(|d| d.into_section()).collect())
+    }
+
+    /// Items of a section whose title contains `title` (`/library/sections/{id}/all?title=`).
+    pub fn search(&self, section_id: u32, title: &str) -> Result<Vec<Item>, PlexError> {
+        let path = format!("/library/sections/{section_id}/all?includeGuids=1&title={}", encode(title));
+        self.list(&path, section_id)
+    }
+
+    /// Every item of type `item_type` in a section, page by page.
+    pub fn list_section(&self, section_id: u32, item_type: u32) -> Result<Vec<Item>, PlexError> {
+        let path = format!("/library/sections/{section_id}/all?type={item_type}");
+        self.list(&path, section_id)
+    }
+
+    /// One item by rating key; the URL is built from the key, never from `key` (W25).
+    pub fn fetch_item(&self, rating_key: &str) -> Result<Item, PlexError> {
+        let path = format!("/library/metadata/{}", encode(rating_key));
+        let c = self.get(&path, None)?;
+        let section = c.library_section_id;
+        c.metadata
+            .into_iter()
+            .next()
+            .and_then(|m| m.into_item(section))
+            .ok_or_else(|| PlexError::NotFound(format!("GET {path} returned no item")))
+    }
+
+    /// Pages through a listing until `totalSize` items were read.
+    fn list(&self, path: &str, section_id: u32) -> Result<Vec<Item>, PlexError> {
+        let mut items = Vec::new();
+        let mut start = 0usize;
+        loop {
+            let c = self.get(path, Some((start, self.page_size)))?;
+            let count = c.metadata.len();
+            let total = c.total_size.or(c.size).map(|t| t as usize);
+            let section = c.library_section_id.or(Some(section_id as u64));
+            items.extend(c.metadata.into_iter().filter_map(|m| m.into_item(section)));
+            start += count;
+            let done = match total {
+                Some(total) => start >= total,
+                None => count < self.page_size,
+            };
+            if done || count == 0 {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// One GET, with the status mapped to a [`PlexError`].
+    fn get(&self, path: &str, page: Option<(usize, usize)>) -> Result<Container, PlexError> {
+        let what = format!("GET {path}");
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some((start, size)) = page {
+            req = req.header("X-Plex-Container-Start", start).header("X-Plex-Container-Size", size);
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let resp = req.send().map_err(|e| transport_error(&what, &e))?;
+        let resp = check_status(&what, resp)?;
+        let body = resp.bytes().map_err(|e| transport_error(&what, &e))?;
+        if body.is_empty() {
+            return Ok(Container::default());
+        }
+        let env: Envelope = serde_json::from_slice(&body).map_err(|e| PlexError::BadResponse(format!("{what}: {e}")))?;
+        Ok(env.container)
+    }
+}
+
+fn check_status(what: &str, resp: Response) -> Result<Response, PlexError> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    Err(match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => PlexError::Unauthorized(format!("{what} answered HTTP {}", status.as_u16())),
+        StatusCode::NOT_FOUND => PlexError::NotFound(format!("{what} answered HTTP 404")),
+        StatusCode::TOO_MANY_REQUESTS => {
+            PlexError::RateLimited(resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok()))
+        }
+        s if s.is_server_error() => PlexError::Unavailable(format!("{what} answered HTTP {}", s.as_u16())),
+        s => PlexError::BadResponse(format!("{what} answered HTTP {}", s.as_u16())),
+    })
+}
+
+fn transport_error(what: &str, e: &reqwest::Error) -> PlexError {
+    // reqwest's message holds the URL, which carries no token (it travels as a header).
+    let detail = std::error::Error::source(e).map(|s| s.to_string()).unwrap_or_else(|| e.to_string());
+    if e.is_timeout() {
+        PlexError::Timeout(format!("{what}: {detail}"))
+    } else if e.is_connect() || e.is_request() {
+        PlexError::Unavailable(format!("{what}: {detail}"))
+    } else if e.is_decode() || e.is_body() {
+        PlexError::BadResponse(format!("{what}: {detail}"))
+    } else {
+        PlexError::Unavailable(format!("{what}: {detail}"))
+    }
+}
+
+/// Percent-encodes a query value or path segment with nothing kept but unreserved bytes.
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,43 @@
+//! Plex failures, classified by what a caller can do about them.
+
+use std::fmt;
+
+/// A failed Plex request. Messages name the request (method and path), never the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlexError {
+    /// HTTP 401/403: the token was refused.
+    Unauthorized(String),
+    /// HTTP 404: the item or section does not exist.
+    NotFound(String),
+    /// Connection refused or HTTP 5xx: temporary.
+    Unavailable(String),
+    /// No answer in time: temporary.
+    Timeout(String),
+    /// HTTP 429, with the seconds to wait if the server said.
+    RateLimited(Option<u32>),
+    /// An answer plexmatch cannot read.
+    BadResponse(String),
+}
+
+impl PlexError {
+    /// Whether retrying later may succeed (W17: 5xx and 429 are not permanent).
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, PlexError::Unavailable(_) | PlexError::Timeout(_) | PlexError::RateLimited(_))
+    }
+}
+
+impl fmt::Display for PlexError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlexError::Unauthorized(m) => write!(f, "Plex refused the token: {m}"),
+            PlexError::NotFound(m) => write!(f, "not found on the Plex server: {m}"),
+            PlexError::Unavailable(m) => write!(f, "Plex server unavailable: {m}"),
+            PlexError::Timeout(m) => write!(f, "Plex server did not answer in time: {m}"),
+            PlexError::RateLimited(Some(s)) => write!(f, "Plex server asks to slow down (retry after {s} s)"),
+            PlexError::RateLimited(None) => write!(f, "Plex server asks to slow down"),
+            PlexError::BadResponse(m) => write!(f, "unreadable answer from Plex: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for PlexError {}

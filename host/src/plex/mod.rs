@@ -1,0 +1,9 @@
+//! Plex HTTP access: the client, its answer models and its errors.
+
+mod client;
+mod error;
+mod models;
+
+pub use client::{PlexClient, PlexConfig};
+pub use error::PlexError;
+pub use models::{Container, Envelope, Item, ItemKind, Section, SectionKind};

@@ -1,0 +1,242 @@
+//! The sandbox: one wasmtime engine, plugins compiled once, and instances that run each
+//! call under a CPU deadline and a memory cap.
+
+mod output;
+mod state;
+
+pub mod bindings {
+    //! Rust bindings generated from `wit/`.
+    wasmtime::component::bindgen!({ path: "../wit", world: "plugin" });
+}
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::Result;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, Store, UpdateDeadline};
+
+use crate::backend::Backend;
+use bindings::exports::plexmatch::plugin::matcher::PluginInfo;
+use bindings::plexmatch::plugin::types::{MatchError, MatchOutcome, Section};
+use bindings::{Plugin as PluginWorld, PluginPre};
+pub use state::{PluginIdentity, State};
+
+/// How often the epoch advances; a runaway plugin is stopped within this of its deadline.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Per-call limits of a plugin.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// CPU time one `find` call may use (time in host calls is not counted).
+    pub cpu_deadline: Duration,
+    /// Linear memory a plugin instance may grow to.
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { cpu_deadline: Duration::from_secs(5), memory_bytes: 128 << 20 }
+    }
+}
+
+/// The process-wide engine, with its epoch ticker thread.
+pub fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).expect("the wasmtime configuration is valid");
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("plexmatch-epoch".into())
+            .spawn(move || {
+                while let Some(e) = weak.upgrade() {
+                    e.increment_epoch();
+                    drop(e);
+                    std::thread::sleep(TICK);
+                }
+            })
+            .expect("can start the epoch thread");
+        engine
+    })
+}
+
+/// Why a plugin call produced no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginFailure {
+    /// It ran longer than its CPU deadline and was stopped.
+    Deadline { plugin: String, limit: Duration },
+    /// It tried to grow its memory past the cap.
+    OutOfMemory { plugin: String, limit: usize },
+    /// It trapped (a panic, an abort, a wasm fault).
+    Crashed { plugin: String, detail: String },
+    /// It could not be instantiated.
+    Instantiate { plugin: String, detail: String },
+}
+
+impl std::fmt::Display for PluginFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PluginFailure::Deadline { plugin, limit } => {
+                write!(f, "plugin {plugin:?} was stopped: it used more than its CPU deadline of {limit:?}")
+            }
+            PluginFailure::OutOfMemory { plugin, limit } => {
+                write!(f, "plugin {plugin:?} ran out of memory: it tried to grow past its cap of {} MiB", limit >> 20)
+            }
+            PluginFailure::Crashed { plugin, detail } => write!(f, "plugin {plugin:?} crashed: {detail}"),
+            PluginFailure::Instantiate { plugin, detail } => write!(f, "plugin {plugin:?} could not start: {detail}"),
+        }
+    }
+}
+
+/// A compiled plugin, ready to instantiate cheaply.
+pub struct Plugin {
+    pre: PluginPre<State>,
+    identity: Arc<PluginIdentity>,
+    info: PluginInfo,
+    limits: Limits,
+    backend: Arc<Backend>,
+}
+
+impl Plugin {
+    /// Compiles a component from its bytes (`origin` names it in errors) and reads its `info()`.
+    pub fn load(
+        origin: &str,
+        wasm: &[u8],
+        settings: Vec<(String, String)>,
+        limits: Limits,
+        backend: Arc<Backend>,
+    ) -> Result<Plugin> {
+        let engine = engine();
+        if wasm.starts_with(b"\0asm") && wasm.get(4..8) == Some(&[1, 0, 0, 0]) {
+            anyhow::bail!("plugin {origin} is a core WebAssembly module, not a component: build it for wasm32-wasip2");
+        }
+        let component = Component::new(engine, wasm).map_err(|e| explain(e, format!("plugin {origin} is not a valid WebAssembly component")))?;
+        let mut linker: Linker<State> = Linker::new(engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| explain(e, "cannot link WASI".into()))?;
+        PluginWorld::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s).map_err(|e| explain(e, "cannot link the host interfaces".into()))?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| explain(e, format!("plugin {origin} needs imports this host does not provide")))?;
+        let pre = PluginPre::new(pre).map_err(|e| explain(e, format!("plugin {origin} does not export the plexmatch matcher interface")))?;
+        let mut plugin = Plugin {
+            pre,
+            identity: Arc::new(PluginIdentity { name: origin.to_owned(), settings: settings.clone() }),
+            info: PluginInfo { name: origin.to_owned(), version: String::new(), description: String::new() },
+            limits,
+            backend,
+        };
+        let mut inst = plugin.instantiate().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let info = inst.info().map_err(|e| anyhow::anyhow!("{e}"))?;
+        plugin.identity = Arc::new(PluginIdentity { name: info.name.clone(), settings });
+        plugin.info = info;
+        Ok(plugin)
+    }
+
+    /// The plugin's `info()`.
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        &self.info.name
+    }
+
+    /// The limits calls run under.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// A fresh instance in its own store.
+    pub fn instantiate(&self) -> Result<Instance, PluginFailure> {
+        let state = State::new(Arc::clone(&self.backend), Arc::clone(&self.identity), self.limits.cpu_deadline, self.limits.memory_bytes);
+        let mut store = Store::new(engine(), state);
+        store.limiter(|s| &mut s.limiter);
+        store.epoch_deadline_callback(|mut ctx| {
+            let clock = &mut ctx.data_mut().clock;
+            if clock.used() >= clock.budget {
+                clock.exceeded = true;
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            Ok(UpdateDeadline::Continue(1))
+        });
+        store.set_epoch_deadline(1);
+        store.data_mut().clock.restart();
+        let bindings = self.pre.instantiate(&mut store).map_err(|e| classify(&mut store, &self.identity.name, e, true))?;
+        Ok(Instance { store, bindings, name: self.identity.name.clone() })
+    }
+}
+
+/// A live plugin instance. After a failure it must be dropped: wasmtime refuses further calls.
+pub struct Instance {
+    store: Store<State>,
+    bindings: PluginWorld,
+    name: String,
+}
+
+impl Instance {
+    /// Calls `info()`.
+    pub fn info(&mut self) -> Result<PluginInfo, PluginFailure> {
+        self.begin_call();
+        let r = self.bindings.plexmatch_plugin_matcher().call_info(&mut self.store);
+        self.end_call();
+        r.map_err(|e| classify(&mut self.store, &self.name, e, false))
+    }
+
+    /// Calls `find(section, path)`.
+    pub fn find(&mut self, section: &Section, path: &str) -> Result<Result<MatchOutcome, MatchError>, PluginFailure> {
+        self.begin_call();
+        let r = self.bindings.plexmatch_plugin_matcher().call_find(&mut self.store, section, path);
+        self.end_call();
+        r.map_err(|e| classify(&mut self.store, &self.name, e, false))
+    }
+
+    /// The item the host served during the last call under this rating key.
+    pub fn served(&self, rating_key: &str) -> Option<&crate::plex::Item> {
+        self.store.data().served.get(rating_key)
+    }
+
+    fn begin_call(&mut self) {
+        let data = self.store.data_mut();
+        data.served.clear();
+        data.clock.restart();
+        self.store.set_epoch_deadline(1);
+    }
+
+    fn end_call(&mut self) {
+        let out = self.store.data().stderr.drain();
+        for line in out.lines().filter(|l| !l.trim().is_empty()) {
+            tracing::info!(target: "plugin", plugin = %self.name, "{line}");
+        }
+    }
+}
+
+/// Turns a wasmtime error into the reason a user can act on.
+fn classify(store: &mut Store<State>, plugin: &str, e: wasmtime::Error, instantiating: bool) -> PluginFailure {
+    let data = store.data();
+    let plugin = plugin.to_owned();
+    if data.clock.exceeded {
+        return PluginFailure::Deadline { plugin, limit: data.clock.budget };
+    }
+    if data.limiter.memory_exceeded {
+        return PluginFailure::OutOfMemory { plugin, limit: data.limiter.memory_bytes };
+    }
+    // A Rust plugin's panic message went to its stderr; it says more than the trap.
+    let stderr = data.stderr.drain();
+    let said: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("note:")).collect();
+    let said = (!said.is_empty()).then(|| said.join(" "));
+    let trap = e.downcast_ref::<wasmtime::Trap>().map(|t| t.to_string()).unwrap_or_else(|| format!("{e}"));
+    let detail = match said {
+        Some(s) => format!("{s} ({trap})"),
+        None => trap,
+    };
+    if instantiating { PluginFailure::Instantiate { plugin, detail } } else { PluginFailure::Crashed { plugin, detail } }
+}
+
+/// A wasmtime error as an anyhow error with `what` in front of wasmtime's own chain.
+fn explain(e: wasmtime::Error, what: String) -> anyhow::Error {
+    anyhow::anyhow!("{what}: {e:#}")
+}
