@@ -1,1 +1,5 @@
-fn main(){}
+//! The `plexmatch` binary.
+
+fn main() {
+    std::process::exit(plexmatch::cli::run());
+}

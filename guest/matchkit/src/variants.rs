@@ -13,14 +13,16 @@ const QUALITY_TOKENS: &[&str] = &[
 ];
 
 /// The ordered, de-duplicated title variants for `path`: the stem without quality
-/// markers, that without a trailing date, and the parent folder without a date.
+/// markers, that without a trailing date, that without a trailing `(year)`, and the
+/// parent folder without a date.
 pub fn title_variants(path: &str) -> Vec<String> {
     let stem = file_name(path).map(stem).unwrap_or("");
     let title_search = strip_quality(stem);
     let title_base = strip_date(title_search);
+    let without_year = strip_year(title_base);
     let from_parent = parent_name(path).map(strip_date);
     let mut out: Vec<String> = Vec::new();
-    for v in [Some(title_search), Some(title_base), from_parent].into_iter().flatten() {
+    for v in [Some(title_search), Some(title_base), Some(without_year), from_parent].into_iter().flatten() {
         if !v.is_empty() && !out.iter().any(|o| o == v) {
             out.push(v.to_owned());
         }
@@ -75,6 +77,17 @@ pub fn strip_date(title: &str) -> &str {
     }
 }
 
+/// Removes a trailing `(YYYY)` year, as in `Inception (2010)`: Plex titles rarely hold it.
+pub fn strip_year(title: &str) -> &str {
+    let t = title.trim_end();
+    let b = t.as_bytes();
+    if b.len() >= 7 && b[b.len() - 6] == b'(' && b[b.len() - 1] == b')' && b[b.len() - 5..b.len() - 1].iter().all(u8::is_ascii_digit) {
+        t[..t.len() - 6].trim_end()
+    } else {
+        title
+    }
+}
+
 /// `title[..at]` without the `\s*[-_]?\s*` run that ends at `at`.
 fn strip_separator_before(title: &str, at: usize) -> &str {
     let head = title[..at].trim_end();
@@ -118,7 +131,10 @@ mod tests {
         assert_eq!(v("/media/Adventure Time.mp4"), ["Adventure Time", "media"]);
         assert_eq!(v("/media/Good Vibes Goodvibes.mp4"), ["Good Vibes Goodvibes", "media"]);
         assert_eq!(v("/media/Top 4Kids.mp4"), ["Top 4Kids", "media"]);
-        assert_eq!(v("/m/Adventure Time Machine (2019) - WEBDL-2160p.mkv"), ["Adventure Time Machine (2019)", "m"]);
+        assert_eq!(
+            v("/m/Adventure Time Machine (2019) - WEBDL-2160p.mkv"),
+            ["Adventure Time Machine (2019)", "Adventure Time Machine", "m"]
+        );
     }
 
     #[test]
@@ -131,7 +147,8 @@ mod tests {
 
     #[test]
     fn windows_paths_and_unicode() {
-        assert_eq!(v(r"D:\Media\Amélie (2001) - 1080p.mkv"), ["Amélie (2001)", "Media"]);
+        assert_eq!(v(r"D:\Media\Amélie (2001) - 1080p.mkv"), ["Amélie (2001)", "Amélie", "Media"]);
+        assert_eq!(strip_year("(2001)"), "(2001)");
         assert_eq!(strip_quality("Été – 4K"), "Été –");
     }
 }

@@ -1,1 +1,118 @@
-//! The command line.
+//! The `plexmatch` command line: argument definitions and dispatch.
+
+mod cache_cmd;
+mod demo;
+mod emulator_cmd;
+mod match_cmd;
+mod output;
+mod sections_cmd;
+mod setup;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exit codes, documented in the README and in `plexmatch --help`.
+pub mod exit {
+    /// Every path matched one item (HIGH).
+    pub const ALL_HIGH: i32 = 0;
+    /// Some path was LOW, not found, or not a matchable path.
+    pub const NOT_ALL_HIGH: i32 = 1;
+    /// Bad arguments or configuration (including an unusable plugin file).
+    pub const USAGE: i32 = 2;
+    /// The Plex server could not be reached, failed, or refused the token.
+    pub const PLEX: i32 = 3;
+    /// A plugin failed (trap, deadline, memory cap, or an answer the host refused).
+    pub const PLUGIN: i32 = 4;
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 every path matched HIGH; 1 some path LOW or not found; \
+2 bad arguments or configuration; 3 Plex unreachable, failing or token refused; 4 a plugin failed.";
+
+/// Decide which item of a Plex library holds a media file, with sandboxed matcher plugins.
+#[derive(Parser, Debug)]
+#[command(name = "plexmatch", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// More log output on stderr (-v: info, -vv: debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Match media paths (arguments, or one per line on stdin) against Plex sections.
+    ///
+    /// Example: plexmatch match --plex-url http://127.0.0.1:32400 --section Movies "/media/Inception (2010).mkv"
+    #[command(after_help = EXIT_CODES)]
+    Match(match_cmd::MatchArgs),
+    /// List the server's library sections.
+    ///
+    /// Example: plexmatch sections --plex-url http://127.0.0.1:32400
+    Sections(sections_cmd::SectionsArgs),
+    /// Inspect or clear the caches.
+    #[command(subcommand)]
+    Cache(cache_cmd::CacheCommand),
+    /// Serve a Plex library on 127.0.0.1 (a library file, or a generated one) until stopped.
+    ///
+    /// Example: plexmatch emulator --generate 1000 --port 32400
+    Emulator(emulator_cmd::EmulatorArgs),
+    /// Run a demonstration: the bundled library on the emulator, matched cold then warm.
+    Demo(demo::DemoArgs),
+}
+
+/// Where the Plex server is and how to log in.
+#[derive(Args, Debug, Clone)]
+pub struct PlexArgs {
+    /// Plex server URL, e.g. http://127.0.0.1:32400.
+    #[arg(long, env = "PLEX_URL")]
+    pub plex_url: Option<String>,
+    /// Plex token (X-Plex-Token). Prefer the PLEX_TOKEN environment variable: arguments are visible to other users.
+    #[arg(long, env = "PLEX_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Seconds to wait for a connection to the server.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub connect_timeout: f64,
+    /// Seconds to wait for an answer.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub read_timeout: f64,
+}
+
+/// Where the caches live and how long they stay fresh.
+#[derive(Args, Debug, Clone)]
+pub struct CacheArgs {
+    /// Directory of the cache files (default: the user's cache dir, e.g. ~/.cache/plexmatch).
+    #[arg(long, env = "PLEXMATCH_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Seconds a section snapshot, the section list and search answers stay fresh.
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    pub library_ttl: u64,
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { exit::USAGE } else { exit::ALL_HIGH };
+        }
+    };
+    setup::init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Match(a) => match_cmd::run(a),
+        Command::Sections(a) => sections_cmd::run(a),
+        Command::Cache(c) => cache_cmd::run(c),
+        Command::Emulator(a) => emulator_cmd::run(a),
+        Command::Demo(a) => demo::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            setup::exit_code_for(&e)
+        }
+    }
+}
