@@ -8,16 +8,35 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest_dir.parent().expect("host/ is inside the repository").to_path_buf();
+    let manifest_dir =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir
+        .parent()
+        .expect("host/ is inside the repository")
+        .to_path_buf();
     let target_dir = root.join("target").join("guest");
-    for watched in ["guest/Cargo.toml", "guest/Cargo.lock", "guest/default-matcher", "guest/matchkit", "wit"] {
+    for watched in [
+        "guest/Cargo.toml",
+        "guest/Cargo.lock",
+        "guest/default-matcher",
+        "guest/matchkit",
+        "wit",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    ensure_wasm_target();
     let status = Command::new(cargo)
         .current_dir(root.join("guest"))
-        .args(["build", "--release", "--target", "wasm32-wasip2", "-p", "default-matcher", "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            "default-matcher",
+            "--target-dir",
+        ])
         .arg(&target_dir)
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
@@ -32,6 +51,50 @@ fn main() {
         "building the default plugin failed; is the wasm32-wasip2 target installed? (rustup target add wasm32-wasip2)"
     );
     let wasm = target_dir.join("wasm32-wasip2/release/default_matcher.wasm");
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("default_matcher.wasm");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("default_matcher.wasm");
     std::fs::copy(&wasm, &out).unwrap_or_else(|e| panic!("cannot copy {}: {e}", wasm.display()));
+}
+
+/// Installs the wasm32-wasip2 standard library when rustup is there and it is missing.
+///
+/// `rust-toolchain.toml` lists the target, but rustup installs listed targets only when it
+/// installs the toolchain itself; on a machine whose stable toolchain came first, the
+/// nested cargo (called by path, not through rustup's proxy) would fail with
+/// "can't find crate for `core`".
+fn ensure_wasm_target() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success());
+    let Some(sysroot) = sysroot.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    else {
+        return;
+    };
+    if PathBuf::from(&sysroot)
+        .join("lib/rustlib/wasm32-wasip2")
+        .is_dir()
+    {
+        return;
+    }
+    println!(
+        "cargo:warning=installing the wasm32-wasip2 target with rustup (needed to build the default plugin)"
+    );
+    let toolchain = PathBuf::from(&sysroot)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    let mut cmd = Command::new("rustup");
+    cmd.args(["target", "add", "wasm32-wasip2"]);
+    if let Some(t) = toolchain {
+        cmd.args(["--toolchain", &t]);
+    }
+    match cmd.status() {
+        Ok(s) if s.success() => {}
+        Ok(s) => println!("cargo:warning=rustup target add wasm32-wasip2 failed ({s})"),
+        Err(e) => println!(
+            "cargo:warning=cannot run rustup ({e}); install the wasm32-wasip2 target by hand"
+        ),
+    }
 }

@@ -1,1 +1,229 @@
+//! The real `plexmatch` binary against the emulator: JSON output, exit codes, stdin,
+//! and the demo.
 
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use support::*;
+
+fn plexmatch(fx: &Fixture, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_plexmatch"));
+    cmd.args(args)
+        .env("PLEX_URL", fx.emulator.url())
+        .env("PLEX_TOKEN", fx.emulator.token())
+        .env("PLEXMATCH_DATA_DIR", fx.data_dir())
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+fn run(mut cmd: Command) -> Output {
+    cmd.output().expect("plexmatch runs")
+}
+
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
+
+#[test]
+fn match_answers_in_json_lines_and_exits_0_when_all_high() {
+    let fx = Fixture::sample();
+    let out = run(plexmatch(
+        &fx,
+        &[
+            "match",
+            "--json",
+            "/a/Inception (2010) - 1080p.mkv",
+            "/b/Arrival (2016) - 2160p.mkv",
+        ],
+    ));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["outcome"], "high");
+    assert_eq!(lines[0]["item"]["rating_key"], "101");
+    assert_eq!(lines[0]["item"]["section"], "Movies");
+    assert_eq!(lines[0]["plugin"], "default");
+    assert_eq!(lines[1]["item"]["rating_key"], "302");
+}
+
+#[test]
+fn paths_come_from_stdin_and_low_or_missing_exit_1() {
+    let fx = Fixture::sample();
+    let mut cmd = plexmatch(
+        &fx,
+        &["match", "--json", "--section", "Movies", "--section", "3"],
+    );
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"/x/Dune (2021).mkv\n\n/x/Nope.mkv\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| l["outcome"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["low", "not-found"]
+    );
+    assert_eq!(lines[0]["candidates"].as_array().unwrap().len(), 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2 path(s): 0 HIGH, 1 LOW, 1 not found"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_refused_token_exits_3_without_printing_the_token() {
+    let fx = Fixture::sample();
+    let mut cmd = plexmatch(&fx, &["match", "-vv", "/a/Inception (2010) - 1080p.mkv"]);
+    cmd.env("PLEX_TOKEN", "secret-token-value-123");
+    let out = run(cmd);
+    assert_eq!(out.status.code(), Some(3));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("refused the token"), "{all}");
+    assert!(
+        !all.contains("secret-token-value-123"),
+        "the token leaked: {all}"
+    );
+}
+
+#[test]
+fn bad_plugin_files_and_sections_exit_2_with_a_clear_message() {
+    let fx = Fixture::sample();
+    let junk = fx.data_dir().join("junk.wasm");
+    std::fs::write(&junk, b"\0asm\x01\0\0\0").unwrap();
+    let out = run(plexmatch(
+        &fx,
+        &["match", "--plugin", junk.to_str().unwrap(), "/a/b.mkv"],
+    ));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("junk.wasm") && stderr.contains("not a component"),
+        "{stderr}"
+    );
+
+    let out = run(plexmatch(&fx, &["match", "--section", "Films", "/a/b.mkv"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("no library section is called or numbered \"Films\"")
+    );
+}
+
+#[test]
+fn a_trapping_plugin_exits_4() {
+    let fx = Fixture::sample();
+    let wasm = hostile_wasm().to_str().unwrap().to_owned();
+    let out = run(plexmatch(
+        &fx,
+        &[
+            "match",
+            "--plugin",
+            &wasm,
+            "--cpu-deadline-ms",
+            "200",
+            "/x/panic.mkv",
+            "/x/Arrival (2016) - 2160p.mkv",
+        ],
+    ));
+    assert_eq!(out.status.code(), Some(4));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("crashed") && stdout.contains("HIGH"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn cache_stats_report_persisted_hit_rates() {
+    let fx = Fixture::sample();
+    let path = "/a/Inception (2010) - 1080p.mkv";
+    assert_eq!(
+        run(plexmatch(&fx, &["match", "--section", "1", path]))
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(plexmatch(&fx, &["match", "--section", "1", path]))
+            .status
+            .code(),
+        Some(0)
+    );
+    let out = run(plexmatch(&fx, &["cache", "stats", "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["match"]["entries"], 1);
+    assert_eq!(v["match"]["lookups"]["match"]["hits"], 1);
+    assert_eq!(v["match"]["lookups"]["match"]["misses"], 1);
+    assert_eq!(v["match"]["lookups"]["match"]["hit_rate"], 50.0);
+    assert_eq!(
+        run(plexmatch(&fx, &["cache", "clear"])).status.code(),
+        Some(0)
+    );
+    let out = run(plexmatch(&fx, &["cache", "stats", "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["match"]["entries"], 0);
+    assert_eq!(v["library"]["items"], 0);
+}
+
+#[test]
+fn the_demo_shows_every_outcome_and_a_cheaper_warm_pass() {
+    let out = Command::new(env!("CARGO_BIN_EXE_plexmatch"))
+        .arg("demo")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for word in ["HIGH", "LOW", "not found"] {
+        assert!(stdout.contains(word), "{word} missing from:\n{stdout}");
+    }
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("Plex requests:"))
+        .expect("a requests line");
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(numbers.len(), 2, "{line}");
+    assert!(
+        numbers[1] < numbers[0],
+        "the warm pass must make fewer requests: {line}"
+    );
+}

@@ -24,7 +24,10 @@ pub struct CachePolicy {
 
 impl Default for CachePolicy {
     fn default() -> Self {
-        CachePolicy { library_ttl: Duration::from_secs(3600), negative_ttl: Duration::from_secs(60) }
+        CachePolicy {
+            library_ttl: Duration::from_secs(3600),
+            negative_ttl: Duration::from_secs(60),
+        }
     }
 }
 
@@ -82,7 +85,9 @@ impl Backend {
         self.sections()?
             .into_iter()
             .find(|s| s.id == id)
-            .ok_or_else(|| PlexError::NotFound(format!("the server has no library section with id {id}")))
+            .ok_or_else(|| {
+                PlexError::NotFound(format!("the server has no library section with id {id}"))
+            })
     }
 
     fn is_fresh(&self, at: i64) -> bool {
@@ -103,8 +108,7 @@ impl Backend {
     /// A title search, asked of Plex and cached (empty answers only briefly).
     pub fn search(&self, section_id: u32, title: &str) -> Result<Vec<Item>, PlexError> {
         let items = self.plex.search(section_id, title)?;
-        let ttl = if items.is_empty() { self.policy.negative_ttl } else { self.policy.library_ttl };
-        if let Err(e) = self.library.store_search(section_id, title, &items, ttl.as_secs()) {
+        if let Err(e) = self.library.store_search(section_id, title, &items) {
             tracing::warn!("cannot cache a search answer: {e:#}");
         }
         Ok(items)
@@ -112,10 +116,17 @@ impl Backend {
 
     /// A cached search answer, if one is still valid.
     pub fn cached_search(&self, section_id: u32, title: &str) -> Option<Vec<Item>> {
-        let found = self.library.cached_search(section_id, title).unwrap_or_else(|e| {
-            tracing::warn!("cannot read a cached search: {e:#}");
-            None
-        });
+        let (ttl, negative_ttl) = (
+            self.policy.library_ttl.as_secs(),
+            self.policy.negative_ttl.as_secs(),
+        );
+        let found = self
+            .library
+            .cached_search(section_id, title, ttl, negative_ttl)
+            .unwrap_or_else(|e| {
+                tracing::warn!("cannot read a cached search: {e:#}");
+                None
+            });
         self.library.stats.record("search", found.is_some());
         found
     }
@@ -127,7 +138,9 @@ impl Backend {
         if !fresh {
             self.refresh_if_stale(section_id)?;
         }
-        self.library.items_by_file_name(section_id, name).map_err(|e| PlexError::BadResponse(format!("cache read failed: {e:#}")))
+        self.library
+            .items_by_file_name(section_id, name)
+            .map_err(|e| PlexError::BadResponse(format!("cache read failed: {e:#}")))
     }
 
     /// Items of a section's snapshot named like `name`, with no request; `None` without a snapshot.
@@ -138,7 +151,13 @@ impl Backend {
 
     /// Refreshes the section's snapshot unless another caller just did.
     pub fn refresh_if_stale(&self, section_id: u32) -> Result<(), PlexError> {
-        let lock = Arc::clone(self.refreshing.lock().expect("refresh map lock").entry(section_id).or_default());
+        let lock = Arc::clone(
+            self.refreshing
+                .lock()
+                .expect("refresh map lock")
+                .entry(section_id)
+                .or_default(),
+        );
         let _guard = lock.lock().expect("refresh lock");
         if self.snapshot(section_id).is_some_and(|(_, f)| f) {
             return Ok(());
@@ -162,35 +181,59 @@ impl Backend {
         if let Err(e) = self.library.replace_snapshot(section_id, &items) {
             tracing::warn!("cannot store the snapshot of section {section_id}: {e:#}");
         }
-        tracing::info!("refreshed section {:?}: {} items in {:.0?}", section.title, items.len(), started.elapsed());
+        tracing::info!(
+            "refreshed section {:?}: {} items in {:.0?}",
+            section.title,
+            items.len(),
+            started.elapsed()
+        );
         Ok(items.len())
     }
 
     /// Checks that `rating_key` is an item of the section with a file named like `path`'s
     /// file name, using what is at hand (`known`, then the snapshot, then one request).
     /// Returns the item as Plex describes it.
-    pub fn confirm(&self, section_id: u32, path: &str, rating_key: &str, known: Option<&Item>) -> Result<Item, String> {
+    pub fn confirm(
+        &self,
+        section_id: u32,
+        path: &str,
+        rating_key: &str,
+        known: Option<&Item>,
+    ) -> Result<Item, String> {
         let name = file_name(path).ok_or_else(|| format!("{path:?} has no file name"))?;
         let key = name_key(name);
         let item = match known.cloned() {
             Some(i) => i,
             None => match self.library.item(section_id, rating_key).ok().flatten() {
                 Some(i) if self.snapshot(section_id).is_some_and(|(_, f)| f) => i,
-                _ => self.plex.fetch_item(rating_key).map_err(|e| format!("cannot check item {rating_key}: {e}"))?,
+                _ => self
+                    .plex
+                    .fetch_item(rating_key)
+                    .map_err(|e| format!("cannot check item {rating_key}: {e}"))?,
             },
         };
         if item.section_id != section_id {
-            return Err(format!("item {rating_key} belongs to section {}, not {section_id}", item.section_id));
+            return Err(format!(
+                "item {rating_key} belongs to section {}, not {section_id}",
+                item.section_id
+            ));
         }
         if !has_file_named(&item.files, &key) {
-            return Err(format!("item {rating_key} ({:?}) has no file named {name:?}", item.title));
+            return Err(format!(
+                "item {rating_key} ({:?}) has no file named {name:?}",
+                item.title
+            ));
         }
         Ok(item)
     }
 
     /// Writes this process's cache counters to the cache files.
     pub fn flush_stats(&self) {
-        if let Err(e) = self.library.flush_stats().and_then(|_| self.matches.flush_stats()) {
+        if let Err(e) = self
+            .library
+            .flush_stats()
+            .and_then(|_| self.matches.flush_stats())
+        {
             tracing::warn!("cannot save cache statistics: {e:#}");
         }
     }

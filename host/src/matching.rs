@@ -55,7 +55,10 @@ pub enum Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Unauthorized(m) | Failure::Plex(m) | Failure::Plugin(m) | Failure::Input(m) => f.write_str(m),
+            Failure::Unauthorized(m)
+            | Failure::Plex(m)
+            | Failure::Plugin(m)
+            | Failure::Input(m) => f.write_str(m),
         }
     }
 }
@@ -96,7 +99,11 @@ pub struct Matcher {
 impl Matcher {
     /// A matcher running `plugin` against `backend`.
     pub fn new(plugin: Arc<Plugin>, backend: Arc<Backend>) -> Matcher {
-        Matcher { plugin, backend, instance: None }
+        Matcher {
+            plugin,
+            backend,
+            instance: None,
+        }
     }
 
     /// Matches one path against the given sections.
@@ -130,11 +137,21 @@ impl Matcher {
             (None, _) => (Outcome::Low, None),
         };
         if let Some(it) = &item
-            && let Err(e) = self.backend.matches.put(it.section_id, path, &it.rating_key)
+            && let Err(e) = self
+                .backend
+                .matches
+                .put(it.section_id, path, &it.rating_key)
         {
             tracing::warn!("cannot record the match of {path:?} in the match cache: {e:#}");
         }
-        PathMatch { path: path.to_owned(), outcome, item, candidates: found, plugin, error: failure }
+        PathMatch {
+            path: path.to_owned(),
+            outcome,
+            item,
+            candidates: found,
+            plugin,
+            error: failure,
+        }
     }
 
     /// One section: the plugin's answer, with the host's own record of each item.
@@ -142,7 +159,10 @@ impl Matcher {
         let instance = match self.instance.as_mut() {
             Some(i) => i,
             None => {
-                let fresh = self.plugin.instantiate().map_err(|f| Asked::Failed(Failure::Plugin(f.to_string()), true))?;
+                let fresh = self
+                    .plugin
+                    .instantiate()
+                    .map_err(|f| Asked::Failed(Failure::Plugin(f.to_string()), true))?;
                 self.instance.insert(fresh)
             }
         };
@@ -158,7 +178,9 @@ impl Matcher {
             Ok(o) => o,
             Err(MatchError::NotFound(_)) => return Err(Asked::NotFound),
             Err(MatchError::InvalidInput(m)) => return Err(Asked::Failed(Failure::Input(m), true)),
-            Err(MatchError::Plex(e)) => return Err(Asked::Failed(plex_failure(from_wit_plex_error(&e)), false)),
+            Err(MatchError::Plex(e)) => {
+                return Err(Asked::Failed(plex_failure(from_wit_plex_error(&e)), false));
+            }
         };
         let claimed: Vec<_> = match outcome.confidence {
             Confidence::High => outcome.chosen.into_iter().collect(),
@@ -173,9 +195,19 @@ impl Matcher {
             let served = instance.served(&c.rating_key).cloned();
             if outcome.confidence == Confidence::High {
                 // The host writes HIGH answers into the match cache: check them first.
-                let item = self.backend.confirm(section.id, path, &c.rating_key, served.as_ref()).map_err(|why| {
-                    Asked::Failed(Failure::Plugin(format!("plugin {:?} answered item {}, but {why}", self.plugin.name(), c.rating_key)), false)
-                })?;
+                let item = self
+                    .backend
+                    .confirm(section.id, path, &c.rating_key, served.as_ref())
+                    .map_err(|why| {
+                        Asked::Failed(
+                            Failure::Plugin(format!(
+                                "plugin {:?} answered item {}, but {why}",
+                                self.plugin.name(),
+                                c.rating_key
+                            )),
+                            false,
+                        )
+                    })?;
                 items.push(item);
             } else {
                 items.push(served.unwrap_or_else(|| from_wit_item(c)));

@@ -17,7 +17,9 @@ wit_bindgen::generate!({ path: "../../wit", world: "plugin" });
 
 use exports::plexmatch::plugin::matcher::{Guest, PluginInfo};
 use plexmatch::plugin::log::{Level, log};
-use plexmatch::plugin::types::{Confidence, Item, MatchError, MatchOutcome, PlexError, Section, SectionKind};
+use plexmatch::plugin::types::{
+    Confidence, Item, MatchError, MatchOutcome, PlexError, Section, SectionKind,
+};
 use plexmatch::plugin::{library_cache, match_cache, plex};
 use plexmatch_matchkit::{file_name, has_file_named, name_key, title_variants};
 
@@ -34,7 +36,9 @@ impl Guest for DefaultMatcher {
 
     fn find(section: Section, path: String) -> Result<MatchOutcome, MatchError> {
         let Some(name) = file_name(&path) else {
-            return Err(MatchError::InvalidInput(format!("{path:?} has no file name")));
+            return Err(MatchError::InvalidInput(format!(
+                "{path:?} has no file name"
+            )));
         };
         let key = name_key(name);
         let fresh = library_cache::snapshot(section.id).is_some_and(|s| s.fresh);
@@ -43,7 +47,13 @@ impl Guest for DefaultMatcher {
             match verify_cached(&section, &hit.rating_key, name, &key, fresh)? {
                 Some(outcome) => return Ok(outcome),
                 None => {
-                    log(Level::Info, &format!("cached match {} for {path:?} is stale; forgetting it", hit.rating_key));
+                    log(
+                        Level::Info,
+                        &format!(
+                            "cached match {} for {path:?} is stale; forgetting it",
+                            hit.rating_key
+                        ),
+                    );
                     match_cache::invalidate(section.id, &path);
                 }
             }
@@ -61,14 +71,26 @@ impl Guest for DefaultMatcher {
                     None => match plex::search(section.id, &title) {
                         Ok(r) => r,
                         Err(e) => {
-                            log(Level::Warn, &format!("title search {title:?} failed: {}", describe(&e)));
+                            log(
+                                Level::Warn,
+                                &format!("title search {title:?} failed: {}", describe(&e)),
+                            );
                             search_error.get_or_insert(e);
                             continue;
                         }
                     },
                 };
-                let found: Vec<Item> = results.into_iter().filter(|i| has_file_named(&i.files, &key)).collect();
-                log(Level::Debug, &format!("title search {title:?}: {} item(s) with {name:?}", found.len()));
+                let found: Vec<Item> = results
+                    .into_iter()
+                    .filter(|i| has_file_named(&i.files, &key))
+                    .collect();
+                log(
+                    Level::Debug,
+                    &format!(
+                        "title search {title:?}: {} item(s) with {name:?}",
+                        found.len()
+                    ),
+                );
                 if !found.is_empty() {
                     return score(&section, name, found);
                 }
@@ -84,7 +106,13 @@ impl Guest for DefaultMatcher {
 }
 
 /// Checks a cached match. `Some` is an answer; `None` means the entry is stale.
-fn verify_cached(section: &Section, rating_key: &str, name: &str, key: &str, fresh: bool) -> Result<Option<MatchOutcome>, MatchError> {
+fn verify_cached(
+    section: &Section,
+    rating_key: &str,
+    name: &str,
+    key: &str,
+    fresh: bool,
+) -> Result<Option<MatchOutcome>, MatchError> {
     if fresh {
         // The snapshot sees every item with this name: a duplicate added since the match
         // was cached turns the answer into LOW instead of going unnoticed (W2).
@@ -95,7 +123,9 @@ fn verify_cached(section: &Section, rating_key: &str, name: &str, key: &str, fre
         return Ok(None);
     }
     match plex::fetch_item(rating_key) {
-        Ok(item) if item.section_id == section.id && has_file_named(&item.files, key) => Ok(Some(high(item))),
+        Ok(item) if item.section_id == section.id && has_file_named(&item.files, key) => {
+            Ok(Some(high(item)))
+        }
         Ok(_) | Err(PlexError::NotFound(_)) => Ok(None),
         // A timeout or an outage says nothing about the entry: keep it (W3).
         Err(e) => Err(MatchError::Plex(e)),
@@ -105,14 +135,25 @@ fn verify_cached(section: &Section, rating_key: &str, name: &str, key: &str, fre
 fn score(section: &Section, name: &str, mut items: Vec<Item>) -> Result<MatchOutcome, MatchError> {
     items.dedup_by(|a, b| a.rating_key == b.rating_key);
     match items.len() {
-        0 => Err(MatchError::NotFound(format!("no item in section {:?} has a file named {name:?}", section.title))),
+        0 => Err(MatchError::NotFound(format!(
+            "no item in section {:?} has a file named {name:?}",
+            section.title
+        ))),
         1 => Ok(high(items.pop().expect("one item"))),
-        _ => Ok(MatchOutcome { confidence: Confidence::Low, chosen: None, candidates: items }),
+        _ => Ok(MatchOutcome {
+            confidence: Confidence::Low,
+            chosen: None,
+            candidates: items,
+        }),
     }
 }
 
 fn high(item: Item) -> MatchOutcome {
-    MatchOutcome { confidence: Confidence::High, chosen: Some(item.clone()), candidates: vec![item] }
+    MatchOutcome {
+        confidence: Confidence::High,
+        chosen: Some(item.clone()),
+        candidates: vec![item],
+    }
 }
 
 fn describe(e: &PlexError) -> String {

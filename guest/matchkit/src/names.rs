@@ -10,7 +10,11 @@ use unicode_normalization::UnicodeNormalization;
 /// The last component of `path` (after the last `/` or `\`); `None` when it is empty.
 pub fn file_name(path: &str) -> Option<&str> {
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
-    if name.is_empty() || name == "." || name == ".." { None } else { Some(name) }
+    if name.is_empty() || name == "." || name == ".." {
+        None
+    } else {
+        Some(name)
+    }
 }
 
 /// The parent folder's name (the component before the file name), if any.
@@ -30,7 +34,9 @@ pub fn name_key(name: &str) -> String {
 
 /// Whether any of `files` has the file name whose key is `key` (see [`name_key`]).
 pub fn has_file_named<S: AsRef<str>>(files: &[S], key: &str) -> bool {
-    files.iter().any(|f| file_name(f.as_ref()).is_some_and(|n| name_key(n) == key))
+    files
+        .iter()
+        .any(|f| file_name(f.as_ref()).is_some_and(|n| name_key(n) == key))
 }
 
 #[cfg(test)]

@@ -63,7 +63,12 @@ pub struct Element {
 impl Element {
     /// A new element with no attributes.
     pub fn new(tag: &'static str, json_key: &'static str) -> Element {
-        Element { tag, json_key, attrs: Vec::new(), children: Vec::new() }
+        Element {
+            tag,
+            json_key,
+            attrs: Vec::new(),
+            children: Vec::new(),
+        }
     }
 
     /// Adds an attribute.
@@ -182,8 +187,14 @@ mod tests {
                     .attr("title", "Tom & \"Jerry\""),
             );
         let xml = doc.to_xml();
-        assert!(xml.contains(r#"<MediaContainer size="1" allowSync="1">"#), "{xml}");
-        assert!(xml.contains(r#"title="Tom &amp; &quot;Jerry&quot;""#), "{xml}");
+        assert!(
+            xml.contains(r#"<MediaContainer size="1" allowSync="1">"#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"title="Tom &amp; &quot;Jerry&quot;""#),
+            "{xml}"
+        );
         let json: serde_json::Value = serde_json::from_str(&doc.to_json()).unwrap();
         assert_eq!(json["MediaContainer"]["allowSync"], true);
         assert_eq!(json["MediaContainer"]["Metadata"][0]["ratingKey"], "7");

@@ -9,14 +9,73 @@
 use crate::library::{FileSpec, ItemSpec, LibraryFile, SectionSpec, SectionType};
 
 const WORDS: &[&str] = &[
-    "Silent", "River", "Crimson", "Harbor", "Echo", "Winter", "Golden", "Shadow", "Last", "Light",
-    "Iron", "Garden", "Broken", "Signal", "Midnight", "Orchard", "Glass", "Empire", "Wild", "Coast",
-    "Paper", "Moon", "Hidden", "Valley", "Burning", "Bridge", "Quiet", "Storm", "Velvet", "Road",
-    "Northern", "Star", "Falling", "Tide", "Electric", "Dream", "Lost", "Horizon", "Copper", "Sky",
-    "Adventure", "Time", "Good", "Vibes", "Kids", "Dark", "Water", "Summer", "Fire", "Stone",
+    "Silent",
+    "River",
+    "Crimson",
+    "Harbor",
+    "Echo",
+    "Winter",
+    "Golden",
+    "Shadow",
+    "Last",
+    "Light",
+    "Iron",
+    "Garden",
+    "Broken",
+    "Signal",
+    "Midnight",
+    "Orchard",
+    "Glass",
+    "Empire",
+    "Wild",
+    "Coast",
+    "Paper",
+    "Moon",
+    "Hidden",
+    "Valley",
+    "Burning",
+    "Bridge",
+    "Quiet",
+    "Storm",
+    "Velvet",
+    "Road",
+    "Northern",
+    "Star",
+    "Falling",
+    "Tide",
+    "Electric",
+    "Dream",
+    "Lost",
+    "Horizon",
+    "Copper",
+    "Sky",
+    "Adventure",
+    "Time",
+    "Good",
+    "Vibes",
+    "Kids",
+    "Dark",
+    "Water",
+    "Summer",
+    "Fire",
+    "Stone",
 ];
-const QUALITIES: &[&str] = &["1080p", "2160p", "720p", "1080p BluRay", "WEB-DL 1080p", "4K HDR", "BluRay 2160p DV"];
-const STUDIOS: &[&str] = &["Northlight", "Bright Alley", "Tin Roof", "Parallax", "Open Gate"];
+const QUALITIES: &[&str] = &[
+    "1080p",
+    "2160p",
+    "720p",
+    "1080p BluRay",
+    "WEB-DL 1080p",
+    "4K HDR",
+    "BluRay 2160p DV",
+];
+const STUDIOS: &[&str] = &[
+    "Northlight",
+    "Bright Alley",
+    "Tin Roof",
+    "Parallax",
+    "Open Gate",
+];
 const EXTS: &[&str] = &["mkv", "mp4", "avi"];
 
 /// splitmix64: small, fast and the same everywhere.
@@ -42,7 +101,7 @@ impl Rng {
 
 /// A generated library of `n` movies; the same `(n, seed)` always gives the same library.
 pub fn generate(n: usize, seed: u64) -> LibraryFile {
-    let mut rng = Rng(seed ^ 0x5EED_0F_91E7);
+    let mut rng = Rng(seed ^ 0x005E_ED0F_91E7);
     let mut items: Vec<ItemSpec> = Vec::with_capacity(n);
     for i in 0..n {
         let words = 2 + rng.below(3);
@@ -78,7 +137,9 @@ pub fn generate(n: usize, seed: u64) -> LibraryFile {
     let dup_count = n / 50;
     for d in 0..dup_count {
         let original = &items[d * 50];
-        let FileSpec::Single(path) = &original.files[0] else { continue };
+        let FileSpec::Single(path) = &original.files[0] else {
+            continue;
+        };
         let name = path.rsplit('/').next().unwrap_or(path).to_owned();
         let title = format!("{} (copy)", original.title);
         items.push(ItemSpec {
@@ -92,7 +153,9 @@ pub fn generate(n: usize, seed: u64) -> LibraryFile {
         });
     }
     LibraryFile {
-        server_name: Some(format!("plexmatch emulator (generated, {n} items, seed {seed})")),
+        server_name: Some(format!(
+            "plexmatch emulator (generated, {n} items, seed {seed})"
+        )),
         sections: vec![SectionSpec {
             id: 1,
             title: "Movies".into(),
@@ -127,8 +190,14 @@ mod tests {
     fn generation_is_deterministic_and_sized() {
         let a = generate(500, 7);
         let b = generate(500, 7);
-        assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            serde_json::to_string(&b).unwrap()
+        );
         assert_eq!(a.sections[0].items.len(), 510);
-        assert_ne!(serde_json::to_string(&generate(500, 8)).unwrap(), serde_json::to_string(&a).unwrap());
+        assert_ne!(
+            serde_json::to_string(&generate(500, 8)).unwrap(),
+            serde_json::to_string(&a).unwrap()
+        );
     }
 }

@@ -122,7 +122,9 @@ impl LibraryFile {
     pub fn load(path: &Path) -> Result<LibraryFile> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read library file {}", path.display()))?;
-        let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let is_json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
         let lib = if is_json {
             LibraryFile::from_json(&text)
         } else {
@@ -159,7 +161,12 @@ pub enum EntryKind {
 
 impl EntryKind {
     /// Every kind.
-    pub const ALL: [EntryKind; 4] = [EntryKind::Movie, EntryKind::Show, EntryKind::Season, EntryKind::Episode];
+    pub const ALL: [EntryKind; 4] = [
+        EntryKind::Movie,
+        EntryKind::Show,
+        EntryKind::Season,
+        EntryKind::Episode,
+    ];
 
     /// Plex's numeric type (`type=` query parameter).
     pub fn type_number(self) -> u32 {
@@ -250,7 +257,10 @@ impl Library {
         };
 
         let mut lib = Library {
-            server_name: file.server_name.clone().unwrap_or_else(|| "plexmatch emulator".into()),
+            server_name: file
+                .server_name
+                .clone()
+                .unwrap_or_else(|| "plexmatch emulator".into()),
             sections: Vec::new(),
             entries: HashMap::new(),
         };
@@ -282,7 +292,11 @@ impl Library {
                 match spec.kind {
                     SectionType::Movie => {
                         if item.show.is_some() {
-                            bail!("movie section {:?} holds an episode ({:?})", spec.title, item.title);
+                            bail!(
+                                "movie section {:?} holds an episode ({:?})",
+                                spec.title,
+                                item.title
+                            );
                         }
                         section.entries.push(key);
                         lib.entries.insert(
@@ -303,7 +317,10 @@ impl Library {
                     }
                     SectionType::Show => {
                         let show_title = item.show.clone().with_context(|| {
-                            format!("episode {:?} in show section {:?} has no `show`", item.title, spec.title)
+                            format!(
+                                "episode {:?} in show section {:?} has no `show`",
+                                item.title, spec.title
+                            )
                         })?;
                         let season_no = item.season.unwrap_or(1);
                         let show_key = *shows.entry(show_title.clone()).or_insert_with(|| {
@@ -346,7 +363,11 @@ impl Library {
                                         children: Vec::new(),
                                     },
                                 );
-                                lib.entries.get_mut(&show_key).expect("show exists").children.push(k);
+                                lib.entries
+                                    .get_mut(&show_key)
+                                    .expect("show exists")
+                                    .children
+                                    .push(k);
                                 k
                             }
                         };
@@ -365,7 +386,11 @@ impl Library {
                                 children: Vec::new(),
                             },
                         );
-                        lib.entries.get_mut(&season_key).expect("season exists").children.push(key);
+                        lib.entries
+                            .get_mut(&season_key)
+                            .expect("season exists")
+                            .children
+                            .push(key);
                     }
                 }
             }
@@ -402,5 +427,9 @@ impl Library {
 
 /// A stable uuid-shaped string for a section id.
 fn derived_uuid(id: u32) -> String {
-    format!("5a1e1d0e-{:04x}-4c0d-9e1a-{:012x}", id & 0xffff, 0x00e3u64 * 1_000_003 + id as u64)
+    format!(
+        "5a1e1d0e-{:04x}-4c0d-9e1a-{:012x}",
+        id & 0xffff,
+        0x00e3u64 * 1_000_003 + id as u64
+    )
 }

@@ -44,8 +44,17 @@ pub fn root(lib: &Library) -> Element {
         .attr("transcoderActiveVideoSessions", 0u32)
         .attr("updatedAt", ADDED_AT)
         .attr("version", VERSION);
-    for (key, title) in [("library", "library"), ("identity", "identity"), ("search", "search")] {
-        c = c.child(Element::new("Directory", "Directory").attr("count", 1u32).attr("key", key).attr("title", title));
+    for (key, title) in [
+        ("library", "library"),
+        ("identity", "identity"),
+        ("search", "search"),
+    ] {
+        c = c.child(
+            Element::new("Directory", "Directory")
+                .attr("count", 1u32)
+                .attr("key", key)
+                .attr("title", title),
+        );
     }
     c
 }
@@ -59,8 +68,16 @@ pub fn library_root() -> Element {
         .attr("mediaTagPrefix", "/system/bundle/media/flags/")
         .attr("mediaTagVersion", ADDED_AT)
         .attr("title1", "Plex Library");
-    for (key, title) in [("sections", "Library Sections"), ("recentlyAdded", "Recently Added Content"), ("onDeck", "On Deck Content")] {
-        c = c.child(Element::new("Directory", "Directory").attr("key", key).attr("title", title));
+    for (key, title) in [
+        ("sections", "Library Sections"),
+        ("recentlyAdded", "Recently Added Content"),
+        ("onDeck", "On Deck Content"),
+    ] {
+        c = c.child(
+            Element::new("Directory", "Directory")
+                .attr("key", key)
+                .attr("title", title),
+        );
     }
     c
 }
@@ -78,8 +95,14 @@ pub fn sections(lib: &Library) -> Element {
         };
         let mut d = Element::new("Directory", "Directory")
             .attr("allowSync", true)
-            .attr("art", format!("/:/resources/{}-fanart.jpg", s.kind.as_str()))
-            .attr("composite", format!("/library/sections/{}/composite/{ADDED_AT}", s.id))
+            .attr(
+                "art",
+                format!("/:/resources/{}-fanart.jpg", s.kind.as_str()),
+            )
+            .attr(
+                "composite",
+                format!("/library/sections/{}/composite/{ADDED_AT}", s.id),
+            )
             .attr("filters", true)
             .attr("refreshing", false)
             .attr("thumb", format!("/:/resources/{}.png", s.kind.as_str()))
@@ -98,7 +121,11 @@ pub fn sections(lib: &Library) -> Element {
             .attr("contentChangedAt", 1u32)
             .attr("hidden", 0u32);
         for (i, loc) in s.locations.iter().enumerate() {
-            d = d.child(Element::new("Location", "Location").attr("id", (s.id as u64) * 100 + i as u64).attr("path", loc.as_str()));
+            d = d.child(
+                Element::new("Location", "Location")
+                    .attr("id", (s.id as u64) * 100 + i as u64)
+                    .attr("path", loc.as_str()),
+            );
         }
         c = c.child(d);
     }
@@ -114,8 +141,15 @@ pub struct Page {
 }
 
 /// A container of entries (a listing, a search, a metadata answer).
-pub fn entries(lib: &Library, section: Option<&Section>, entries: &[&Entry], page: Option<&Page>) -> Element {
-    let mut c = container().attr("size", entries.len()).attr("allowSync", true);
+pub fn entries(
+    lib: &Library,
+    section: Option<&Section>,
+    entries: &[&Entry],
+    page: Option<&Page>,
+) -> Element {
+    let mut c = container()
+        .attr("size", entries.len())
+        .attr("allowSync", true);
     if let Some(p) = page
         && p.paged
     {
@@ -141,16 +175,29 @@ pub fn entry(lib: &Library, e: &Entry) -> Element {
     let (tag, key) = if e.kind.is_leaf() {
         ("Video", format!("/library/metadata/{}", e.rating_key))
     } else {
-        ("Directory", format!("/library/metadata/{}/children", e.rating_key))
+        (
+            "Directory",
+            format!("/library/metadata/{}/children", e.rating_key),
+        )
     };
     let mut el = Element::new(tag, "Metadata")
         .attr("ratingKey", e.rating_key.to_string())
         .attr("key", key)
-        .attr("guid", format!("plex://{}/{:024x}", e.kind.as_str(), e.rating_key * 2_654_435_761))
+        .attr(
+            "guid",
+            format!(
+                "plex://{}/{:024x}",
+                e.kind.as_str(),
+                e.rating_key * 2_654_435_761
+            ),
+        )
         .attr("type", e.kind.as_str())
         .attr("title", e.title.as_str())
         .attr("librarySectionID", section.id)
-        .attr("librarySectionKey", format!("/library/sections/{}", section.id))
+        .attr(
+            "librarySectionKey",
+            format!("/library/sections/{}", section.id),
+        )
         .attr("librarySectionTitle", section.title.as_str())
         .attr_opt("year", e.year)
         .attr_opt("index", e.index)
@@ -166,16 +213,28 @@ pub fn entry(lib: &Library, e: &Entry) -> Element {
     if let Some(g) = e.grandparent.map(|k| &lib.entries[&k]) {
         el = el
             .attr("grandparentRatingKey", g.rating_key.to_string())
-            .attr("grandparentKey", format!("/library/metadata/{}", g.rating_key))
+            .attr(
+                "grandparentKey",
+                format!("/library/metadata/{}", g.rating_key),
+            )
             .attr("grandparentTitle", g.title.as_str());
     }
     match e.kind {
         EntryKind::Show => {
-            let leaves: usize = e.children.iter().map(|s| lib.entries[s].children.len()).sum();
-            el = el.attr("childCount", e.children.len()).attr("leafCount", leaves).attr("viewedLeafCount", 0u32);
+            let leaves: usize = e
+                .children
+                .iter()
+                .map(|s| lib.entries[s].children.len())
+                .sum();
+            el = el
+                .attr("childCount", e.children.len())
+                .attr("leafCount", leaves)
+                .attr("viewedLeafCount", 0u32);
         }
         EntryKind::Season => {
-            el = el.attr("leafCount", e.children.len()).attr("viewedLeafCount", 0u32);
+            el = el
+                .attr("leafCount", e.children.len())
+                .attr("viewedLeafCount", 0u32);
         }
         _ => {}
     }
@@ -200,7 +259,13 @@ pub fn entry(lib: &Library, e: &Entry) -> Element {
             m = m.child(
                 Element::new("Part", "Part")
                     .attr("id", part_id)
-                    .attr("key", format!("/library/parts/{part_id}/{ADDED_AT}/file.{}", extension(file)))
+                    .attr(
+                        "key",
+                        format!(
+                            "/library/parts/{part_id}/{ADDED_AT}/file.{}",
+                            extension(file)
+                        ),
+                    )
                     .attr("duration", 5_400_000u64)
                     .attr("file", file.as_str())
                     .attr("size", part_size(e.rating_key, pi))
@@ -230,4 +295,5 @@ fn extension(path: &str) -> &str {
 pub const UNAUTHORIZED_HTML: &str = "<html><head><script>window.location = window.location.href.match(/(^.+\\/)[^\\/]*$/)[1] + 'web/index.html';</script><title>Unauthorized</title></head><body><h1>401 Unauthorized</h1></body></html>";
 
 /// Plex's 404 page.
-pub const NOT_FOUND_HTML: &str = "<html><head><title>Not Found</title></head><body><h1>404 Not Found</h1></body></html>";
+pub const NOT_FOUND_HTML: &str =
+    "<html><head><title>Not Found</title></head><body><h1>404 Not Found</h1></body></html>";

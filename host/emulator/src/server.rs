@@ -25,7 +25,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { port: 0, token: "plexmatch-emulator-token".into(), threads: 4 }
+        Options {
+            port: 0,
+            token: "plexmatch-emulator-token".into(),
+            threads: 4,
+        }
     }
 }
 
@@ -39,7 +43,12 @@ struct Counters {
 impl Counters {
     fn count(&self, endpoint: &'static str) {
         self.total.fetch_add(1, Ordering::SeqCst);
-        *self.by_endpoint.lock().expect("counter lock").entry(endpoint).or_default() += 1;
+        *self
+            .by_endpoint
+            .lock()
+            .expect("counter lock")
+            .entry(endpoint)
+            .or_default() += 1;
     }
 }
 
@@ -69,7 +78,11 @@ impl Emulator {
             .ok_or_else(|| anyhow!("emulator is not listening on an IP address"))?
             .port();
         let server = Arc::new(server);
-        let shared = Arc::new(Shared { library: RwLock::new(library), token: options.token, counters: Counters::default() });
+        let shared = Arc::new(Shared {
+            library: RwLock::new(library),
+            token: options.token,
+            counters: Counters::default(),
+        });
         let workers = (0..options.threads.max(1))
             .map(|_| {
                 let server = Arc::clone(&server);
@@ -81,7 +94,12 @@ impl Emulator {
                 })
             })
             .collect();
-        Ok(Emulator { url: format!("http://127.0.0.1:{port}"), shared, server, workers })
+        Ok(Emulator {
+            url: format!("http://127.0.0.1:{port}"),
+            shared,
+            server,
+            workers,
+        })
     }
 
     /// Base URL, e.g. `http://127.0.0.1:32400`.
@@ -103,7 +121,14 @@ impl Emulator {
     /// `listing` (`/all` without `title`), `search` (`/all?title=`), `metadata`,
     /// `children`, `unauthorized`, `not-found`.
     pub fn requests_to(&self, endpoint: &str) -> u64 {
-        self.shared.counters.by_endpoint.lock().expect("counter lock").get(endpoint).copied().unwrap_or(0)
+        self.shared
+            .counters
+            .by_endpoint
+            .lock()
+            .expect("counter lock")
+            .get(endpoint)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Replaces the served library (as when the server rescans), keeping the counters.
@@ -155,19 +180,37 @@ impl Incoming {
             })
             .collect();
         let header = |name: &str| {
-            req.headers().iter().find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name)).map(|h| h.value.as_str().to_owned())
+            req.headers()
+                .iter()
+                .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+                .map(|h| h.value.as_str().to_owned())
         };
-        let param = |name: &str| query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+        let param = |name: &str| {
+            query
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
         let either = |name: &str| header(name).or_else(|| param(name));
         let json = header("Accept").is_some_and(|a| a.contains("application/json"));
         let token = either("X-Plex-Token");
         let start = either("X-Plex-Container-Start").and_then(|v| v.trim().parse().ok());
         let size = either("X-Plex-Container-Size").and_then(|v| v.trim().parse().ok());
-        Incoming { path: path.trim_end_matches('/').to_owned(), query, json, token, start, size }
+        Incoming {
+            path: path.trim_end_matches('/').to_owned(),
+            query,
+            json,
+            token,
+            start,
+            size,
+        }
     }
 
     fn param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -191,7 +234,9 @@ fn handle(shared: &Shared, request: Request) {
             } else {
                 (doc.to_xml(), "text/xml;charset=utf-8")
             };
-            let mut r = Response::from_string(body).with_header(header("Content-Type", ctype)).with_header(header("X-Plex-Protocol", "1.0"));
+            let mut r = Response::from_string(body)
+                .with_header(header("Content-Type", ctype))
+                .with_header(header("X-Plex-Protocol", "1.0"));
             if let Some(p) = page.filter(|p| p.paged) {
                 r = r
                     .with_header(header("X-Plex-Container-Start", &p.offset.to_string()))
@@ -241,9 +286,19 @@ fn route(shared: &Shared, req: &Incoming) -> (&'static str, Reply) {
                 Some(Ok(n)) => match EntryKind::ALL.into_iter().find(|k| k.type_number() == n) {
                     Some(k) => k,
                     // A type this emulator never holds (albums, photos...): an empty answer.
-                    None => return ("listing", Reply::Doc(responses::entries(&lib, Some(section), &[], None), None)),
+                    None => {
+                        return (
+                            "listing",
+                            Reply::Doc(responses::entries(&lib, Some(section), &[], None), None),
+                        );
+                    }
                 },
-                Some(Err(_)) => return ("listing", Reply::Doc(responses::entries(&lib, Some(section), &[], None), None)),
+                Some(Err(_)) => {
+                    return (
+                        "listing",
+                        Reply::Doc(responses::entries(&lib, Some(section), &[], None), None),
+                    );
+                }
             };
             let mut items = lib.entries_of(section, kind);
             let endpoint = match req.param("title") {
@@ -254,15 +309,28 @@ fn route(shared: &Shared, req: &Incoming) -> (&'static str, Reply) {
                 None => "listing",
             };
             let (window, page) = paginate(&items, req);
-            (endpoint, Reply::Doc(responses::entries(&lib, Some(section), window, Some(&page)), Some(page)))
+            (
+                endpoint,
+                Reply::Doc(
+                    responses::entries(&lib, Some(section), window, Some(&page)),
+                    Some(page),
+                ),
+            )
         }
         ["library", "metadata", ids] => {
-            let found: Vec<&Entry> = ids.split(',').filter_map(|k| k.parse::<u64>().ok()).filter_map(|k| lib.entries.get(&k)).collect();
+            let found: Vec<&Entry> = ids
+                .split(',')
+                .filter_map(|k| k.parse::<u64>().ok())
+                .filter_map(|k| lib.entries.get(&k))
+                .collect();
             if found.is_empty() {
                 return ("not-found", Reply::NotFound);
             }
             let section = Some(&lib.sections[found[0].section]);
-            ("metadata", Reply::Doc(responses::entries(&lib, section, &found, None), None))
+            (
+                "metadata",
+                Reply::Doc(responses::entries(&lib, section, &found, None), None),
+            )
         }
         ["library", "metadata", id, "children"] => {
             let Some(parent) = id.parse::<u64>().ok().and_then(|k| lib.entries.get(&k)) else {
@@ -271,7 +339,13 @@ fn route(shared: &Shared, req: &Incoming) -> (&'static str, Reply) {
             let children: Vec<&Entry> = parent.children.iter().map(|k| &lib.entries[k]).collect();
             let (window, page) = paginate(&children, req);
             let section = Some(&lib.sections[parent.section]);
-            ("children", Reply::Doc(responses::entries(&lib, section, window, Some(&page)), Some(page)))
+            (
+                "children",
+                Reply::Doc(
+                    responses::entries(&lib, section, window, Some(&page)),
+                    Some(page),
+                ),
+            )
         }
         _ => ("not-found", Reply::NotFound),
     }
@@ -288,11 +362,25 @@ fn title_matches(title: &str, query: &str) -> bool {
 fn paginate<'a, 'b>(items: &'b [&'a Entry], req: &Incoming) -> (&'b [&'a Entry], Page) {
     let total = items.len();
     match req.size {
-        None => (items, Page { offset: 0, total, paged: false }),
+        None => (
+            items,
+            Page {
+                offset: 0,
+                total,
+                paged: false,
+            },
+        ),
         Some(size) => {
             let start = req.start.unwrap_or(0).min(total);
             let end = start.saturating_add(size).min(total);
-            (&items[start..end], Page { offset: start, total, paged: true })
+            (
+                &items[start..end],
+                Page {
+                    offset: start,
+                    total,
+                    paged: true,
+                },
+            )
         }
     }
 }
@@ -304,7 +392,10 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
                     Ok(b) => {
                         out.push(b);
                         i += 3;

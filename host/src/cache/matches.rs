@@ -36,7 +36,10 @@ impl MatchCache {
     pub fn open(dir: &Path) -> Result<MatchCache> {
         let schema = format!("{SCHEMA}{}", super::stats::SCHEMA);
         let conn = db::open(&dir.join("matches.sqlite3"), VERSION, &schema)?;
-        Ok(MatchCache { conn: Mutex::new(conn), stats: Stats::default() })
+        Ok(MatchCache {
+            conn: Mutex::new(conn),
+            stats: Stats::default(),
+        })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -46,9 +49,16 @@ impl MatchCache {
     /// The match for `path` in the section (paths compare case-insensitively, NFC).
     pub fn get(&self, section_id: u32, path: &str) -> Result<Option<CachedMatch>> {
         let conn = self.conn();
-        let mut st = conn.prepare_cached("SELECT rating_key, verified_at FROM matches WHERE section_id = ?1 AND path_key = ?2")?;
+        let mut st = conn.prepare_cached(
+            "SELECT rating_key, verified_at FROM matches WHERE section_id = ?1 AND path_key = ?2",
+        )?;
         let found = st
-            .query_row(params![section_id, name_key(path)], |r| Ok(CachedMatch { rating_key: r.get(0)?, verified_at: r.get(1)? }))
+            .query_row(params![section_id, name_key(path)], |r| {
+                Ok(CachedMatch {
+                    rating_key: r.get(0)?,
+                    verified_at: r.get(1)?,
+                })
+            })
             .optional()?;
         self.stats.record("match", found.is_some());
         Ok(found)
@@ -65,7 +75,8 @@ impl MatchCache {
     /// Forgets one path's match; a missing entry is not an error.
     pub fn invalidate(&self, section_id: u32, path: &str) -> Result<()> {
         let conn = self.conn();
-        conn.prepare_cached("DELETE FROM matches WHERE section_id = ?1 AND path_key = ?2")?.execute(params![section_id, name_key(path)])?;
+        conn.prepare_cached("DELETE FROM matches WHERE section_id = ?1 AND path_key = ?2")?
+            .execute(params![section_id, name_key(path)])?;
         Ok(())
     }
 
@@ -87,7 +98,9 @@ impl MatchCache {
 
     /// Entries held.
     pub fn len(&self) -> Result<u64> {
-        let n: i64 = self.conn().query_row("SELECT COUNT(*) FROM matches", [], |r| r.get(0))?;
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM matches", [], |r| r.get(0))?;
         Ok(n as u64)
     }
 

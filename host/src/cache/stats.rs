@@ -17,7 +17,11 @@ impl Counts {
     /// Hits as a percentage of lookups (0 when there were none), as the reference reports it.
     pub fn hit_rate(&self) -> f64 {
         let total = self.hits + self.misses;
-        if total == 0 { 0.0 } else { self.hits as f64 * 100.0 / total as f64 }
+        if total == 0 {
+            0.0
+        } else {
+            self.hits as f64 * 100.0 / total as f64
+        }
     }
 }
 
@@ -29,7 +33,8 @@ pub struct Stats {
 }
 
 /// The table counters are persisted in.
-pub const SCHEMA: &str = "CREATE TABLE stats (kind TEXT PRIMARY KEY, hits INTEGER NOT NULL, misses INTEGER NOT NULL);";
+pub const SCHEMA: &str =
+    "CREATE TABLE stats (kind TEXT PRIMARY KEY, hits INTEGER NOT NULL, misses INTEGER NOT NULL);";
 
 impl Stats {
     /// Counts one lookup of `kind`.
@@ -67,7 +72,13 @@ impl Stats {
     pub fn totals(conn: &Connection) -> rusqlite::Result<BTreeMap<String, Counts>> {
         let mut st = conn.prepare("SELECT kind, hits, misses FROM stats ORDER BY kind")?;
         let rows = st.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, Counts { hits: r.get::<_, i64>(1)? as u64, misses: r.get::<_, i64>(2)? as u64 }))
+            Ok((
+                r.get::<_, String>(0)?,
+                Counts {
+                    hits: r.get::<_, i64>(1)? as u64,
+                    misses: r.get::<_, i64>(2)? as u64,
+                },
+            ))
         })?;
         rows.collect()
     }

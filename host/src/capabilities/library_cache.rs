@@ -8,17 +8,22 @@ use crate::runtime::bindings::plexmatch::plugin::types::Item;
 impl Host for State {
     fn snapshot(&mut self, section_id: u32) -> Option<SnapshotInfo> {
         self.host_call(|s| {
-            s.backend.snapshot(section_id).map(|(info, fresh)| SnapshotInfo {
-                item_count: info.item_count,
-                age_seconds: crate::cache::now().saturating_sub(info.refreshed_at).max(0) as u64,
-                fresh,
-            })
+            s.backend
+                .snapshot(section_id)
+                .map(|(info, fresh)| SnapshotInfo {
+                    item_count: info.item_count,
+                    age_seconds: crate::cache::now().saturating_sub(info.refreshed_at).max(0)
+                        as u64,
+                    fresh,
+                })
         })
     }
 
     fn items_by_file_name(&mut self, section_id: u32, file_name: String) -> Option<Vec<Item>> {
         self.host_call(|s| {
-            let items = s.backend.snapshot_items_by_file_name(section_id, &file_name);
+            let items = s
+                .backend
+                .snapshot_items_by_file_name(section_id, &file_name);
             s.backend.library.stats.record("file-name", items.is_some());
             let items = items?;
             s.serve(&items);
@@ -28,7 +33,12 @@ impl Host for State {
 
     fn item_by_key(&mut self, section_id: u32, rating_key: String) -> Option<Item> {
         self.host_call(|s| {
-            let item = s.backend.library.item(section_id, &rating_key).ok().flatten()?;
+            let item = s
+                .backend
+                .library
+                .item(section_id, &rating_key)
+                .ok()
+                .flatten()?;
             s.serve([&item]);
             Some(to_wit_item(&item))
         })

@@ -11,7 +11,10 @@ impl Host for State {
         self.host_call(|s| {
             let mut message = message;
             if message.len() > MAX_MESSAGE {
-                let cut = (0..=MAX_MESSAGE).rev().find(|&i| message.is_char_boundary(i)).unwrap_or(0);
+                let cut = (0..=MAX_MESSAGE)
+                    .rev()
+                    .find(|&i| message.is_char_boundary(i))
+                    .unwrap_or(0);
                 message.truncate(cut);
                 message.push('…');
             }

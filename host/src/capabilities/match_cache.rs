@@ -8,7 +8,10 @@ use crate::runtime::bindings::plexmatch::plugin::types::CacheError;
 impl Host for State {
     fn get(&mut self, section_id: u32, path: String) -> Option<CachedMatch> {
         self.host_call(|s| match s.backend.matches.get(section_id, &path) {
-            Ok(m) => m.map(|m| CachedMatch { rating_key: m.rating_key, verified_at: m.verified_at.max(0) as u64 }),
+            Ok(m) => m.map(|m| CachedMatch {
+                rating_key: m.rating_key,
+                verified_at: m.verified_at.max(0) as u64,
+            }),
             Err(e) => {
                 tracing::warn!("cannot read the match cache: {e:#}");
                 None
@@ -19,8 +22,13 @@ impl Host for State {
     fn put(&mut self, section_id: u32, path: String, rating_key: String) -> Result<(), CacheError> {
         self.host_call(|s| {
             let known = s.served.get(&rating_key).cloned();
-            s.backend.confirm(section_id, &path, &rating_key, known.as_ref()).map_err(CacheError::Rejected)?;
-            s.backend.matches.put(section_id, &path, &rating_key).map_err(|e| CacheError::Storage(format!("{e:#}")))
+            s.backend
+                .confirm(section_id, &path, &rating_key, known.as_ref())
+                .map_err(CacheError::Rejected)?;
+            s.backend
+                .matches
+                .put(section_id, &path, &rating_key)
+                .map_err(|e| CacheError::Storage(format!("{e:#}")))
         })
     }
 

@@ -7,12 +7,20 @@ use crate::runtime::bindings::plexmatch::plugin::types::{Item, PlexError, Sectio
 
 impl Host for State {
     fn sections(&mut self) -> Result<Vec<Section>, PlexError> {
-        self.host_call(|s| s.backend.sections().map(|v| v.iter().map(to_wit_section).collect()).map_err(to_wit_plex_error))
+        self.host_call(|s| {
+            s.backend
+                .sections()
+                .map(|v| v.iter().map(to_wit_section).collect())
+                .map_err(to_wit_plex_error)
+        })
     }
 
     fn search(&mut self, section_id: u32, title: String) -> Result<Vec<Item>, PlexError> {
         self.host_call(|s| {
-            let items = s.backend.search(section_id, &title).map_err(to_wit_plex_error)?;
+            let items = s
+                .backend
+                .search(section_id, &title)
+                .map_err(to_wit_plex_error)?;
             s.serve(&items);
             Ok(items.iter().map(to_wit_item).collect())
         })
@@ -20,15 +28,26 @@ impl Host for State {
 
     fn fetch_item(&mut self, rating_key: String) -> Result<Item, PlexError> {
         self.host_call(|s| {
-            let item = s.backend.plex.fetch_item(&rating_key).map_err(to_wit_plex_error)?;
+            let item = s
+                .backend
+                .plex
+                .fetch_item(&rating_key)
+                .map_err(to_wit_plex_error)?;
             s.serve([&item]);
             Ok(to_wit_item(&item))
         })
     }
 
-    fn items_by_file_name(&mut self, section_id: u32, file_name: String) -> Result<Vec<Item>, PlexError> {
+    fn items_by_file_name(
+        &mut self,
+        section_id: u32,
+        file_name: String,
+    ) -> Result<Vec<Item>, PlexError> {
         self.host_call(|s| {
-            let items = s.backend.items_by_file_name(section_id, &file_name).map_err(to_wit_plex_error)?;
+            let items = s
+                .backend
+                .items_by_file_name(section_id, &file_name)
+                .map_err(to_wit_plex_error)?;
             s.serve(&items);
             Ok(items.iter().map(to_wit_item).collect())
         })

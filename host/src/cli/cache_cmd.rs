@@ -71,11 +71,21 @@ fn stats(args: StatsArgs) -> Result<i32> {
         println!("data dir: {}", dir.display());
         println!("library cache: {items} items, {files} files, {library_bytes} bytes");
         for (k, c) in &lib_stats {
-            println!("  {k:<10} {:>5.1}% hits ({} hits, {} misses)", c.hit_rate(), c.hits, c.misses);
+            println!(
+                "  {k:<10} {:>5.1}% hits ({} hits, {} misses)",
+                c.hit_rate(),
+                c.hits,
+                c.misses
+            );
         }
         println!("match cache: {entries} entries");
         for (k, c) in &match_stats {
-            println!("  {k:<10} {:>5.1}% hits ({} hits, {} misses)", c.hit_rate(), c.hits, c.misses);
+            println!(
+                "  {k:<10} {:>5.1}% hits ({} hits, {} misses)",
+                c.hit_rate(),
+                c.hits,
+                c.misses
+            );
         }
     }
     Ok(exit::ALL_HIGH)

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::output::{Tally, table_row};
 use super::exit;
+use super::output::{Tally, table_row};
 use crate::backend::{Backend, CachePolicy};
 use crate::matching::Matcher;
 use crate::plex::PlexConfig;
@@ -39,14 +39,38 @@ pub fn run(args: DemoArgs) -> Result<i32> {
             (d, true)
         }
     };
-    let paths: Vec<&str> = DEMO_PATHS.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).collect();
+    let paths: Vec<&str> = DEMO_PATHS
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .collect();
 
-    println!("plexmatch demo: the bundled sample library on a loopback Plex emulator at {}", emulator.url());
-    println!("caches in {}{}", dir.display(), if temporary { " (removed at the end)" } else { "" });
+    println!(
+        "plexmatch demo: the bundled sample library on a loopback Plex emulator at {}",
+        emulator.url()
+    );
+    println!(
+        "caches in {}{}",
+        dir.display(),
+        if temporary {
+            " (removed at the end)"
+        } else {
+            ""
+        }
+    );
 
     let result = (|| -> Result<(u64, u64)> {
-        let cold = pass(&emulator, &dir, &paths, "Pass 1 — cold caches: every answer comes from Plex")?;
-        let warm = pass(&emulator, &dir, &paths, "Pass 2 — warm caches, as a new run sees them (everything is on disk)")?;
+        let cold = pass(
+            &emulator,
+            &dir,
+            &paths,
+            "Pass 1 — cold caches: every answer comes from Plex",
+        )?;
+        let warm = pass(
+            &emulator,
+            &dir,
+            &paths,
+            "Pass 2 — warm caches, as a new run sees them (everything is on disk)",
+        )?;
         Ok((cold, warm))
     })();
     if temporary {
@@ -70,9 +94,17 @@ fn pass(emulator: &Emulator, dir: &std::path::Path, paths: &[&str], title: &str)
         page_size: 1000,
     };
     let backend = Arc::new(Backend::open(&config, dir, CachePolicy::default())?);
-    let plugin = Arc::new(Plugin::load("default (built in)", crate::DEFAULT_PLUGIN, Vec::new(), Limits::default(), backend.clone())?);
+    let plugin = Arc::new(Plugin::load(
+        "default (built in)",
+        crate::DEFAULT_PLUGIN,
+        Vec::new(),
+        Limits::default(),
+        backend.clone(),
+    )?);
     let before = emulator.requests();
-    let all = backend.sections().context("the emulator did not list its sections")?;
+    let all = backend
+        .sections()
+        .context("the emulator did not list its sections")?;
     let sections = crate::sections::resolve(&[], &all)?;
     println!();
     println!("== {title}");
@@ -80,9 +112,16 @@ fn pass(emulator: &Emulator, dir: &std::path::Path, paths: &[&str], title: &str)
         "   plugin {} {}; sections: {}",
         plugin.info().name,
         plugin.info().version,
-        sections.iter().map(|s| format!("{} {:?} ({})", s.id, s.title, s.kind.as_str())).collect::<Vec<_>>().join(", ")
+        sections
+            .iter()
+            .map(|s| format!("{} {:?} ({})", s.id, s.title, s.kind.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
-    println!("{:<9}  {:<8}  {:<12}  {:<40}  PATH", "OUTCOME", "KEY", "SECTION", "TITLE");
+    println!(
+        "{:<9}  {:<8}  {:<12}  {:<40}  PATH",
+        "OUTCOME", "KEY", "SECTION", "TITLE"
+    );
     let mut matcher = Matcher::new(plugin, backend.clone());
     let mut tally = Tally::default();
     for p in paths {

@@ -39,8 +39,19 @@ pub fn run(args: EmulatorArgs) -> Result<i32> {
         (None, Some(n)) => plexmatch_emulator::generate(n, args.seed),
         (None, None) => LibraryFile::sample(),
     };
-    let emulator = Emulator::start(&library, Options { port: args.port, token: args.token.clone(), ..Options::default() })?;
-    println!("Plex emulator serving {} section(s) at {}", library.sections.len(), emulator.url());
+    let emulator = Emulator::start(
+        &library,
+        Options {
+            port: args.port,
+            token: args.token.clone(),
+            ..Options::default()
+        },
+    )?;
+    println!(
+        "Plex emulator serving {} section(s) at {}",
+        library.sections.len(),
+        emulator.url()
+    );
     println!("  export PLEX_URL={}", emulator.url());
     println!("  export PLEX_TOKEN={}", emulator.token());
     println!("Stop it with Ctrl-C.");

@@ -45,8 +45,16 @@ pub struct MatchArgs {
 pub fn run(args: MatchArgs) -> Result<i32> {
     let started = Instant::now();
     let backend = setup::backend(&args.plex, &args.cache)?;
-    let limits = Limits { cpu_deadline: Duration::from_millis(args.cpu_deadline_ms.max(1)), memory_bytes: args.memory_mib.max(1) << 20 };
-    let plugin = setup::plugin(args.plugin.as_deref(), args.settings.clone(), limits, backend.clone())?;
+    let limits = Limits {
+        cpu_deadline: Duration::from_millis(args.cpu_deadline_ms.max(1)),
+        memory_bytes: args.memory_mib.max(1) << 20,
+    };
+    let plugin = setup::plugin(
+        args.plugin.as_deref(),
+        args.settings.clone(),
+        limits,
+        backend.clone(),
+    )?;
     let all = backend.sections()?;
     let sections = crate::sections::resolve(&args.sections, &all)?;
     let mut matcher = Matcher::new(plugin, backend.clone());

@@ -97,7 +97,11 @@ pub fn run() -> i32 {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { exit::USAGE } else { exit::ALL_HIGH };
+            return if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::ALL_HIGH
+            };
         }
     };
     setup::init_logging(cli.verbose);

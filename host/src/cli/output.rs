@@ -18,7 +18,10 @@ pub struct Printer {
 impl Printer {
     /// A printer for tables, or for JSON lines.
     pub fn new(json: bool) -> Printer {
-        Printer { json, header_done: false }
+        Printer {
+            json,
+            header_done: false,
+        }
     }
 
     /// Prints one answer.
@@ -29,7 +32,11 @@ impl Printer {
             let _ = writeln!(out, "{line}");
         } else {
             if !self.header_done {
-                let _ = writeln!(out, "{:<9}  {:<8}  {:<12}  {:<40}  PATH", "OUTCOME", "KEY", "SECTION", "TITLE");
+                let _ = writeln!(
+                    out,
+                    "{:<9}  {:<8}  {:<12}  {:<40}  PATH",
+                    "OUTCOME", "KEY", "SECTION", "TITLE"
+                );
                 self.header_done = true;
             }
             let _ = writeln!(out, "{}", table_row(m));
@@ -48,17 +55,36 @@ pub fn table_row(m: &PathMatch) -> String {
             format!(
                 "{} candidates: {}",
                 m.candidates.len(),
-                m.candidates.iter().map(|c| format!("{} ({}, {})", c.title, c.rating_key, c.section)).collect::<Vec<_>>().join("; ")
+                m.candidates
+                    .iter()
+                    .map(|c| format!("{} ({}, {})", c.title, c.rating_key, c.section))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ),
         ),
-        (Outcome::Error, _) => ("-".into(), "-".into(), m.error.as_ref().map(|e| e.to_string()).unwrap_or_default()),
+        (Outcome::Error, _) => (
+            "-".into(),
+            "-".into(),
+            m.error.as_ref().map(|e| e.to_string()).unwrap_or_default(),
+        ),
         _ => ("-".into(), "-".into(), "-".into()),
     };
-    format!("{:<9}  {:<8}  {:<12}  {:<40}  {}", m.outcome.label(), key, clip(&section, 12), title, m.path)
+    format!(
+        "{:<9}  {:<8}  {:<12}  {:<40}  {}",
+        m.outcome.label(),
+        key,
+        clip(&section, 12),
+        title,
+        m.path
+    )
 }
 
 fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_owned() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
 }
 
 /// Counts of a run's answers.
@@ -100,10 +126,27 @@ impl Tally {
 
     /// One line: counts per outcome, cache hit rates, Plex requests and time.
     pub fn summary(&self, backend: &Backend, elapsed: Duration) -> String {
-        let total = self.high + self.low + self.not_found + self.plex_errors + self.plugin_errors + self.input_errors;
+        let total = self.high
+            + self.low
+            + self.not_found
+            + self.plex_errors
+            + self.plugin_errors
+            + self.input_errors;
         let errors = self.plex_errors + self.plugin_errors + self.input_errors;
-        let m = backend.matches.stats.session().get("match").copied().unwrap_or_default();
-        let f = backend.library.stats.session().get("file-name").copied().unwrap_or_default();
+        let m = backend
+            .matches
+            .stats
+            .session()
+            .get("match")
+            .copied()
+            .unwrap_or_default();
+        let f = backend
+            .library
+            .stats
+            .session()
+            .get("file-name")
+            .copied()
+            .unwrap_or_default();
         format!(
             "{total} path(s): {} HIGH, {} LOW, {} not found, {errors} error(s) · match cache {:.0}% hits ({}/{}) · snapshot {:.0}% fresh · {} Plex request(s) · {:.2?}",
             self.high,

@@ -26,10 +26,20 @@ pub fn run(args: SectionsArgs) -> Result<i32> {
             println!("{}", serde_json::to_string(s)?);
         } else {
             let snapshot = match backend.snapshot(s.id) {
-                Some((info, fresh)) => format!("{} items cached{}", info.item_count, if fresh { "" } else { " (stale)" }),
+                Some((info, fresh)) => format!(
+                    "{} items cached{}",
+                    info.item_count,
+                    if fresh { "" } else { " (stale)" }
+                ),
                 None => "not cached".into(),
             };
-            println!("{:>4}  {:<7}  {:<30}  {}", s.id, s.kind.as_str(), s.title, snapshot);
+            println!(
+                "{:>4}  {:<7}  {:<30}  {}",
+                s.id,
+                s.kind.as_str(),
+                s.title,
+                snapshot
+            );
         }
     }
     backend.flush_stats();

@@ -19,13 +19,22 @@ pub fn init_logging(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(true).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(true)
+        .try_init();
 }
 
 /// The exit code for an error that ended a command.
 pub fn exit_code_for(e: &anyhow::Error) -> i32 {
-    if e.chain().any(|c| c.downcast_ref::<PlexError>().is_some()) { exit::PLEX } else { exit::USAGE }
+    if e.chain().any(|c| c.downcast_ref::<PlexError>().is_some()) {
+        exit::PLEX
+    } else {
+        exit::USAGE
+    }
 }
 
 /// The data dir: the option, or the user's cache dir.
@@ -46,7 +55,10 @@ fn client_id(dir: &Path) -> String {
     {
         return id.trim().to_owned();
     }
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let id = format!("plexmatch-{:016x}{:08x}", nanos as u64, std::process::id());
     let _ = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&file, &id));
     id
@@ -55,7 +67,9 @@ fn client_id(dir: &Path) -> String {
 /// The Plex connection settings from the options.
 pub fn plex_config(plex: &PlexArgs, dir: &Path) -> Result<PlexConfig> {
     let Some(url) = plex.plex_url.clone() else {
-        bail!("no Plex server given: pass --plex-url or set PLEX_URL (try `plexmatch emulator --generate 100` for a local one)");
+        bail!(
+            "no Plex server given: pass --plex-url or set PLEX_URL (try `plexmatch emulator --generate 100` for a local one)"
+        );
     };
     let Some(token) = plex.token.clone().filter(|t| !t.trim().is_empty()) else {
         bail!("no Plex token given: set PLEX_TOKEN (or pass --token)");
@@ -80,16 +94,31 @@ pub fn plex_config(plex: &PlexArgs, dir: &Path) -> Result<PlexConfig> {
 pub fn backend(plex: &PlexArgs, cache: &CacheArgs) -> Result<Arc<Backend>> {
     let dir = data_dir(cache)?;
     let config = plex_config(plex, &dir)?;
-    let policy = CachePolicy { library_ttl: Duration::from_secs(cache.library_ttl), ..CachePolicy::default() };
+    let policy = CachePolicy {
+        library_ttl: Duration::from_secs(cache.library_ttl),
+        ..CachePolicy::default()
+    };
     Ok(Arc::new(Backend::open(&config, &dir, policy)?))
 }
 
 /// Loads the plugin at `path`, or the embedded default plugin.
-pub fn plugin(path: Option<&Path>, settings: Vec<(String, String)>, limits: Limits, backend: Arc<Backend>) -> Result<Arc<Plugin>> {
+pub fn plugin(
+    path: Option<&Path>,
+    settings: Vec<(String, String)>,
+    limits: Limits,
+    backend: Arc<Backend>,
+) -> Result<Arc<Plugin>> {
     let plugin = match path {
-        None => Plugin::load("default (built in)", crate::DEFAULT_PLUGIN, settings, limits, backend)?,
+        None => Plugin::load(
+            "default (built in)",
+            crate::DEFAULT_PLUGIN,
+            settings,
+            limits,
+            backend,
+        )?,
         Some(p) => {
-            let bytes = std::fs::read(p).with_context(|| format!("cannot read plugin file {}", p.display()))?;
+            let bytes = std::fs::read(p)
+                .with_context(|| format!("cannot read plugin file {}", p.display()))?;
             Plugin::load(&p.display().to_string(), &bytes, settings, limits, backend)?
         }
     };

@@ -50,14 +50,16 @@ impl PlexClient {
     /// A client for `config`; fails only on an unusable URL or token.
     pub fn new(config: &PlexConfig) -> anyhow::Result<PlexClient> {
         let base = config.url.trim_end_matches('/').to_owned();
-        let parsed = reqwest::Url::parse(&base).map_err(|e| anyhow::anyhow!("invalid Plex URL {base:?}: {e}"))?;
+        let parsed = reqwest::Url::parse(&base)
+            .map_err(|e| anyhow::anyhow!("invalid Plex URL {base:?}: {e}"))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             anyhow::bail!("invalid Plex URL {base:?}: the scheme must be http or https");
         }
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let mut token = HeaderValue::from_str(&config.token)
-            .map_err(|_| anyhow::anyhow!("the Plex token contains characters that cannot be sent in a header"))?;
+        let mut token = HeaderValue::from_str(&config.token).map_err(|_| {
+            anyhow::anyhow!("the Plex token contains characters that cannot be sent in a header")
+        })?;
         token.set_sensitive(true);
         headers.insert(HeaderName::from_static("x-plex-token"), token);
         let identity = [
@@ -71,7 +73,8 @@ impl PlexClient {
             ("x-plex-language", "en".to_owned()),
         ];
         for (name, value) in identity {
-            let value = HeaderValue::from_str(&value).map_err(|_| anyhow::anyhow!("invalid value for header {name}"))?;
+            let value = HeaderValue::from_str(&value)
+                .map_err(|_| anyhow::anyhow!("invalid value for header {name}"))?;
             headers.insert(HeaderName::from_static(name), value);
         }
         let http = Client::builder()
@@ -80,7 +83,12 @@ impl PlexClient {
             .timeout(config.read_timeout)
             .user_agent(concat!("plexmatch/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(PlexClient { base, http, page_size: config.page_size.max(1), requests: AtomicU64::new(0) })
+        Ok(PlexClient {
+            base,
+            http,
+            page_size: config.page_size.max(1),
+            requests: AtomicU64::new(0),
+        })
     }
 
     /// Requests sent so far.
@@ -91,12 +99,18 @@ impl PlexClient {
     /// Every library section (`/library/sections`).
     pub fn sections(&self) -> Result<Vec<Section>, PlexError> {
         let c = self.get("/library/sections", None)?;
-        Ok(c.directory.into_iter().filter_map(|d| d.into_section()).collect())
+        Ok(c.directory
+            .into_iter()
+            .filter_map(|d| d.into_section())
+            .collect())
     }
 
     /// Items of a section whose title contains `title` (`/library/sections/{id}/all?title=`).
     pub fn search(&self, section_id: u32, title: &str) -> Result<Vec<Item>, PlexError> {
-        let path = format!("/library/sections/{section_id}/all?includeGuids=1&title={}", encode(title));
+        let path = format!(
+            "/library/sections/{section_id}/all?includeGuids=1&title={}",
+            encode(title)
+        );
         self.list(&path, section_id)
     }
 
@@ -144,7 +158,9 @@ impl PlexClient {
         let what = format!("GET {path}");
         let mut req = self.http.get(format!("{}{path}", self.base));
         if let Some((start, size)) = page {
-            req = req.header("X-Plex-Container-Start", start).header("X-Plex-Container-Size", size);
+            req = req
+                .header("X-Plex-Container-Start", start)
+                .header("X-Plex-Container-Size", size);
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
         let resp = req.send().map_err(|e| transport_error(&what, &e))?;
@@ -153,7 +169,8 @@ impl PlexClient {
         if body.is_empty() {
             return Ok(Container::default());
         }
-        let env: Envelope = serde_json::from_slice(&body).map_err(|e| PlexError::BadResponse(format!("{what}: {e}")))?;
+        let env: Envelope = serde_json::from_slice(&body)
+            .map_err(|e| PlexError::BadResponse(format!("{what}: {e}")))?;
         Ok(env.container)
     }
 }
@@ -164,19 +181,28 @@ fn check_status(what: &str, resp: Response) -> Result<Response, PlexError> {
         return Ok(resp);
     }
     Err(match status {
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => PlexError::Unauthorized(format!("{what} answered HTTP {}", status.as_u16())),
-        StatusCode::NOT_FOUND => PlexError::NotFound(format!("{what} answered HTTP 404")),
-        StatusCode::TOO_MANY_REQUESTS => {
-            PlexError::RateLimited(resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok()))
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            PlexError::Unauthorized(format!("{what} answered HTTP {}", status.as_u16()))
         }
-        s if s.is_server_error() => PlexError::Unavailable(format!("{what} answered HTTP {}", s.as_u16())),
+        StatusCode::NOT_FOUND => PlexError::NotFound(format!("{what} answered HTTP 404")),
+        StatusCode::TOO_MANY_REQUESTS => PlexError::RateLimited(
+            resp.headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok()),
+        ),
+        s if s.is_server_error() => {
+            PlexError::Unavailable(format!("{what} answered HTTP {}", s.as_u16()))
+        }
         s => PlexError::BadResponse(format!("{what} answered HTTP {}", s.as_u16())),
     })
 }
 
 fn transport_error(what: &str, e: &reqwest::Error) -> PlexError {
     // reqwest's message holds the URL, which carries no token (it travels as a header).
-    let detail = std::error::Error::source(e).map(|s| s.to_string()).unwrap_or_else(|| e.to_string());
+    let detail = std::error::Error::source(e)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| e.to_string());
     if e.is_timeout() {
         PlexError::Timeout(format!("{what}: {detail}"))
     } else if e.is_connect() || e.is_request() {

@@ -22,7 +22,10 @@ pub enum PlexError {
 impl PlexError {
     /// Whether retrying later may succeed (W17: 5xx and 429 are not permanent).
     pub fn is_temporary(&self) -> bool {
-        matches!(self, PlexError::Unavailable(_) | PlexError::Timeout(_) | PlexError::RateLimited(_))
+        matches!(
+            self,
+            PlexError::Unavailable(_) | PlexError::Timeout(_) | PlexError::RateLimited(_)
+        )
     }
 }
 
@@ -33,7 +36,9 @@ impl fmt::Display for PlexError {
             PlexError::NotFound(m) => write!(f, "not found on the Plex server: {m}"),
             PlexError::Unavailable(m) => write!(f, "Plex server unavailable: {m}"),
             PlexError::Timeout(m) => write!(f, "Plex server did not answer in time: {m}"),
-            PlexError::RateLimited(Some(s)) => write!(f, "Plex server asks to slow down (retry after {s} s)"),
+            PlexError::RateLimited(Some(s)) => {
+                write!(f, "Plex server asks to slow down (retry after {s} s)")
+            }
             PlexError::RateLimited(None) => write!(f, "Plex server asks to slow down"),
             PlexError::BadResponse(m) => write!(f, "unreadable answer from Plex: {m}"),
         }

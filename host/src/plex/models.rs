@@ -190,7 +190,12 @@ impl Metadata {
     /// entry does not name its section (the container usually does).
     pub fn into_item(self, section_id: Option<u64>) -> Option<Item> {
         let rating_key = self.rating_key.filter(|k| !k.is_empty())?;
-        let files = self.media.into_iter().flat_map(|m| m.parts).filter_map(|p| p.file.filter(|f| !f.is_empty())).collect();
+        let files = self
+            .media
+            .into_iter()
+            .flat_map(|m| m.parts)
+            .filter_map(|p| p.file.filter(|f| !f.is_empty()))
+            .collect();
         Some(Item {
             rating_key,
             title: self.title.unwrap_or_default(),

@@ -36,7 +36,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { cpu_deadline: Duration::from_secs(5), memory_bytes: 128 << 20 }
+        Limits {
+            cpu_deadline: Duration::from_secs(5),
+            memory_bytes: 128 << 20,
+        }
     }
 }
 
@@ -80,13 +83,24 @@ impl std::fmt::Display for PluginFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PluginFailure::Deadline { plugin, limit } => {
-                write!(f, "plugin {plugin:?} was stopped: it used more than its CPU deadline of {limit:?}")
+                write!(
+                    f,
+                    "plugin {plugin:?} was stopped: it used more than its CPU deadline of {limit:?}"
+                )
             }
             PluginFailure::OutOfMemory { plugin, limit } => {
-                write!(f, "plugin {plugin:?} ran out of memory: it tried to grow past its cap of {} MiB", limit >> 20)
+                write!(
+                    f,
+                    "plugin {plugin:?} ran out of memory: it tried to grow past its cap of {} MiB",
+                    limit >> 20
+                )
             }
-            PluginFailure::Crashed { plugin, detail } => write!(f, "plugin {plugin:?} crashed: {detail}"),
-            PluginFailure::Instantiate { plugin, detail } => write!(f, "plugin {plugin:?} could not start: {detail}"),
+            PluginFailure::Crashed { plugin, detail } => {
+                write!(f, "plugin {plugin:?} crashed: {detail}")
+            }
+            PluginFailure::Instantiate { plugin, detail } => {
+                write!(f, "plugin {plugin:?} could not start: {detail}")
+            }
         }
     }
 }
@@ -111,26 +125,53 @@ impl Plugin {
     ) -> Result<Plugin> {
         let engine = engine();
         if wasm.starts_with(b"\0asm") && wasm.get(4..8) == Some(&[1, 0, 0, 0]) {
-            anyhow::bail!("plugin {origin} is a core WebAssembly module, not a component: build it for wasm32-wasip2");
+            anyhow::bail!(
+                "plugin {origin} is a core WebAssembly module, not a component: build it for wasm32-wasip2"
+            );
         }
-        let component = Component::new(engine, wasm).map_err(|e| explain(e, format!("plugin {origin} is not a valid WebAssembly component")))?;
+        let component = Component::new(engine, wasm).map_err(|e| {
+            explain(
+                e,
+                format!("plugin {origin} is not a valid WebAssembly component"),
+            )
+        })?;
         let mut linker: Linker<State> = Linker::new(engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| explain(e, "cannot link WASI".into()))?;
-        PluginWorld::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s).map_err(|e| explain(e, "cannot link the host interfaces".into()))?;
-        let pre = linker
-            .instantiate_pre(&component)
-            .map_err(|e| explain(e, format!("plugin {origin} needs imports this host does not provide")))?;
-        let pre = PluginPre::new(pre).map_err(|e| explain(e, format!("plugin {origin} does not export the plexmatch matcher interface")))?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| explain(e, "cannot link WASI".into()))?;
+        PluginWorld::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
+            .map_err(|e| explain(e, "cannot link the host interfaces".into()))?;
+        let pre = linker.instantiate_pre(&component).map_err(|e| {
+            explain(
+                e,
+                format!("plugin {origin} needs imports this host does not provide"),
+            )
+        })?;
+        let pre = PluginPre::new(pre).map_err(|e| {
+            explain(
+                e,
+                format!("plugin {origin} does not export the plexmatch matcher interface"),
+            )
+        })?;
         let mut plugin = Plugin {
             pre,
-            identity: Arc::new(PluginIdentity { name: origin.to_owned(), settings: settings.clone() }),
-            info: PluginInfo { name: origin.to_owned(), version: String::new(), description: String::new() },
+            identity: Arc::new(PluginIdentity {
+                name: origin.to_owned(),
+                settings: settings.clone(),
+            }),
+            info: PluginInfo {
+                name: origin.to_owned(),
+                version: String::new(),
+                description: String::new(),
+            },
             limits,
             backend,
         };
         let mut inst = plugin.instantiate().map_err(|e| anyhow::anyhow!("{e}"))?;
         let info = inst.info().map_err(|e| anyhow::anyhow!("{e}"))?;
-        plugin.identity = Arc::new(PluginIdentity { name: info.name.clone(), settings });
+        plugin.identity = Arc::new(PluginIdentity {
+            name: info.name.clone(),
+            settings,
+        });
         plugin.info = info;
         Ok(plugin)
     }
@@ -152,7 +193,12 @@ impl Plugin {
 
     /// A fresh instance in its own store.
     pub fn instantiate(&self) -> Result<Instance, PluginFailure> {
-        let state = State::new(Arc::clone(&self.backend), Arc::clone(&self.identity), self.limits.cpu_deadline, self.limits.memory_bytes);
+        let state = State::new(
+            Arc::clone(&self.backend),
+            Arc::clone(&self.identity),
+            self.limits.cpu_deadline,
+            self.limits.memory_bytes,
+        );
         let mut store = Store::new(engine(), state);
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_callback(|mut ctx| {
@@ -165,8 +211,15 @@ impl Plugin {
         });
         store.set_epoch_deadline(1);
         store.data_mut().clock.restart();
-        let bindings = self.pre.instantiate(&mut store).map_err(|e| classify(&mut store, &self.identity.name, e, true))?;
-        Ok(Instance { store, bindings, name: self.identity.name.clone() })
+        let bindings = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| classify(&mut store, &self.identity.name, e, true))?;
+        Ok(Instance {
+            store,
+            bindings,
+            name: self.identity.name.clone(),
+        })
     }
 }
 
@@ -181,17 +234,30 @@ impl Instance {
     /// Calls `info()`.
     pub fn info(&mut self) -> Result<PluginInfo, PluginFailure> {
         self.begin_call();
-        let r = self.bindings.plexmatch_plugin_matcher().call_info(&mut self.store);
+        let r = self
+            .bindings
+            .plexmatch_plugin_matcher()
+            .call_info(&mut self.store);
+        let r = r.map_err(|e| classify(&mut self.store, &self.name, e, false));
         self.end_call();
-        r.map_err(|e| classify(&mut self.store, &self.name, e, false))
+        r
     }
 
     /// Calls `find(section, path)`.
-    pub fn find(&mut self, section: &Section, path: &str) -> Result<Result<MatchOutcome, MatchError>, PluginFailure> {
+    pub fn find(
+        &mut self,
+        section: &Section,
+        path: &str,
+    ) -> Result<Result<MatchOutcome, MatchError>, PluginFailure> {
         self.begin_call();
-        let r = self.bindings.plexmatch_plugin_matcher().call_find(&mut self.store, section, path);
+        let r = self
+            .bindings
+            .plexmatch_plugin_matcher()
+            .call_find(&mut self.store, section, path);
+        // Classify before draining stderr: a panic message there explains the trap.
+        let r = r.map_err(|e| classify(&mut self.store, &self.name, e, false));
         self.end_call();
-        r.map_err(|e| classify(&mut self.store, &self.name, e, false))
+        r
     }
 
     /// The item the host served during the last call under this rating key.
@@ -215,25 +281,47 @@ impl Instance {
 }
 
 /// Turns a wasmtime error into the reason a user can act on.
-fn classify(store: &mut Store<State>, plugin: &str, e: wasmtime::Error, instantiating: bool) -> PluginFailure {
+fn classify(
+    store: &mut Store<State>,
+    plugin: &str,
+    e: wasmtime::Error,
+    instantiating: bool,
+) -> PluginFailure {
     let data = store.data();
     let plugin = plugin.to_owned();
     if data.clock.exceeded {
-        return PluginFailure::Deadline { plugin, limit: data.clock.budget };
+        return PluginFailure::Deadline {
+            plugin,
+            limit: data.clock.budget,
+        };
     }
     if data.limiter.memory_exceeded {
-        return PluginFailure::OutOfMemory { plugin, limit: data.limiter.memory_bytes };
+        return PluginFailure::OutOfMemory {
+            plugin,
+            limit: data.limiter.memory_bytes,
+        };
     }
     // A Rust plugin's panic message went to its stderr; it says more than the trap.
     let stderr = data.stderr.drain();
-    let said: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("note:")).collect();
+    let said: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("note:"))
+        .collect();
     let said = (!said.is_empty()).then(|| said.join(" "));
-    let trap = e.downcast_ref::<wasmtime::Trap>().map(|t| t.to_string()).unwrap_or_else(|| format!("{e}"));
+    let trap = e
+        .downcast_ref::<wasmtime::Trap>()
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| format!("{e}"));
     let detail = match said {
         Some(s) => format!("{s} ({trap})"),
         None => trap,
     };
-    if instantiating { PluginFailure::Instantiate { plugin, detail } } else { PluginFailure::Crashed { plugin, detail } }
+    if instantiating {
+        PluginFailure::Instantiate { plugin, detail }
+    } else {
+        PluginFailure::Crashed { plugin, detail }
+    }
 }
 
 /// A wasmtime error as an anyhow error with `what` in front of wasmtime's own chain.

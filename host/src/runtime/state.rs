@@ -33,7 +33,12 @@ pub struct CallClock {
 
 impl CallClock {
     fn new(budget: Duration) -> CallClock {
-        CallClock { budget, started: Instant::now(), in_host: Duration::ZERO, exceeded: false }
+        CallClock {
+            budget,
+            started: Instant::now(),
+            in_host: Duration::ZERO,
+            exceeded: false,
+        }
     }
 
     /// Starts a new call.
@@ -57,7 +62,12 @@ pub struct Limiter {
 }
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.memory_bytes {
             self.memory_exceeded = true;
             return Ok(false);
@@ -65,7 +75,12 @@ impl ResourceLimiter for Limiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 1 << 20)
     }
 }
@@ -86,7 +101,12 @@ pub struct State {
 
 impl State {
     /// A store's data with nothing granted: no preopened dirs, no sockets, no env, no args.
-    pub fn new(backend: Arc<Backend>, identity: Arc<PluginIdentity>, cpu_budget: Duration, memory_bytes: usize) -> State {
+    pub fn new(
+        backend: Arc<Backend>,
+        identity: Arc<PluginIdentity>,
+        cpu_budget: Duration,
+        memory_bytes: usize,
+    ) -> State {
         let stderr = CapturedOutput::new();
         let stdout = CapturedOutput::sharing(&stderr);
         let wasi = WasiCtx::builder()
@@ -99,7 +119,10 @@ impl State {
         State {
             wasi,
             table: ResourceTable::new(),
-            limiter: Limiter { memory_bytes, memory_exceeded: false },
+            limiter: Limiter {
+                memory_bytes,
+                memory_exceeded: false,
+            },
             clock: CallClock::new(cpu_budget),
             backend,
             identity,
@@ -126,6 +149,9 @@ impl State {
 
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }

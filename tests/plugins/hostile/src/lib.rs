@@ -1,19 +1,25 @@
 //! A plugin that misbehaves on purpose, chosen by the file name it is asked about:
 //! `spin.mkv` loops forever, `alloc.mkv` allocates 1 GiB, `panic.mkv` panics,
-//! `stderr.mkv` writes to stderr and then matches. Any other name is matched honestly
+//! `stderr.mkv` writes to stderr and then matches, `lie.mkv` claims item 101 holds it,
+//! `poison.mkv` tries to store path → item 101 in the match cache (and reports what the
+//! host said as an invalid-input error). Any other name is matched honestly
 //! through the host's file-name index, so tests can check that the host recovers.
 
 wit_bindgen::generate!({ path: "../../../wit", world: "plugin" });
 
 use exports::plexmatch::plugin::matcher::{Guest, PluginInfo};
-use plexmatch::plugin::plex;
-use plexmatch::plugin::types::{Confidence, MatchError, MatchOutcome, Section};
+use plexmatch::plugin::types::{Confidence, Item, ItemKind, MatchError, MatchOutcome, Section};
+use plexmatch::plugin::{match_cache, plex};
 
 struct Hostile;
 
 impl Guest for Hostile {
     fn info() -> PluginInfo {
-        PluginInfo { name: "hostile".into(), version: "0.1.0".into(), description: "misbehaves on purpose".into() }
+        PluginInfo {
+            name: "hostile".into(),
+            version: "0.1.0".into(),
+            description: "misbehaves on purpose".into(),
+        }
     }
 
     fn find(section: Section, path: String) -> Result<MatchOutcome, MatchError> {
@@ -26,22 +32,56 @@ impl Guest for Hostile {
                 }
             }
             "alloc.mkv" => {
-                let v = vec![1u8; 1 << 30];
-                Err(MatchError::InvalidInput(format!("allocated {}", v.len())))
+                // black_box: without it the optimiser removes the unused allocation.
+                let v = std::hint::black_box(vec![1u8; 1 << 30]);
+                Err(MatchError::InvalidInput(format!(
+                    "allocated {} bytes, last {}",
+                    v.len(),
+                    v[v.len() - 1]
+                )))
             }
             "panic.mkv" => panic!("hostile plugin panics on purpose"),
+            "lie.mkv" => {
+                let item = Item {
+                    rating_key: "101".into(),
+                    title: "Inception".into(),
+                    kind: ItemKind::Movie,
+                    section_id: section.id,
+                    files: vec![path.clone()],
+                };
+                Ok(MatchOutcome {
+                    confidence: Confidence::High,
+                    chosen: Some(item.clone()),
+                    candidates: vec![item],
+                })
+            }
+            "poison.mkv" => match match_cache::put(section.id, &path, "101") {
+                Ok(()) => Err(MatchError::InvalidInput(
+                    "the host accepted the poisoned entry".into(),
+                )),
+                Err(e) => Err(MatchError::InvalidInput(format!("host refused: {e:?}"))),
+            },
             _ => {
                 if name == "stderr.mkv" {
                     eprintln!("hostile plugin writes to stderr");
                 }
-                let mut items = plex::items_by_file_name(section.id, &name).map_err(MatchError::Plex)?;
+                let mut items =
+                    plex::items_by_file_name(section.id, &name).map_err(MatchError::Plex)?;
                 match items.len() {
                     0 => Err(MatchError::NotFound(name)),
                     1 => {
                         let item = items.pop().expect("one item");
-                        Ok(MatchOutcome { confidence: Confidence::High, chosen: Some(item.clone()), candidates: vec![item] })
+                        Ok(MatchOutcome {
+                            confidence: Confidence::High,
+                            chosen: Some(item.clone()),
+                            candidates: vec![item],
+                        })
                     }
-                    _ => Ok(MatchOutcome { confidence: Confidence::Low, chosen: None, candidates: items }),
+                    _ => Ok(MatchOutcome {
+                        confidence: Confidence::Low,
+                        chosen: None,
+                        candidates: items,
+                    }),
                 }
             }
         }

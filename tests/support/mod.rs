@@ -1,0 +1,150 @@
+//! Shared by the end-to-end tests: the emulator with a library, a backend on a fresh
+//! data dir, and the plugins (the embedded default one and the hostile test plugin,
+//! built from tests/plugins/hostile on first use).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use plexmatch::backend::{Backend, CachePolicy};
+use plexmatch::matching::{Matcher, PathMatch};
+use plexmatch::plex::{PlexConfig, Section};
+use plexmatch::runtime::{Limits, Plugin};
+use plexmatch_emulator::{Emulator, LibraryFile, Options};
+
+/// A running emulator and a data dir that disappears with the fixture.
+pub struct Fixture {
+    pub emulator: Emulator,
+    pub dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// Serves the bundled sample library.
+    pub fn sample() -> Fixture {
+        Fixture::with(&LibraryFile::sample())
+    }
+
+    /// Serves `library`.
+    pub fn with(library: &LibraryFile) -> Fixture {
+        let emulator = Emulator::start(library, Options::default()).expect("emulator starts");
+        Fixture {
+            emulator,
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// Connection settings for the emulator, with `token`.
+    pub fn config_with_token(&self, token: &str) -> PlexConfig {
+        PlexConfig {
+            url: self.emulator.url().to_owned(),
+            token: token.to_owned(),
+            client_id: "plexmatch-tests".into(),
+            connect_timeout: Duration::from_secs(2),
+            read_timeout: Duration::from_secs(10),
+            page_size: 1000,
+        }
+    }
+
+    /// A backend on the fixture's data dir (a new one acts like a new process).
+    pub fn backend(&self, policy: CachePolicy) -> Arc<Backend> {
+        let config = self.config_with_token(self.emulator.token());
+        Arc::new(Backend::open(&config, self.dir.path(), policy).expect("backend opens"))
+    }
+
+    /// The data dir.
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// The embedded default plugin, loaded against `backend`.
+pub fn default_plugin(backend: &Arc<Backend>) -> Arc<Plugin> {
+    Arc::new(
+        Plugin::load(
+            "default",
+            plexmatch::DEFAULT_PLUGIN,
+            Vec::new(),
+            Limits::default(),
+            backend.clone(),
+        )
+        .expect("default plugin loads"),
+    )
+}
+
+/// The hostile test plugin, loaded against `backend` with `limits`.
+pub fn hostile_plugin(backend: &Arc<Backend>, limits: Limits) -> Arc<Plugin> {
+    let wasm = std::fs::read(hostile_wasm()).expect("hostile plugin was built");
+    Arc::new(
+        Plugin::load("hostile", &wasm, Vec::new(), limits, backend.clone())
+            .expect("hostile plugin loads"),
+    )
+}
+
+/// Builds the hostile plugin once per test process and returns its path.
+pub fn hostile_wasm() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = repo_root();
+        let target = root.join("target").join("guest");
+        let status = Command::new(env!("CARGO"))
+            .current_dir(root.join("guest"))
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "-p",
+                "hostile",
+                "--target-dir",
+            ])
+            .arg(&target)
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("RUSTFLAGS")
+            .env_remove("RUSTC_WRAPPER")
+            .env_remove("RUSTC_WORKSPACE_WRAPPER")
+            .env_remove("CARGO_TARGET_DIR")
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building tests/plugins/hostile failed");
+        target.join("wasm32-wasip2/release/hostile.wasm")
+    })
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ is in the repository")
+        .to_path_buf()
+}
+
+/// Every movie and show section of the backend's server.
+pub fn all_sections(backend: &Backend) -> Vec<Section> {
+    plexmatch::sections::resolve(&[], &backend.sections().expect("sections list"))
+        .expect("sections resolve")
+}
+
+/// The sections with these ids.
+pub fn sections(backend: &Backend, ids: &[u32]) -> Vec<Section> {
+    let all = backend.sections().expect("sections list");
+    ids.iter()
+        .map(|id| {
+            all.iter()
+                .find(|s| s.id == *id)
+                .expect("section exists")
+                .clone()
+        })
+        .collect()
+}
+
+/// Matches one path with a fresh matcher.
+pub fn match_one(
+    plugin: &Arc<Plugin>,
+    backend: &Arc<Backend>,
+    path: &str,
+    sections: &[Section],
+) -> PathMatch {
+    Matcher::new(plugin.clone(), backend.clone()).match_path(path, sections)
+}
