@@ -137,7 +137,7 @@ fn warm_match_cache_costs_no_plex_request() {
         match_one(&plugin, &cold, "/x/missing.mkv", &sections).outcome,
         Outcome::NotFound
     );
-    cold.flush_stats();
+    cold.flush();
     let cold_requests = fx.emulator.requests();
     assert!(cold_requests > 0);
 

@@ -2,7 +2,8 @@
 //! the match cache. Cache trouble is logged and treated as a miss — it is only a cache.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,7 +13,12 @@ use crate::cache::{self, LibraryCache, MatchCache};
 use crate::plex::{Item, PlexClient, PlexConfig, PlexError, Section};
 use plexmatch_matchkit::{file_name, has_file_named, name_key};
 
-/// Cache lifetimes.
+/// How long an empty title search is trusted. Plex indexes a new file within a minute or
+/// two of it appearing; the reference trusted "nothing found" for an hour (W1), while a
+/// search repeated every minute for a path that is really missing costs one request.
+pub const NEGATIVE_TTL: Duration = Duration::from_secs(60);
+
+/// Cache lifetimes and sizes.
 #[derive(Debug, Clone, Copy)]
 pub struct CachePolicy {
     /// How long a section snapshot, the section list and a non-empty search stay fresh.
@@ -20,13 +26,19 @@ pub struct CachePolicy {
     /// How long an empty search answer is trusted: short, so that an item Plex indexes
     /// a moment later is not hidden for an hour (W1).
     pub negative_ttl: Duration,
+    /// Size limit of the library cache file, in bytes.
+    pub library_limit: u64,
+    /// Size limit of the match cache file, in bytes.
+    pub match_limit: u64,
 }
 
 impl Default for CachePolicy {
     fn default() -> Self {
         CachePolicy {
             library_ttl: Duration::from_secs(3600),
-            negative_ttl: Duration::from_secs(60),
+            negative_ttl: NEGATIVE_TTL,
+            library_limit: cache::LIBRARY_DEFAULT_LIMIT,
+            match_limit: cache::MATCH_DEFAULT_LIMIT,
         }
     }
 }
@@ -39,6 +51,8 @@ pub struct Backend {
     pub policy: CachePolicy,
     /// One lock per section so that concurrent lookups refresh a stale snapshot once.
     refreshing: Mutex<HashMap<u32, Arc<Mutex<()>>>>,
+    /// Where the per-section lock files are, which do the same across processes.
+    locks_dir: PathBuf,
     sections: Mutex<Option<Vec<Section>>>,
 }
 
@@ -47,10 +61,11 @@ impl Backend {
     pub fn open(plex: &PlexConfig, data_dir: &Path, policy: CachePolicy) -> Result<Backend> {
         Ok(Backend {
             plex: PlexClient::new(plex)?,
-            library: LibraryCache::open(data_dir)?,
-            matches: MatchCache::open(data_dir)?,
+            library: LibraryCache::open(data_dir, policy.library_limit)?,
+            matches: MatchCache::open(data_dir, policy.match_limit)?,
             policy,
             refreshing: Mutex::new(HashMap::new()),
+            locks_dir: data_dir.join("locks"),
             sections: Mutex::new(None),
         })
     }
@@ -150,7 +165,26 @@ impl Backend {
     }
 
     /// Refreshes the section's snapshot unless another caller just did.
+    ///
+    /// Single-flight across threads (a mutex per section) and processes (an advisory lock
+    /// on `locks/section-<id>.lock` in the data dir, which the OS releases if the holder
+    /// dies): the first caller lists the section, the others wait and then find the
+    /// snapshot fresh (W21).
     pub fn refresh_if_stale(&self, section_id: u32) -> Result<(), PlexError> {
+        self.refresh_single_flight(section_id, false).map(|_| ())
+    }
+
+    /// Refreshes the section's snapshot now, even if it is fresh; returns the item count,
+    /// or `None` when another process refreshed it while this one waited for the lock.
+    pub fn force_refresh(&self, section_id: u32) -> Result<Option<usize>, PlexError> {
+        self.refresh_single_flight(section_id, true)
+    }
+
+    fn refresh_single_flight(
+        &self,
+        section_id: u32,
+        force: bool,
+    ) -> Result<Option<usize>, PlexError> {
         let lock = Arc::clone(
             self.refreshing
                 .lock()
@@ -158,11 +192,38 @@ impl Backend {
                 .entry(section_id)
                 .or_default(),
         );
-        let _guard = lock.lock().expect("refresh lock");
-        if self.snapshot(section_id).is_some_and(|(_, f)| f) {
-            return Ok(());
+        let _in_process = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let before = self.snapshot(section_id).map(|(info, _)| info.refreshed_at);
+        let _across_processes = self.lock_file(section_id);
+        let now = self.snapshot(section_id);
+        if now.is_some_and(|(_, fresh)| fresh)
+            && (!force || now.map(|(i, _)| i.refreshed_at) != before)
+        {
+            return Ok(None);
         }
-        self.refresh_snapshot(section_id).map(|_| ())
+        self.refresh_snapshot(section_id).map(Some)
+    }
+
+    /// Takes the section's refresh lock file (blocking); `None` if it cannot be used, in
+    /// which case the refresh goes ahead unguarded rather than failing.
+    fn lock_file(&self, section_id: u32) -> Option<File> {
+        let path = self.locks_dir.join(format!("section-{section_id}.lock"));
+        let file = std::fs::create_dir_all(&self.locks_dir)
+            .and_then(|_| {
+                File::options()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)
+            })
+            .and_then(|f| f.lock().map(|_| f));
+        match file {
+            Ok(f) => Some(f),
+            Err(e) => {
+                tracing::warn!("cannot lock {}: {e}; refreshing without it", path.display());
+                None
+            }
+        }
     }
 
     /// Lists the section from Plex and replaces its snapshot; returns the item count.
@@ -227,14 +288,16 @@ impl Backend {
         Ok(item)
     }
 
-    /// Writes this process's cache counters to the cache files.
-    pub fn flush_stats(&self) {
-        if let Err(e) = self
-            .library
-            .flush_stats()
-            .and_then(|_| self.matches.flush_stats())
-        {
+    /// Writes this process's cache counters and last uses to the cache files.
+    pub fn flush(&self) {
+        if let Err(e) = self.library.flush().and_then(|_| self.matches.flush()) {
             tracing::warn!("cannot save cache statistics: {e:#}");
         }
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.flush();
     }
 }

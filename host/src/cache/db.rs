@@ -20,7 +20,7 @@ pub fn open(path: &Path, version: i32, schema: &str) -> Result<Connection> {
     }
     match try_open(path, version, schema) {
         Ok(conn) => Ok(conn),
-        Err(e) if path.exists() => {
+        Err(e) if path.exists() && !is_busy(&e) => {
             let aside = aside_name(path);
             tracing::warn!(
                 "cache file {} is unusable ({e:#}); moving it to {} and starting afresh",
@@ -40,6 +40,17 @@ pub fn open(path: &Path, version: i32, schema: &str) -> Result<Connection> {
     }
 }
 
+/// Whether the error is another process holding the file too long (not a broken file).
+fn is_busy(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<rusqlite::Error>()
+                .and_then(rusqlite::Error::sqlite_error_code),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    })
+}
+
 fn try_open(path: &Path, version: i32, schema: &str) -> Result<Connection> {
     let conn = Connection::open(path)
         .with_context(|| format!("cannot open cache file {}", path.display()))?;
@@ -47,28 +58,42 @@ fn try_open(path: &Path, version: i32, schema: &str) -> Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     let found: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if found != version {
-        // Another schema: the data cannot be read safely, and a cache can be rebuilt.
-        let tx = conn.unchecked_transaction()?;
-        let tables: Vec<String> = {
-            let mut st = tx.prepare(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-            )?;
-            st.query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?
-        };
-        if found != 0 {
-            tracing::warn!(
-                "cache file {} has schema version {found}, expected {version}; rebuilding it",
-                path.display()
-            );
+    if found == version {
+        return Ok(conn);
+    }
+    if found != 0 {
+        // Another schema (older or newer plexmatch): never misread it; it is only a cache.
+        anyhow::bail!("it has schema version {found}, this plexmatch uses {version}");
+    }
+    // A new file. Another process may be creating it at the same moment: the immediate
+    // transaction makes one of them wait, and the second finds the schema in place.
+    // Incremental auto-vacuum (set before the first table) lets eviction give pages back
+    // to the file system, so a size limit holds for the file itself.
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let created = (|| -> Result<()> {
+        let found: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found == version {
+            return Ok(());
         }
-        for t in tables {
-            tx.execute_batch(&format!("DROP TABLE IF EXISTS \"{t}\""))?;
+        let tables: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+            [],
+            |r| r.get(0),
+        )?;
+        if found != 0 || tables != 0 {
+            anyhow::bail!("it holds tables that are not plexmatch's (schema version {found})");
         }
-        tx.execute_batch(schema)?;
-        tx.pragma_update(None, "user_version", version)?;
-        tx.commit()?;
+        conn.execute_batch(schema)?;
+        conn.pragma_update(None, "user_version", version)?;
+        Ok(())
+    })();
+    match created {
+        Ok(()) => conn.execute_batch("COMMIT")?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
     }
     Ok(conn)
 }
@@ -87,4 +112,27 @@ pub fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+/// Bytes the database's pages take (free pages excluded): what a size limit counts.
+pub fn used_bytes(conn: &Connection) -> rusqlite::Result<u64> {
+    let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+    let free: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    Ok(((pages - free).max(0) * page_size) as u64)
+}
+
+/// Bytes of the cache file and its write-ahead log on disk.
+pub fn file_bytes(path: &Path) -> u64 {
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    [path, wal.as_path()]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Returns free pages to the file system after deletions.
+pub fn shrink(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("PRAGMA incremental_vacuum")
 }

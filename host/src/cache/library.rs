@@ -1,29 +1,40 @@
-//! The library cache: the section list, per-section snapshots stored as rows with a
-//! file-name index, and title-search results.
+//! The library cache (`library.sqlite3`): the section list, per-section snapshots stored
+//! as rows clustered by a file-name hash, and title-search answers; evicted by least
+//! recent use when the file outgrows its limit.
 
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use anyhow::Result;
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::db;
+use super::encoding::{decode_rest, encode_rest, name_hash, name_hash_of_path, split};
 use super::stats::{Counts, Stats};
+use super::usage::Touches;
 use crate::plex::{Item, ItemKind, Section, SectionKind};
-use plexmatch_matchkit::{file_name, name_key};
+use plexmatch_matchkit::{has_file_named, name_key};
 
-const VERSION: i32 = 2;
+const VERSION: i32 = 3;
 const SCHEMA: &str = "
-CREATE TABLE sections (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL, listed_at INTEGER NOT NULL);
-CREATE TABLE snapshots (section_id INTEGER PRIMARY KEY, refreshed_at INTEGER NOT NULL, item_count INTEGER NOT NULL);
-CREATE TABLE items (section_id INTEGER NOT NULL, rating_key TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL,
-                    PRIMARY KEY (section_id, rating_key)) WITHOUT ROWID;
-CREATE TABLE files (section_id INTEGER NOT NULL, rating_key TEXT NOT NULL, name_key TEXT NOT NULL, path TEXT NOT NULL);
-CREATE INDEX files_by_name ON files (section_id, name_key);
-CREATE INDEX files_by_item ON files (section_id, rating_key);
-CREATE TABLE searches (section_id INTEGER NOT NULL, title_key TEXT NOT NULL, stored_at INTEGER NOT NULL, item_count INTEGER NOT NULL, items TEXT NOT NULL,
+CREATE TABLE sections (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL,
+                       listed_at INTEGER NOT NULL);
+CREATE TABLE snapshots (section_id INTEGER PRIMARY KEY, refreshed_at INTEGER NOT NULL, item_count INTEGER NOT NULL,
+                        last_used INTEGER NOT NULL);
+CREATE TABLE prefixes (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
+CREATE TABLE entries (section_id INTEGER NOT NULL, name_hash INTEGER NOT NULL, rating_key NOT NULL, seq INTEGER NOT NULL,
+                      kind INTEGER NOT NULL, title TEXT, prefix INTEGER NOT NULL, rest TEXT NOT NULL,
+                      PRIMARY KEY (section_id, name_hash, rating_key, seq)) WITHOUT ROWID;
+CREATE INDEX entries_by_item ON entries (section_id, rating_key);
+CREATE TABLE searches (section_id INTEGER NOT NULL, title_key TEXT NOT NULL, stored_at INTEGER NOT NULL,
+                       item_count INTEGER NOT NULL, last_used INTEGER NOT NULL, items TEXT NOT NULL,
                        PRIMARY KEY (section_id, title_key)) WITHOUT ROWID;
 ";
+
+/// Default size limit, as in the reference (100 MiB).
+pub const DEFAULT_LIMIT: u64 = 100 << 20;
 
 /// A section snapshot's bookkeeping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,20 +44,48 @@ pub struct SnapshotInfo {
     pub refreshed_at: i64,
 }
 
-/// The library cache file (`library.sqlite3`).
+/// What the library cache holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LibraryFootprint {
+    pub sections: u64,
+    pub snapshots: u64,
+    pub items: u64,
+    pub files: u64,
+    pub searches: u64,
+    /// Bytes of pages in use (what the limit counts).
+    pub used_bytes: u64,
+    /// Bytes of the file and its write-ahead log.
+    pub file_bytes: u64,
+}
+
+/// Something of the library cache that is used and evicted as a whole.
+#[derive(Debug, Clone, Hash, PartialEq, Eq)]
+enum Unit {
+    Snapshot(u32),
+    Search(u32, String),
+}
+
+/// The library cache file.
 pub struct LibraryCache {
     conn: Mutex<Connection>,
+    path: PathBuf,
+    limit: u64,
+    touches: Touches<Unit>,
     /// Lookup counters (`sections`, `file-name`, `search`).
     pub stats: Stats,
 }
 
 impl LibraryCache {
-    /// Opens the cache in `dir`.
-    pub fn open(dir: &Path) -> Result<LibraryCache> {
+    /// Opens the cache in `dir`, keeping it under `limit` bytes.
+    pub fn open(dir: &Path, limit: u64) -> Result<LibraryCache> {
         let schema = format!("{SCHEMA}{}", super::stats::SCHEMA);
-        let conn = db::open(&dir.join("library.sqlite3"), VERSION, &schema)?;
+        let path = dir.join("library.sqlite3");
+        let conn = db::open(&path, VERSION, &schema)?;
         Ok(LibraryCache {
             conn: Mutex::new(conn),
+            path,
+            limit,
+            touches: Touches::default(),
             stats: Stats::default(),
         })
     }
@@ -63,12 +102,13 @@ impl LibraryCache {
         )?;
         let rows: Vec<(Section, i64)> = st
             .query_map([], |r| {
+                let kind = SectionKind::parse(&r.get::<_, String>(3)?);
                 Ok((
                     Section {
                         id: r.get(0)?,
                         uuid: r.get(1)?,
                         title: r.get(2)?,
-                        kind: SectionKind::parse(&r.get::<_, String>(3)?),
+                        kind,
                     },
                     r.get(4)?,
                 ))
@@ -110,34 +150,76 @@ impl LibraryCache {
             .optional()?)
     }
 
-    /// Replaces a section's snapshot in one transaction: readers see the old one or the new one.
+    /// Replaces a section's snapshot in one transaction (readers, in this process or
+    /// another, see the old one or the new one), then keeps the file under its limit.
     pub fn replace_snapshot(&self, section_id: u32, items: &[Item]) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.execute("DELETE FROM files WHERE section_id = ?1", [section_id])?;
-        tx.execute("DELETE FROM items WHERE section_id = ?1", [section_id])?;
         {
-            let mut ins_item =
-                tx.prepare_cached("INSERT OR REPLACE INTO items (section_id, rating_key, title, kind) VALUES (?1, ?2, ?3, ?4)")?;
-            let mut ins_file = tx.prepare_cached("INSERT INTO files (section_id, rating_key, name_key, path) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            tx.execute("DELETE FROM entries WHERE section_id = ?1", [section_id])?;
+            let mut prefix_ids: HashMap<&str, i64> = HashMap::new();
+            let mut rows = Vec::with_capacity(items.len());
             for it in items {
-                ins_item.execute(params![
-                    section_id,
-                    it.rating_key,
-                    it.title,
-                    it.kind.as_str()
-                ])?;
-                for f in &it.files {
-                    let key = file_name(f).map(name_key).unwrap_or_default();
-                    ins_file.execute(params![section_id, it.rating_key, key, f])?;
+                for (seq, f) in it.files.iter().enumerate() {
+                    let (prefix, rest) = split(f);
+                    let prefix_id = match prefix_ids.get(prefix) {
+                        Some(id) => *id,
+                        None => {
+                            tx.prepare_cached("INSERT OR IGNORE INTO prefixes (path) VALUES (?1)")?
+                                .execute([prefix])?;
+                            let id: i64 = tx
+                                .prepare_cached("SELECT id FROM prefixes WHERE path = ?1")?
+                                .query_row([prefix], |r| r.get(0))?;
+                            prefix_ids.insert(prefix, id);
+                            id
+                        }
+                    };
+                    rows.push((
+                        name_hash_of_path(f),
+                        it,
+                        seq,
+                        prefix_id,
+                        encode_rest(rest, &it.title),
+                    ));
                 }
             }
+            // Inserting in primary-key order fills B-tree pages completely.
+            rows.sort_by(|a, b| (a.0, &a.1.rating_key, a.2).cmp(&(b.0, &b.1.rating_key, b.2)));
+            {
+                let mut ins = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO entries (section_id, name_hash, rating_key, seq, kind, title, prefix, rest)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?;
+                for (hash, it, seq, prefix_id, rest) in &rows {
+                    let title = (*seq == 0).then_some(it.title.as_str());
+                    ins.execute(params![
+                        section_id,
+                        hash,
+                        key_value(&it.rating_key),
+                        *seq as i64,
+                        kind_code(it.kind),
+                        title,
+                        prefix_id,
+                        rest
+                    ])?;
+                }
+            }
+            // An item without files has nothing to match, but it exists: keep it findable by key.
+            for it in items.iter().filter(|i| i.files.is_empty()) {
+                tx.execute(
+                    "INSERT OR REPLACE INTO entries (section_id, name_hash, rating_key, seq, kind, title, prefix, rest)
+                     VALUES (?1, -1, ?2, 0, ?3, ?4, 0, '')",
+                    params![section_id, key_value(&it.rating_key), kind_code(it.kind), it.title],
+                )?;
+            }
+            let now = db::now();
+            tx.execute(
+                "INSERT OR REPLACE INTO snapshots (section_id, refreshed_at, item_count, last_used) VALUES (?1, ?2, ?3, ?2)",
+                params![section_id, now, items.len() as i64],
+            )?;
+            tx.commit()?;
         }
-        tx.execute(
-            "INSERT OR REPLACE INTO snapshots (section_id, refreshed_at, item_count) VALUES (?1, ?2, ?3)",
-            params![section_id, db::now(), items.len() as i64],
-        )?;
-        tx.commit()?;
+        self.enforce_limit(Some(section_id))?;
         Ok(())
     }
 
@@ -145,25 +227,30 @@ impl LibraryCache {
     pub fn items_by_file_name(&self, section_id: u32, file_name: &str) -> Result<Vec<Item>> {
         let key = name_key(file_name);
         let conn = self.conn();
-        let keys: Vec<String> = {
+        let keys: Vec<Value> = {
             let mut st = conn.prepare_cached(
-                "SELECT DISTINCT rating_key FROM files WHERE section_id = ?1 AND name_key = ?2",
+                "SELECT DISTINCT rating_key FROM entries WHERE section_id = ?1 AND name_hash = ?2",
             )?;
-            st.query_map(params![section_id, key], |r| r.get(0))?
+            st.query_map(params![section_id, name_hash(file_name)], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?
         };
         let mut out = Vec::with_capacity(keys.len());
         for k in keys {
-            if let Some(item) = load_item(&conn, section_id, &k)? {
+            // Equal hashes are not equal names: check.
+            if let Some(item) = load_item(&conn, section_id, k)?
+                && has_file_named(&item.files, &key)
+            {
                 out.push(item);
             }
         }
+        self.touches.touch(Unit::Snapshot(section_id));
         Ok(out)
     }
 
     /// One item of the section's snapshot.
     pub fn item(&self, section_id: u32, rating_key: &str) -> Result<Option<Item>> {
-        load_item(&self.conn(), section_id, rating_key)
+        self.touches.touch(Unit::Snapshot(section_id));
+        load_item(&self.conn(), section_id, key_value(rating_key))
     }
 
     /// A cached search answer younger than its TTL: `ttl_secs` for an answer with items,
@@ -176,100 +263,229 @@ impl LibraryCache {
         ttl_secs: u64,
         negative_ttl_secs: u64,
     ) -> Result<Option<Vec<Item>>> {
-        let conn = self.conn();
-        let mut st = conn.prepare_cached(
-            "SELECT items FROM searches WHERE section_id = ?1 AND title_key = ?2
-               AND stored_at > ?3 - (CASE WHEN item_count = 0 THEN ?5 ELSE ?4 END)",
-        )?;
-        let json: Option<String> = st
-            .query_row(
+        let title_key = name_key(title);
+        let json: Option<String> = {
+            let conn = self.conn();
+            let mut st = conn.prepare_cached(
+                "SELECT items FROM searches WHERE section_id = ?1 AND title_key = ?2
+                   AND stored_at > ?3 - (CASE WHEN item_count = 0 THEN ?5 ELSE ?4 END)",
+            )?;
+            st.query_row(
                 params![
                     section_id,
-                    name_key(title),
+                    title_key,
                     db::now(),
                     ttl_secs as i64,
                     negative_ttl_secs as i64
                 ],
                 |r| r.get(0),
             )
-            .optional()?;
-        Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+            .optional()?
+        };
+        let found = json.and_then(|j| serde_json::from_str(&j).ok());
+        if found.is_some() {
+            self.touches.touch(Unit::Search(section_id, title_key));
+        }
+        Ok(found)
     }
 
     /// Stores a search answer.
     pub fn store_search(&self, section_id: u32, title: &str, items: &[Item]) -> Result<()> {
-        let conn = self.conn();
-        conn.prepare_cached(
-            "INSERT OR REPLACE INTO searches (section_id, title_key, stored_at, item_count, items) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(params![section_id, name_key(title), db::now(), items.len() as i64, serde_json::to_string(items)?])?;
+        self.conn()
+            .prepare_cached(
+                "INSERT OR REPLACE INTO searches (section_id, title_key, stored_at, item_count, last_used, items)
+                 VALUES (?1, ?2, ?3, ?4, ?3, ?5)",
+            )?
+            .execute(params![section_id, name_key(title), db::now(), items.len() as i64, serde_json::to_string(items)?])?;
+        self.enforce_limit(None)?;
         Ok(())
     }
 
     /// Deletes everything cached, or everything about one section.
     pub fn clear(&self, section_id: Option<u32>) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction()?;
         match section_id {
             Some(id) => {
-                for table in ["files", "items", "searches", "snapshots"] {
+                for table in ["entries", "searches", "snapshots"] {
                     tx.execute(&format!("DELETE FROM {table} WHERE section_id = ?1"), [id])?;
                 }
             }
             None => {
-                tx.execute_batch("DELETE FROM files; DELETE FROM items; DELETE FROM searches; DELETE FROM snapshots; DELETE FROM sections;")?;
+                tx.execute_batch(
+                    "DELETE FROM entries; DELETE FROM prefixes; DELETE FROM searches; DELETE FROM snapshots; DELETE FROM sections;",
+                )?;
                 self.stats.reset(&tx)?;
             }
         }
         tx.commit()?;
+        db::shrink(&conn)?;
         Ok(())
     }
 
-    /// Writes this process's lookup counters to the file.
-    pub fn flush_stats(&self) -> Result<()> {
-        self.stats.flush(&self.conn())?;
+    /// Writes this process's lookup counters and last uses to the file.
+    pub fn flush(&self) -> Result<()> {
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction()?;
+        self.stats.flush(&tx)?;
+        write_touches(&tx, self.touches.take())?;
+        tx.commit()?;
         Ok(())
+    }
+
+    /// Evicts least recently used snapshots and searches until the file's pages fit in
+    /// the limit; `keep` (the snapshot just written) is evicted last, never.
+    pub fn enforce_limit(&self, keep: Option<u32>) -> Result<u64> {
+        let conn = self.conn();
+        if db::used_bytes(&conn)? <= self.limit {
+            return Ok(0);
+        }
+        let tx = conn.unchecked_transaction()?;
+        write_touches(&tx, self.touches.take())?;
+        let victims: Vec<(Option<String>, u32, i64)> = {
+            let mut st = tx.prepare(
+                "SELECT NULL, section_id, last_used FROM snapshots
+                 UNION ALL SELECT title_key, section_id, last_used FROM searches ORDER BY 3",
+            )?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let mut evicted = 0u64;
+        for (title_key, section_id, _) in victims {
+            match title_key {
+                Some(t) => {
+                    tx.execute(
+                        "DELETE FROM searches WHERE section_id = ?1 AND title_key = ?2",
+                        params![section_id, t],
+                    )?;
+                }
+                None if Some(section_id) == keep => continue,
+                None => {
+                    tx.execute("DELETE FROM entries WHERE section_id = ?1", [section_id])?;
+                    tx.execute("DELETE FROM snapshots WHERE section_id = ?1", [section_id])?;
+                    tracing::info!(
+                        "library cache over its limit: evicted the snapshot of section {section_id}"
+                    );
+                }
+            }
+            evicted += 1;
+            if db::used_bytes(&tx)? <= self.limit * 9 / 10 {
+                break;
+            }
+        }
+        tx.commit()?;
+        db::shrink(&conn)?;
+        if db::used_bytes(&conn)? > self.limit {
+            tracing::warn!(
+                "the library cache limit ({} bytes) is smaller than the newest snapshot; raise it to keep more than one section",
+                self.limit
+            );
+        }
+        Ok(evicted)
     }
 
     /// Persisted lookup counters, by kind.
-    pub fn stats_totals(&self) -> Result<std::collections::BTreeMap<String, Counts>> {
+    pub fn stats_totals(&self) -> Result<BTreeMap<String, Counts>> {
         Ok(Stats::totals(&self.conn())?)
     }
 
-    /// Items and files held, and the file's size in bytes.
-    pub fn footprint(&self) -> Result<(u64, u64, u64)> {
+    /// What the cache holds and its size.
+    pub fn footprint(&self) -> Result<LibraryFootprint> {
         let conn = self.conn();
-        let items: i64 = conn.query_row("SELECT COUNT(*) FROM items", [], |r| r.get(0))?;
-        let files: i64 = conn.query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0))?;
-        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
-        let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-        Ok((items as u64, files as u64, (pages * page_size) as u64))
+        let count = |sql: &str| -> Result<u64> {
+            Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+        };
+        Ok(LibraryFootprint {
+            sections: count("SELECT COUNT(*) FROM sections")?,
+            snapshots: count("SELECT COUNT(*) FROM snapshots")?,
+            items: count("SELECT COUNT(*) FROM entries WHERE seq = 0")?,
+            files: count("SELECT COUNT(*) FROM entries WHERE name_hash >= 0")?,
+            searches: count("SELECT COUNT(*) FROM searches")?,
+            used_bytes: db::used_bytes(&conn)?,
+            file_bytes: db::file_bytes(&self.path),
+        })
     }
 }
 
-fn load_item(conn: &Connection, section_id: u32, rating_key: &str) -> Result<Option<Item>> {
+fn write_touches(conn: &Connection, touches: Vec<(Unit, i64)>) -> rusqlite::Result<()> {
+    for (unit, at) in touches {
+        match unit {
+            Unit::Snapshot(id) => conn
+                .prepare_cached("UPDATE snapshots SET last_used = max(last_used, ?2) WHERE section_id = ?1")?
+                .execute(params![id, at])?,
+            Unit::Search(id, t) => conn
+                .prepare_cached("UPDATE searches SET last_used = max(last_used, ?3) WHERE section_id = ?1 AND title_key = ?2")?
+                .execute(params![id, t, at])?,
+        };
+    }
+    Ok(())
+}
+
+fn load_item(conn: &Connection, section_id: u32, rating_key: Value) -> Result<Option<Item>> {
     let mut st = conn.prepare_cached(
-        "SELECT title, kind FROM items WHERE section_id = ?1 AND rating_key = ?2",
+        "SELECT e.seq, e.title, e.kind, coalesce(p.path, ''), e.rest, e.name_hash FROM entries e
+         LEFT JOIN prefixes p ON p.id = e.prefix WHERE e.section_id = ?1 AND e.rating_key = ?2 ORDER BY e.seq",
     )?;
-    let Some((title, kind)) = st
-        .query_row(params![section_id, rating_key], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })
-        .optional()?
-    else {
+    let rows: Vec<(i64, Option<String>, i64, String, String, i64)> = st
+        .query_map(params![section_id, rating_key], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let Some(first) = rows.iter().find(|r| r.0 == 0) else {
         return Ok(None);
     };
-    let mut st = conn.prepare_cached(
-        "SELECT path FROM files WHERE section_id = ?1 AND rating_key = ?2 ORDER BY rowid",
-    )?;
-    let files = st
-        .query_map(params![section_id, rating_key], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let title = first.1.clone().unwrap_or_default();
+    let kind = kind_from_code(first.2);
+    let files = rows
+        .iter()
+        .filter(|r| r.5 >= 0)
+        .map(|r| format!("{}{}", r.3, decode_rest(&r.4, &title)))
+        .collect();
+    let rating_key = match rating_key {
+        Value::Integer(i) => i.to_string(),
+        Value::Text(t) => t,
+        other => format!("{other:?}"),
+    };
     Ok(Some(Item {
-        rating_key: rating_key.to_owned(),
+        rating_key,
         title,
-        kind: ItemKind::parse(&kind),
+        kind,
         section_id,
         files,
     }))
+}
+
+/// A rating key as stored: canonical decimal keys as integers (smaller), others as text.
+fn key_value(rating_key: &str) -> Value {
+    match rating_key.parse::<i64>() {
+        Ok(i) if i >= 0 && i.to_string() == rating_key => Value::Integer(i),
+        _ => Value::Text(rating_key.to_owned()),
+    }
+}
+
+fn kind_code(kind: ItemKind) -> i64 {
+    match kind {
+        ItemKind::Movie => 1,
+        ItemKind::Episode => 2,
+        ItemKind::Show => 3,
+        ItemKind::Season => 4,
+        ItemKind::Other => 0,
+    }
+}
+
+fn kind_from_code(code: i64) -> ItemKind {
+    match code {
+        1 => ItemKind::Movie,
+        2 => ItemKind::Episode,
+        3 => ItemKind::Show,
+        4 => ItemKind::Season,
+        _ => ItemKind::Other,
+    }
 }

@@ -1,6 +1,8 @@
-//! The match cache: (section id, normalised media path) → rating key, with no TTL.
+//! The match cache (`matches.sqlite3`): (section id, normalised media path) → rating key,
+//! with no TTL; evicted by least recent use when the file outgrows its limit.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use anyhow::Result;
@@ -8,13 +10,22 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::db;
 use super::stats::{Counts, Stats};
+use super::usage::Touches;
 use plexmatch_matchkit::name_key;
 
-const VERSION: i32 = 1;
+const VERSION: i32 = 2;
 const SCHEMA: &str = "
 CREATE TABLE matches (section_id INTEGER NOT NULL, path_key TEXT NOT NULL, rating_key TEXT NOT NULL,
-                      verified_at INTEGER NOT NULL, PRIMARY KEY (section_id, path_key)) WITHOUT ROWID;
+                      verified_at INTEGER NOT NULL, last_used INTEGER NOT NULL,
+                      PRIMARY KEY (section_id, path_key)) WITHOUT ROWID;
+CREATE INDEX matches_by_use ON matches (last_used);
 ";
+
+/// Default size limit, as in the reference (50 MiB).
+pub const DEFAULT_LIMIT: u64 = 50 << 20;
+
+/// Entries evicted per step while the file is over its limit.
+const EVICTION_STEP: i64 = 512;
 
 /// A remembered match.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,17 +38,27 @@ pub struct CachedMatch {
 /// The match cache file (`matches.sqlite3`).
 pub struct MatchCache {
     conn: Mutex<Connection>,
+    path: PathBuf,
+    limit: u64,
+    touches: Touches<(u32, String)>,
+    /// Writes since the size was last checked.
+    writes: AtomicU64,
     /// Lookup counters (`match`).
     pub stats: Stats,
 }
 
 impl MatchCache {
-    /// Opens the cache in `dir`.
-    pub fn open(dir: &Path) -> Result<MatchCache> {
+    /// Opens the cache in `dir`, keeping it under `limit` bytes.
+    pub fn open(dir: &Path, limit: u64) -> Result<MatchCache> {
         let schema = format!("{SCHEMA}{}", super::stats::SCHEMA);
-        let conn = db::open(&dir.join("matches.sqlite3"), VERSION, &schema)?;
+        let path = dir.join("matches.sqlite3");
+        let conn = db::open(&path, VERSION, &schema)?;
         Ok(MatchCache {
             conn: Mutex::new(conn),
+            path,
+            limit,
+            touches: Touches::default(),
+            writes: AtomicU64::new(0),
             stats: Stats::default(),
         })
     }
@@ -48,28 +69,65 @@ impl MatchCache {
 
     /// The match for `path` in the section (paths compare case-insensitively, NFC).
     pub fn get(&self, section_id: u32, path: &str) -> Result<Option<CachedMatch>> {
-        let conn = self.conn();
-        let mut st = conn.prepare_cached(
-            "SELECT rating_key, verified_at FROM matches WHERE section_id = ?1 AND path_key = ?2",
-        )?;
-        let found = st
-            .query_row(params![section_id, name_key(path)], |r| {
+        let key = name_key(path);
+        let found = {
+            let conn = self.conn();
+            let mut st =
+                conn.prepare_cached("SELECT rating_key, verified_at FROM matches WHERE section_id = ?1 AND path_key = ?2")?;
+            st.query_row(params![section_id, key], |r| {
                 Ok(CachedMatch {
                     rating_key: r.get(0)?,
                     verified_at: r.get(1)?,
                 })
             })
-            .optional()?;
+            .optional()?
+        };
         self.stats.record("match", found.is_some());
+        if found.is_some() {
+            self.touches.touch((section_id, key));
+        }
         Ok(found)
     }
 
-    /// Records (or re-confirms) a match.
+    /// Records (or re-confirms) a match: verified and used now.
     pub fn put(&self, section_id: u32, path: &str, rating_key: &str) -> Result<()> {
-        let conn = self.conn();
-        conn.prepare_cached("INSERT OR REPLACE INTO matches (section_id, path_key, rating_key, verified_at) VALUES (?1, ?2, ?3, ?4)")?
+        self.conn()
+            .prepare_cached(
+                "INSERT OR REPLACE INTO matches (section_id, path_key, rating_key, verified_at, last_used)
+                 VALUES (?1, ?2, ?3, ?4, ?4)",
+            )?
             .execute(params![section_id, name_key(path), rating_key, db::now()])?;
+        // Checking the size costs three pragmas: do it every few writes, not every one.
+        if self.writes.fetch_add(1, Ordering::Relaxed) % 64 == 0 {
+            self.enforce_limit()?;
+        }
         Ok(())
+    }
+
+    /// Evicts least recently used entries until the file's pages fit in the limit.
+    pub fn enforce_limit(&self) -> Result<u64> {
+        let conn = self.conn();
+        if db::used_bytes(&conn)? <= self.limit {
+            return Ok(0);
+        }
+        let tx = conn.unchecked_transaction()?;
+        write_touches(&tx, self.touches.take())?;
+        let mut evicted = 0u64;
+        while db::used_bytes(&tx)? > self.limit * 9 / 10 {
+            let n = tx.execute(
+                "DELETE FROM matches WHERE (section_id, path_key) IN
+                   (SELECT section_id, path_key FROM matches ORDER BY last_used LIMIT ?1)",
+                [EVICTION_STEP],
+            )?;
+            if n == 0 {
+                break;
+            }
+            evicted += n as u64;
+        }
+        tx.commit()?;
+        db::shrink(&conn)?;
+        tracing::info!("match cache over its limit: evicted {evicted} least recently used entries");
+        Ok(evicted)
     }
 
     /// Forgets one path's match; a missing entry is not an error.
@@ -88,11 +146,12 @@ impl MatchCache {
 
     /// Deletes every match and counter.
     pub fn clear(&self) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction()?;
         tx.execute("DELETE FROM matches", [])?;
         self.stats.reset(&tx)?;
         tx.commit()?;
+        db::shrink(&conn)?;
         Ok(())
     }
 
@@ -109,14 +168,33 @@ impl MatchCache {
         Ok(self.len()? == 0)
     }
 
-    /// Writes this process's lookup counters to the file.
-    pub fn flush_stats(&self) -> Result<()> {
-        self.stats.flush(&self.conn())?;
+    /// Writes this process's lookup counters and last uses to the file.
+    pub fn flush(&self) -> Result<()> {
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction()?;
+        self.stats.flush(&tx)?;
+        write_touches(&tx, self.touches.take())?;
+        tx.commit()?;
         Ok(())
+    }
+
+    /// Bytes of pages in use (what the limit counts) and of the file with its log.
+    pub fn bytes(&self) -> Result<(u64, u64)> {
+        Ok((db::used_bytes(&self.conn())?, db::file_bytes(&self.path)))
     }
 
     /// Persisted lookup counters, by kind.
     pub fn stats_totals(&self) -> Result<std::collections::BTreeMap<String, Counts>> {
         Ok(Stats::totals(&self.conn())?)
     }
+}
+
+fn write_touches(conn: &Connection, touches: Vec<((u32, String), i64)>) -> rusqlite::Result<()> {
+    let mut st = conn.prepare_cached(
+        "UPDATE matches SET last_used = max(last_used, ?3) WHERE section_id = ?1 AND path_key = ?2",
+    )?;
+    for ((section_id, key), at) in touches {
+        st.execute(params![section_id, key, at])?;
+    }
+    Ok(())
 }

@@ -1,12 +1,16 @@
 //! The disk caches (SQLite): the library cache and the match cache, in the data dir.
 
 mod db;
+mod encoding;
 mod library;
 mod matches;
 mod stats;
+mod usage;
 
-pub use library::{LibraryCache, SnapshotInfo};
-pub use matches::{CachedMatch, MatchCache};
+pub use library::{
+    DEFAULT_LIMIT as LIBRARY_DEFAULT_LIMIT, LibraryCache, LibraryFootprint, SnapshotInfo,
+};
+pub use matches::{CachedMatch, DEFAULT_LIMIT as MATCH_DEFAULT_LIMIT, MatchCache};
 pub use stats::Counts;
 
 /// Seconds since the Unix epoch, the clock both caches use.

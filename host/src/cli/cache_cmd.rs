@@ -1,19 +1,30 @@
-//! `plexmatch cache`: statistics and clearing.
+//! `plexmatch cache`: statistics, refreshing, invalidating and clearing.
 
-use anyhow::Result;
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 
-use super::{CacheArgs, exit, setup};
+use super::{CacheArgs, PlexArgs, exit, setup};
 use crate::cache::{Counts, LibraryCache, MatchCache};
+use crate::plex::Section;
 
 /// Cache subcommands.
 #[derive(Subcommand, Debug)]
 pub enum CacheCommand {
-    /// Show what the caches hold and their hit rates (persisted across runs).
+    /// Show what the caches hold, their size and hit rates per kind of lookup (kept across runs).
     ///
     /// Example: plexmatch cache stats --json
     Stats(StatsArgs),
-    /// Delete cached data: everything, or one section's.
+    /// List sections from Plex again now, even if their snapshots are fresh.
+    ///
+    /// Example: plexmatch cache refresh --section Movies
+    Refresh(RefreshArgs),
+    /// Forget remembered matches: one path's, or a whole section's.
+    ///
+    /// Example: plexmatch cache invalidate --section 1 --path "/media/Inception (2010).mkv"
+    Invalidate(InvalidateArgs),
+    /// Delete cached data: everything, or one section's (snapshot, searches and matches).
     ///
     /// Example: plexmatch cache clear --section 1
     Clear(ClearArgs),
@@ -29,82 +40,216 @@ pub struct StatsArgs {
     pub json: bool,
 }
 
+/// Options of `plexmatch cache refresh`.
+#[derive(Args, Debug)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    pub plex: PlexArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    /// Section to refresh, by title or id (repeatable; default: every movie and show section).
+    #[arg(long = "section", short = 's', value_name = "SECTION")]
+    pub sections: Vec<String>,
+}
+
+/// Options of `plexmatch cache invalidate`.
+#[derive(Args, Debug)]
+pub struct InvalidateArgs {
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    /// The section, by id or by title (titles are looked up in the cached section list).
+    #[arg(long, short = 's', value_name = "SECTION")]
+    pub section: String,
+    /// Only this media path (compared case-insensitively); default: every path of the section.
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
+}
+
 /// Options of `plexmatch cache clear`.
 #[derive(Args, Debug)]
 pub struct ClearArgs {
     #[command(flatten)]
     pub cache: CacheArgs,
-    /// Only this section id (its snapshot, searches and matches).
-    #[arg(long, value_name = "ID")]
-    pub section: Option<u32>,
+    /// Only this section, by id or by title (titles are looked up in the cached section list).
+    #[arg(long, short = 's', value_name = "SECTION")]
+    pub section: Option<String>,
 }
 
 /// Runs a cache subcommand.
 pub fn run(cmd: CacheCommand) -> Result<i32> {
     match cmd {
         CacheCommand::Stats(a) => stats(a),
+        CacheCommand::Refresh(a) => refresh(a),
+        CacheCommand::Invalidate(a) => invalidate(a),
         CacheCommand::Clear(a) => clear(a),
     }
 }
 
+fn open(cache: &CacheArgs) -> Result<(std::path::PathBuf, LibraryCache, MatchCache)> {
+    let dir = setup::data_dir(cache)?;
+    let policy = cache.policy();
+    let library = LibraryCache::open(&dir, policy.library_limit)?;
+    let matches = MatchCache::open(&dir, policy.match_limit)?;
+    Ok((dir, library, matches))
+}
+
 fn stats(args: StatsArgs) -> Result<i32> {
-    let dir = setup::data_dir(&args.cache)?;
-    let library = LibraryCache::open(&dir)?;
-    let matches = MatchCache::open(&dir)?;
-    let (items, files, library_bytes) = library.footprint()?;
+    let (dir, library, matches) = open(&args.cache)?;
+    let lib = library.footprint()?;
     let entries = matches.len()?;
+    let (match_used, match_file) = matches.bytes()?;
     let lib_stats = library.stats_totals()?;
     let match_stats = matches.stats_totals()?;
+    let policy = args.cache.policy();
     if args.json {
-        let kinds = |m: &std::collections::BTreeMap<String, Counts>| {
+        let kinds = |m: &BTreeMap<String, Counts>| {
             m.iter()
                 .map(|(k, c)| (k.clone(), serde_json::json!({"hits": c.hits, "misses": c.misses, "hit_rate": c.hit_rate()})))
                 .collect::<serde_json::Map<_, _>>()
         };
         let v = serde_json::json!({
             "data_dir": dir,
-            "library": {"items": items, "files": files, "bytes": library_bytes, "lookups": kinds(&lib_stats)},
-            "match": {"entries": entries, "lookups": kinds(&match_stats)},
+            "library": {
+                "sections": lib.sections, "snapshots": lib.snapshots, "items": lib.items, "files": lib.files,
+                "searches": lib.searches, "used_bytes": lib.used_bytes, "file_bytes": lib.file_bytes,
+                "limit_bytes": policy.library_limit, "lookups": kinds(&lib_stats),
+            },
+            "match": {
+                "entries": entries, "used_bytes": match_used, "file_bytes": match_file,
+                "limit_bytes": policy.match_limit, "lookups": kinds(&match_stats),
+            },
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        println!("data dir: {}", dir.display());
-        println!("library cache: {items} items, {files} files, {library_bytes} bytes");
-        for (k, c) in &lib_stats {
+        return Ok(exit::ALL_HIGH);
+    }
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
+    println!("data dir: {}", dir.display());
+    println!(
+        "library cache: {} snapshot(s) of {} section(s), {} items, {} files, {} search answer(s); {:.2} MiB of {:.0} MiB",
+        lib.snapshots,
+        lib.sections,
+        lib.items,
+        lib.files,
+        lib.searches,
+        mib(lib.file_bytes),
+        mib(policy.library_limit)
+    );
+    print_lookups(&lib_stats);
+    println!(
+        "match cache: {entries} entries; {:.2} MiB of {:.0} MiB",
+        mib(match_file),
+        mib(policy.match_limit)
+    );
+    print_lookups(&match_stats);
+    Ok(exit::ALL_HIGH)
+}
+
+fn print_lookups(stats: &BTreeMap<String, Counts>) {
+    if stats.is_empty() {
+        println!("  no lookups yet");
+    }
+    for (k, c) in stats {
+        println!(
+            "  {k:<10} {:>5.1}% hits ({} hits, {} misses)",
+            c.hit_rate(),
+            c.hits,
+            c.misses
+        );
+    }
+}
+
+fn refresh(args: RefreshArgs) -> Result<i32> {
+    let backend = setup::backend(&args.plex, &args.cache)?;
+    let all = backend.sections()?;
+    let chosen = crate::sections::resolve(&args.sections, &all)?;
+    for s in &chosen {
+        let started = std::time::Instant::now();
+        match backend.force_refresh(s.id)? {
+            Some(n) => println!(
+                "refreshed {} {:?}: {n} items in {:.0?}",
+                s.id,
+                s.title,
+                started.elapsed()
+            ),
+            None => println!(
+                "{} {:?} was refreshed by another plexmatch meanwhile",
+                s.id, s.title
+            ),
+        }
+    }
+    backend.flush();
+    Ok(exit::ALL_HIGH)
+}
+
+fn invalidate(args: InvalidateArgs) -> Result<i32> {
+    let (_, library, matches) = open(&args.cache)?;
+    let section = section_id(&args.section, &library)?;
+    match &args.path {
+        Some(p) => {
+            let had = matches.get(section, p)?.is_some();
+            matches.invalidate(section, p)?;
             println!(
-                "  {k:<10} {:>5.1}% hits ({} hits, {} misses)",
-                c.hit_rate(),
-                c.hits,
-                c.misses
+                "{} the match of {p:?} in section {section}",
+                if had { "forgot" } else { "there was no" }
             );
         }
-        println!("match cache: {entries} entries");
-        for (k, c) in &match_stats {
-            println!(
-                "  {k:<10} {:>5.1}% hits ({} hits, {} misses)",
-                c.hit_rate(),
-                c.hits,
-                c.misses
-            );
+        None => {
+            let n = matches.invalidate_section(section)?;
+            println!("forgot {n} match(es) of section {section}");
         }
     }
     Ok(exit::ALL_HIGH)
 }
 
 fn clear(args: ClearArgs) -> Result<i32> {
-    let dir = setup::data_dir(&args.cache)?;
-    let library = LibraryCache::open(&dir)?;
-    let matches = MatchCache::open(&dir)?;
-    library.clear(args.section)?;
-    match args.section {
-        Some(id) => {
+    let (dir, library, matches) = open(&args.cache)?;
+    match &args.section {
+        Some(sel) => {
+            let id = section_id(sel, &library)?;
+            library.clear(Some(id))?;
             let n = matches.invalidate_section(id)?;
             println!("cleared section {id}: its snapshot, searches and {n} match(es)");
         }
         None => {
+            library.clear(None)?;
             matches.clear()?;
             println!("cleared both caches in {}", dir.display());
         }
     }
     Ok(exit::ALL_HIGH)
+}
+
+/// A section selector as an id: a number is an id; a title is looked up (exactly, case
+/// aside) in the cached section list, so that no Plex server is needed.
+fn section_id(selector: &str, library: &LibraryCache) -> Result<u32> {
+    if let Ok(id) = selector.trim().parse::<u32>() {
+        return Ok(id);
+    }
+    let known: Vec<Section> = library.sections()?.map(|(s, _)| s).unwrap_or_default();
+    let wanted = selector.trim().to_lowercase();
+    let hits: Vec<&Section> = known
+        .iter()
+        .filter(|s| s.title.trim().to_lowercase() == wanted)
+        .collect();
+    match hits.as_slice() {
+        [one] => Ok(one.id),
+        [] if known.is_empty() => {
+            bail!("no cached section list to look {selector:?} up in; give the section's id")
+        }
+        [] => bail!(
+            "no cached section is called {selector:?}; known: {}",
+            known
+                .iter()
+                .map(|s| format!("{} {:?}", s.id, s.title))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        many => bail!(
+            "{selector:?} names several sections ({}); give the id",
+            many.iter()
+                .map(|s| s.id.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }

@@ -129,7 +129,7 @@ fn pass(emulator: &Emulator, dir: &std::path::Path, paths: &[&str], title: &str)
         tally.add(&m);
         println!("{}", table_row(&m));
     }
-    backend.flush_stats();
+    backend.flush();
     let requests = emulator.requests() - before;
     println!("-- {}", tally.summary(&backend, started.elapsed()));
     println!("-- the emulator served {requests} request(s) in this pass");

@@ -78,7 +78,7 @@ pub fn run(args: MatchArgs) -> Result<i32> {
             each(p);
         }
     }
-    backend.flush_stats();
+    backend.flush();
     eprintln!("{}", tally.summary(&backend, started.elapsed()));
     Ok(tally.exit_code())
 }

@@ -89,6 +89,27 @@ pub struct CacheArgs {
     /// Seconds a section snapshot, the section list and search answers stay fresh.
     #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
     pub library_ttl: u64,
+    /// Seconds an empty title search is trusted (short, so new items show up soon).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub negative_ttl: u64,
+    /// Size limit of the library cache file; least recently used snapshots go first.
+    #[arg(long, default_value_t = 100, value_name = "MIB")]
+    pub library_cache_mib: u64,
+    /// Size limit of the match cache file; least recently used matches go first.
+    #[arg(long, default_value_t = 50, value_name = "MIB")]
+    pub match_cache_mib: u64,
+}
+
+impl CacheArgs {
+    /// The cache policy these options describe.
+    pub fn policy(&self) -> crate::backend::CachePolicy {
+        crate::backend::CachePolicy {
+            library_ttl: std::time::Duration::from_secs(self.library_ttl),
+            negative_ttl: std::time::Duration::from_secs(self.negative_ttl),
+            library_limit: self.library_cache_mib.max(1) << 20,
+            match_limit: self.match_cache_mib.max(1) << 20,
+        }
+    }
 }
 
 /// Runs the command line and returns the process exit code.

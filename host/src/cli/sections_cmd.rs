@@ -42,6 +42,6 @@ pub fn run(args: SectionsArgs) -> Result<i32> {
             );
         }
     }
-    backend.flush_stats();
+    backend.flush();
     Ok(exit::ALL_HIGH)
 }

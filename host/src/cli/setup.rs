@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use super::{CacheArgs, PlexArgs, exit};
-use crate::backend::{Backend, CachePolicy};
+use crate::backend::Backend;
 use crate::plex::{PlexConfig, PlexError};
 use crate::runtime::{Limits, Plugin};
 
@@ -94,11 +94,7 @@ pub fn plex_config(plex: &PlexArgs, dir: &Path) -> Result<PlexConfig> {
 pub fn backend(plex: &PlexArgs, cache: &CacheArgs) -> Result<Arc<Backend>> {
     let dir = data_dir(cache)?;
     let config = plex_config(plex, &dir)?;
-    let policy = CachePolicy {
-        library_ttl: Duration::from_secs(cache.library_ttl),
-        ..CachePolicy::default()
-    };
-    Ok(Arc::new(Backend::open(&config, &dir, policy)?))
+    Ok(Arc::new(Backend::open(&config, &dir, cache.policy())?))
 }
 
 /// Loads the plugin at `path`, or the embedded default plugin.

@@ -1,0 +1,37 @@
+//! When cache entries were last used, recorded in memory and written in batches: a read
+//! that wrote to SQLite every time would cost a write transaction per lookup, while
+//! eviction only needs the order of last uses to be roughly right.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+
+/// Last-use times (Unix seconds) not yet written, by entry key.
+pub struct Touches<K> {
+    pending: Mutex<HashMap<K, i64>>,
+}
+
+impl<K: Hash + Eq> Default for Touches<K> {
+    fn default() -> Self {
+        Touches {
+            pending: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Hash + Eq> Touches<K> {
+    /// Records that `key` was used now.
+    pub fn touch(&self, key: K) {
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, super::now());
+    }
+
+    /// The recorded uses, emptied.
+    pub fn take(&self) -> Vec<(K, i64)> {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()))
+            .into_iter()
+            .collect()
+    }
+}
