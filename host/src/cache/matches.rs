@@ -98,7 +98,7 @@ impl MatchCache {
             )?
             .execute(params![section_id, name_key(path), rating_key, db::now()])?;
         // Checking the size costs three pragmas: do it every few writes, not every one.
-        if self.writes.fetch_add(1, Ordering::Relaxed) % 64 == 0 {
+        if self.writes.fetch_add(1, Ordering::Relaxed).is_multiple_of(64) {
             self.enforce_limit()?;
         }
         Ok(())
