@@ -56,6 +56,8 @@ struct Shared {
     library: RwLock<Library>,
     token: String,
     counters: Counters,
+    /// Milliseconds every page of a section listing waits before it is answered.
+    listing_delay_ms: AtomicU64,
 }
 
 /// A running emulator; it stops when dropped.
@@ -70,8 +72,8 @@ impl Emulator {
     /// Starts serving `library` on 127.0.0.1.
     pub fn start(library: &LibraryFile, options: Options) -> Result<Emulator> {
         let library = Library::build(library)?;
-        let server = Server::http(("127.0.0.1", options.port))
-            .map_err(|e| anyhow!("cannot listen on 127.0.0.1:{}: {e}", options.port))?;
+        let server = Server::from_listener(listen(options.port)?, None)
+            .map_err(|e| anyhow!("cannot serve on 127.0.0.1:{}: {e}", options.port))?;
         let port = server
             .server_addr()
             .to_ip()
@@ -82,6 +84,7 @@ impl Emulator {
             library: RwLock::new(library),
             token: options.token,
             counters: Counters::default(),
+            listing_delay_ms: AtomicU64::new(0),
         });
         let workers = (0..options.threads.max(1))
             .map(|_| {
@@ -138,6 +141,14 @@ impl Emulator {
         Ok(())
     }
 
+    /// Makes every page of a section listing wait `delay` before it is answered (as a
+    /// large or busy server does), so tests can act while a refresh is under way.
+    pub fn set_listing_delay(&self, delay: std::time::Duration) {
+        self.shared
+            .listing_delay_ms
+            .store(delay.as_millis() as u64, Ordering::SeqCst);
+    }
+
     /// Serves until the process ends.
     pub fn serve_forever(mut self) {
         for w in self.workers.drain(..) {
@@ -155,6 +166,25 @@ impl Drop for Emulator {
             let _ = w.join();
         }
     }
+}
+
+/// A listening socket on 127.0.0.1 whose connections send without delay.
+///
+/// tiny_http writes a response through a 1 KiB buffer, in several small writes; with
+/// Nagle's algorithm on, the second write waits for the client's delayed ACK, and every
+/// request after the first on a kept-alive connection took 40 ms. Linux gives accepted
+/// sockets the listener's TCP_NODELAY.
+fn listen(port: u16) -> Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_tcp_nodelay(true)?;
+    socket
+        .bind(&addr.into())
+        .map_err(|e| anyhow!("cannot listen on {addr}: {e}"))?;
+    socket.listen(128)?;
+    Ok(socket.into())
 }
 
 /// A parsed request: path, query and the headers that matter.
@@ -225,6 +255,10 @@ fn handle(shared: &Shared, request: Request) {
     let incoming = Incoming::parse(&request);
     let (endpoint, reply) = route(shared, &incoming);
     shared.counters.count(endpoint);
+    let delay = shared.listing_delay_ms.load(Ordering::SeqCst);
+    if endpoint == "listing" && delay > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+    }
     let response = match reply {
         Reply::Unauthorized => html(401, responses::UNAUTHORIZED_HTML),
         Reply::NotFound => html(404, responses::NOT_FOUND_HTML),

@@ -212,10 +212,9 @@ impl LibraryCache {
                     params![section_id, key_value(&it.rating_key), kind_code(it.kind), it.title],
                 )?;
             }
-            let now = db::now();
             tx.execute(
-                "INSERT OR REPLACE INTO snapshots (section_id, refreshed_at, item_count, last_used) VALUES (?1, ?2, ?3, ?2)",
-                params![section_id, now, items.len() as i64],
+                "INSERT OR REPLACE INTO snapshots (section_id, refreshed_at, item_count, last_used) VALUES (?1, ?2, ?3, ?4)",
+                params![section_id, db::now(), items.len() as i64, db::now_millis()],
             )?;
             tx.commit()?;
         }
@@ -294,9 +293,16 @@ impl LibraryCache {
         self.conn()
             .prepare_cached(
                 "INSERT OR REPLACE INTO searches (section_id, title_key, stored_at, item_count, last_used, items)
-                 VALUES (?1, ?2, ?3, ?4, ?3, ?5)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![section_id, name_key(title), db::now(), items.len() as i64, serde_json::to_string(items)?])?;
+            .execute(params![
+                section_id,
+                name_key(title),
+                db::now(),
+                items.len() as i64,
+                db::now_millis(),
+                serde_json::to_string(items)?
+            ])?;
         self.enforce_limit(None)?;
         Ok(())
     }
@@ -423,7 +429,8 @@ fn write_touches(conn: &Connection, touches: Vec<(Unit, i64)>) -> rusqlite::Resu
 
 fn load_item(conn: &Connection, section_id: u32, rating_key: Value) -> Result<Option<Item>> {
     let mut st = conn.prepare_cached(
-        "SELECT e.seq, e.title, e.kind, coalesce(p.path, ''), e.rest, e.name_hash FROM entries e
+        "SELECT e.seq, e.title, e.kind, coalesce(p.path, ''), e.rest, e.name_hash
+         FROM entries e INDEXED BY entries_by_item
          LEFT JOIN prefixes p ON p.id = e.prefix WHERE e.section_id = ?1 AND e.rating_key = ?2 ORDER BY e.seq",
     )?;
     let rows: Vec<(i64, Option<String>, i64, String, String, i64)> = st

@@ -16,7 +16,7 @@ use plexmatch_matchkit::name_key;
 const VERSION: i32 = 2;
 const SCHEMA: &str = "
 CREATE TABLE matches (section_id INTEGER NOT NULL, path_key TEXT NOT NULL, rating_key TEXT NOT NULL,
-                      verified_at INTEGER NOT NULL, last_used INTEGER NOT NULL,
+                      verified_at INTEGER NOT NULL, last_used INTEGER NOT NULL, -- Unix ms
                       PRIMARY KEY (section_id, path_key)) WITHOUT ROWID;
 CREATE INDEX matches_by_use ON matches (last_used);
 ";
@@ -94,11 +94,15 @@ impl MatchCache {
         self.conn()
             .prepare_cached(
                 "INSERT OR REPLACE INTO matches (section_id, path_key, rating_key, verified_at, last_used)
-                 VALUES (?1, ?2, ?3, ?4, ?4)",
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![section_id, name_key(path), rating_key, db::now()])?;
+            .execute(params![section_id, name_key(path), rating_key, db::now(), db::now_millis()])?;
         // Checking the size costs three pragmas: do it every few writes, not every one.
-        if self.writes.fetch_add(1, Ordering::Relaxed).is_multiple_of(64) {
+        if self
+            .writes
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(64)
+        {
             self.enforce_limit()?;
         }
         Ok(())

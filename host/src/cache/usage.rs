@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
 
-/// Last-use times (Unix seconds) not yet written, by entry key.
+/// Last-use times (Unix milliseconds) not yet written, by entry key.
 pub struct Touches<K> {
     pending: Mutex<HashMap<K, i64>>,
 }
@@ -25,7 +25,7 @@ impl<K: Hash + Eq> Touches<K> {
         self.pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key, super::now());
+            .insert(key, super::db::now_millis());
     }
 
     /// The recorded uses, emptied.

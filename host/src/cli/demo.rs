@@ -91,7 +91,7 @@ fn pass(emulator: &Emulator, dir: &std::path::Path, paths: &[&str], title: &str)
         client_id: "plexmatch-demo".into(),
         connect_timeout: Duration::from_secs(5),
         read_timeout: Duration::from_secs(30),
-        page_size: 1000,
+        page_size: crate::plex::DEFAULT_PAGE_SIZE,
     };
     let backend = Arc::new(Backend::open(&config, dir, CachePolicy::default())?);
     let plugin = Arc::new(Plugin::load(

@@ -1,5 +1,6 @@
 //! The `plexmatch` command line: argument definitions and dispatch.
 
+mod bench_cmd;
 mod cache_cmd;
 mod demo;
 mod emulator_cmd;
@@ -61,6 +62,9 @@ pub enum Command {
     Emulator(emulator_cmd::EmulatorArgs),
     /// Run a demonstration: the bundled library on the emulator, matched cold then warm.
     Demo(demo::DemoArgs),
+    /// Run a shipped benchmark against a generated library on the emulator.
+    #[command(subcommand)]
+    Bench(bench_cmd::BenchCommand),
 }
 
 /// Where the Plex server is and how to log in.
@@ -78,6 +82,9 @@ pub struct PlexArgs {
     /// Seconds to wait for an answer.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     pub read_timeout: f64,
+    /// Items per page when listing a section.
+    #[arg(long, default_value_t = crate::plex::DEFAULT_PAGE_SIZE, value_name = "ITEMS")]
+    pub page_size: usize,
 }
 
 /// Where the caches live and how long they stay fresh.
@@ -132,6 +139,7 @@ pub fn run() -> i32 {
         Command::Cache(c) => cache_cmd::run(c),
         Command::Emulator(a) => emulator_cmd::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Bench(c) => bench_cmd::run(c),
     };
     match result {
         Ok(code) => code,

@@ -86,7 +86,7 @@ pub fn plex_config(plex: &PlexArgs, dir: &Path) -> Result<PlexConfig> {
         client_id: client_id(dir),
         connect_timeout: secs(plex.connect_timeout, "connect-timeout")?,
         read_timeout: secs(plex.read_timeout, "read-timeout")?,
-        page_size: 1000,
+        page_size: plex.page_size.max(1),
     })
 }
 

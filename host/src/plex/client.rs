@@ -25,6 +25,12 @@ pub struct PlexConfig {
     pub page_size: usize,
 }
 
+/// Items per page of a section listing. Measured with `plexmatch bench cache` on a
+/// 50,000-item section (BENCHMARKS.md): 100 per page (python-plexapi's) took 1.8 s and
+/// 510 requests, 1000 took 1.0 s and 51 requests, and larger pages were no faster while
+/// each answer grows (a slow server's read timeout applies to one page).
+pub const DEFAULT_PAGE_SIZE: usize = 1000;
+
 impl std::fmt::Debug for PlexConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PlexConfig")

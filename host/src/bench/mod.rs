@@ -1,0 +1,58 @@
+//! Benchmarks shipped with plexmatch (`plexmatch bench`): each starts the emulator with a
+//! generated library itself and measures the real parts, so that figures can be
+//! reproduced on any machine and compared between versions.
+
+pub mod cache;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::plex::PlexConfig;
+use plexmatch_emulator::Emulator;
+
+/// Latency percentiles of a set of samples.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Latency {
+    pub count: usize,
+    #[serde(serialize_with = "micros")]
+    pub p50: Duration,
+    #[serde(serialize_with = "micros")]
+    pub p99: Duration,
+    #[serde(serialize_with = "micros")]
+    pub max: Duration,
+}
+
+impl Latency {
+    /// Percentiles of `samples` (sorted in place).
+    pub fn of(samples: &mut [Duration]) -> Latency {
+        samples.sort_unstable();
+        let at = |q: f64| {
+            samples
+                .get(((samples.len() as f64 * q) as usize).min(samples.len().saturating_sub(1)))
+                .copied()
+        };
+        Latency {
+            count: samples.len(),
+            p50: at(0.50).unwrap_or_default(),
+            p99: at(0.99).unwrap_or_default(),
+            max: samples.last().copied().unwrap_or_default(),
+        }
+    }
+}
+
+fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1e6)
+}
+
+/// Connection settings for a benchmark's emulator.
+fn plex_config(emulator: &Emulator, page_size: usize) -> PlexConfig {
+    PlexConfig {
+        url: emulator.url().to_owned(),
+        token: emulator.token().to_owned(),
+        client_id: "plexmatch-bench".into(),
+        connect_timeout: Duration::from_secs(5),
+        read_timeout: Duration::from_secs(60),
+        page_size,
+    }
+}

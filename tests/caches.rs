@@ -1,0 +1,379 @@
+//! The caches on real SQLite files: invalidation, eviction, corruption, and several
+//! `plexmatch` processes sharing one data dir against the emulator.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use plexmatch::backend::CachePolicy;
+use plexmatch::cache::{LibraryCache, MatchCache};
+use plexmatch::plex::{Item, ItemKind};
+use support::*;
+
+fn plexmatch(fx: &Fixture, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_plexmatch"));
+    cmd.args(args)
+        .env("PLEX_URL", fx.emulator.url())
+        .env("PLEX_TOKEN", fx.emulator.token())
+        .env("PLEXMATCH_DATA_DIR", fx.data_dir())
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+fn item(key: u32, title: &str, files: &[&str]) -> Item {
+    Item {
+        rating_key: key.to_string(),
+        title: title.into(),
+        kind: ItemKind::Movie,
+        section_id: 0,
+        files: files.iter().map(|f| f.to_string()).collect(),
+    }
+}
+
+fn items(section: u32, n: u32) -> Vec<Item> {
+    (0..n)
+        .map(|i| {
+            let title = format!("Title {section}-{i}");
+            let mut it = item(
+                i + 1,
+                &title,
+                &[&format!(
+                    "/data/s{section}/{title} (2001)/{title} (2001) - 1080p.mkv"
+                )],
+            );
+            it.section_id = section;
+            it
+        })
+        .collect()
+}
+
+#[test]
+fn invalidating_a_section_leaves_a_section_whose_title_it_prefixes() {
+    let fx = Fixture::sample();
+    let backend = fx.backend(CachePolicy::default());
+    backend.sections().unwrap(); // caches the section list: "Movies" (1) and "Movies 4K" (3)
+    for (section, n) in [(1u32, 30u32), (3, 20)] {
+        for i in 0..n {
+            backend
+                .matches
+                .put(section, &format!("/stash/f{i}.mkv"), &i.to_string())
+                .unwrap();
+        }
+    }
+    backend.matches.invalidate(1, "/STASH/F0.MKV").unwrap();
+    assert_eq!(
+        backend.matches.get(1, "/stash/f0.mkv").unwrap(),
+        None,
+        "paths compare case-insensitively"
+    );
+    assert!(
+        backend.matches.get(1, "/stash/f1.mkv").unwrap().is_some(),
+        "one path only"
+    );
+    drop(backend);
+
+    // By title, through the CLI: "Movies" must not take "Movies 4K" with it (W11).
+    let out = plexmatch(&fx, &["cache", "invalidate", "--section", "movies"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("forgot 29 match(es) of section 1"),
+        "{out:?}"
+    );
+    let matches = MatchCache::open(fx.data_dir(), 50 << 20).unwrap();
+    assert_eq!(matches.get(1, "/stash/f1.mkv").unwrap(), None);
+    assert_eq!(matches.len().unwrap(), 20);
+    assert_eq!(
+        matches
+            .get(3, "/stash/f19.mkv")
+            .unwrap()
+            .unwrap()
+            .rating_key,
+        "19"
+    );
+
+    let out = plexmatch(&fx, &["cache", "invalidate", "--section", "Films"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no cached section is called \"Films\""),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn two_processes_refresh_a_stale_section_once() {
+    let fx = Fixture::with(&plexmatch_emulator::generate(3000, 11));
+    // Four slow pages: both processes are sure to want the snapshot at the same time.
+    fx.emulator.set_listing_delay(Duration::from_millis(150));
+    let spawn = || {
+        plexmatch(
+            &fx,
+            &[
+                "match",
+                "--json",
+                "--section",
+                "1",
+                "/stash/no such file.mkv",
+            ],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "not found is exit 1: {stderr}");
+        assert!(
+            !stderr.contains("locked") && !stderr.contains("busy"),
+            "{stderr}"
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("\"not-found\""),
+            "{out:?}"
+        );
+    }
+    let pages = (3000u64 + 3000 / 50).div_ceil(1000);
+    assert_eq!(
+        fx.emulator.requests_to("listing"),
+        pages,
+        "exactly one refresh of {pages} pages (W21)"
+    );
+}
+
+#[test]
+fn a_refresh_killed_midway_leaves_the_previous_snapshot() {
+    let fx = Fixture::with(&plexmatch_emulator::generate(2500, 5));
+    let backend = fx.backend(CachePolicy::default());
+    backend.sections().unwrap();
+    backend.force_refresh(1).unwrap();
+    let before = backend.snapshot(1).unwrap().0;
+    drop(backend);
+
+    fx.emulator
+        .set_library(&plexmatch_emulator::generate(2600, 5))
+        .unwrap();
+    fx.emulator.set_listing_delay(Duration::from_millis(400));
+    let listed = fx.emulator.requests_to("listing");
+    let mut child = plexmatch(&fx, &["cache", "refresh", "--section", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while fx.emulator.requests_to("listing") < listed + 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the refresh never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    fx.emulator.set_listing_delay(Duration::ZERO);
+    let after = fx.backend(CachePolicy::default());
+    assert_eq!(
+        after.snapshot(1).unwrap().0,
+        before,
+        "the half-listed snapshot was never written"
+    );
+    let known = after.library.items_by_file_name(1, "x.mkv").unwrap();
+    assert!(known.is_empty());
+    // The killed process's lock died with it: a new refresh goes through at once.
+    assert_eq!(after.force_refresh(1).unwrap(), Some(2600 + 2600 / 50));
+}
+
+#[test]
+fn corrupt_or_foreign_cache_files_are_moved_aside_and_rebuilt() {
+    let fx = Fixture::sample();
+    std::fs::write(
+        fx.data_dir().join("library.sqlite3"),
+        b"this is not a database, it is a cache that got damaged",
+    )
+    .unwrap();
+    {
+        let conn = rusqlite::Connection::open(fx.data_dir().join("matches.sqlite3")).unwrap();
+        conn.execute_batch("CREATE TABLE matches (x); PRAGMA user_version = 1;")
+            .unwrap();
+    }
+    let backend = fx.backend(CachePolicy::default());
+    let m = match_one(
+        &default_plugin(&backend),
+        &backend,
+        "/x/Inception (2010) - 1080p.mkv",
+        &sections(&backend, &[1]),
+    );
+    assert_eq!(m.item.map(|i| i.rating_key), Some("101".to_owned()));
+    assert_eq!(backend.matches.len().unwrap(), 1);
+    let aside: Vec<String> = std::fs::read_dir(fx.data_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".corrupt-"))
+        .collect();
+    assert_eq!(
+        aside.len(),
+        2,
+        "both unusable files are kept for inspection: {aside:?}"
+    );
+}
+
+#[test]
+fn match_eviction_keeps_the_file_under_its_limit_and_recently_used_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = 256 << 10;
+    let cache = MatchCache::open(dir.path(), limit).unwrap();
+    for i in 0..500 {
+        cache
+            .put(1, &format!("/stash/old/{i:05}.mkv"), &i.to_string())
+            .unwrap();
+    }
+    // Every tenth old entry keeps being hit while new entries pour in (a match served
+    // every run): it must outlive entries stored after it but used less recently.
+    for i in 0..6000 {
+        if i % 500 == 0 {
+            std::thread::sleep(Duration::from_millis(2));
+            for j in 0..50 {
+                assert!(
+                    cache
+                        .get(1, &format!("/stash/old/{:05}.mkv", j * 10))
+                        .unwrap()
+                        .is_some(),
+                    "entry {} evicted",
+                    j * 10
+                );
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        cache
+            .put(
+                1,
+                &format!("/stash/new/a-rather-long-folder-name/{i:05}.mkv"),
+                &i.to_string(),
+            )
+            .unwrap();
+    }
+    cache.enforce_limit().unwrap();
+    let (used, _) = cache.bytes().unwrap();
+    assert!(used <= limit, "{used} bytes in use, limit {limit}");
+    let file = std::fs::metadata(dir.path().join("matches.sqlite3"))
+        .unwrap()
+        .len();
+    assert!(
+        file <= limit + (64 << 10),
+        "the file gave its pages back: {file} bytes"
+    );
+    for i in 0..50 {
+        assert!(
+            cache
+                .get(1, &format!("/stash/old/{:05}.mkv", i * 10))
+                .unwrap()
+                .is_some(),
+            "recently used entry {} evicted",
+            i * 10
+        );
+    }
+    assert_eq!(
+        cache.get(1, "/stash/old/00001.mkv").unwrap(),
+        None,
+        "an entry unused since it was stored goes first (W22)"
+    );
+    assert!(
+        cache
+            .get(1, "/stash/new/a-rather-long-folder-name/05999.mkv")
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[test]
+fn library_eviction_drops_the_least_recently_used_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = {
+        let probe = LibraryCache::open(dir.path(), u64::MAX).unwrap();
+        probe.replace_snapshot(1, &items(1, 3000)).unwrap();
+        probe.footprint().unwrap().used_bytes
+    };
+    let cache = LibraryCache::open(dir.path(), one * 5 / 2).unwrap();
+    cache.replace_snapshot(2, &items(2, 3000)).unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(
+        cache
+            .items_by_file_name(1, "Title 1-7 (2001) - 1080p.mkv")
+            .unwrap()
+            .len(),
+        1
+    ); // section 1 is used
+    std::thread::sleep(Duration::from_millis(5));
+    cache.replace_snapshot(3, &items(3, 3000)).unwrap();
+    assert!(cache.snapshot_info(1).unwrap().is_some(), "recently used");
+    assert!(
+        cache.snapshot_info(2).unwrap().is_none(),
+        "least recently used"
+    );
+    assert!(cache.snapshot_info(3).unwrap().is_some(), "just written");
+    assert!(cache.footprint().unwrap().used_bytes <= one * 5 / 2);
+}
+
+#[test]
+fn file_names_match_across_case_unicode_form_and_windows_separators() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = LibraryCache::open(dir.path(), u64::MAX).unwrap();
+    let mut amelie = item(
+        110,
+        "Amélie",
+        &[r"D:\Media\Amélie (2001)\Amélie (2001).mkv"],
+    );
+    amelie.section_id = 1;
+    let mut two = item(
+        111,
+        "Two Parts",
+        &[
+            "/data/two/Two Parts - part1.mkv",
+            r"\\nas\share\Two Parts - part2.MKV",
+        ],
+    );
+    two.section_id = 1;
+    cache
+        .replace_snapshot(1, &[amelie.clone(), two.clone()])
+        .unwrap();
+    for name in [
+        "Ame\u{301}lie (2001).mkv",
+        "AMÉLIE (2001).MKV",
+        "amélie (2001).mkv",
+    ] {
+        assert_eq!(
+            cache.items_by_file_name(1, name).unwrap(),
+            vec![amelie.clone()],
+            "{name:?}"
+        );
+    }
+    assert_eq!(
+        cache
+            .items_by_file_name(1, "two parts - PART2.mkv")
+            .unwrap(),
+        vec![two.clone()]
+    );
+    assert_eq!(
+        cache.item(1, "111").unwrap(),
+        Some(two),
+        "every file of the item, exactly as Plex wrote it"
+    );
+    assert!(
+        cache
+            .items_by_file_name(1, "Amelie (2001).mkv")
+            .unwrap()
+            .is_empty(),
+        "accents still count"
+    );
+}
