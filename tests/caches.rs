@@ -377,3 +377,35 @@ fn file_names_match_across_case_unicode_form_and_windows_separators() {
         "accents still count"
     );
 }
+
+#[test]
+fn ten_threads_needing_one_stale_section_refresh_it_once() {
+    let fx = Fixture::with(&plexmatch_emulator::generate(2000, 3));
+    fx.emulator.set_listing_delay(Duration::from_millis(100));
+    let shared = fx.backend(CachePolicy::default());
+    shared.sections().unwrap();
+    let others: Vec<_> = (0..3).map(|_| fx.backend(CachePolicy::default())).collect();
+    std::thread::scope(|s| {
+        for i in 0..10 {
+            // Seven threads share one backend (one process); three have their own (as
+            // separate processes do, with their own SQLite connections).
+            let backend = if i < 7 {
+                shared.clone()
+            } else {
+                others[i - 7].clone()
+            };
+            s.spawn(move || {
+                let found = backend
+                    .items_by_file_name(1, "nothing-like-this.mkv")
+                    .unwrap();
+                assert!(found.is_empty());
+            });
+        }
+    });
+    let pages = (2000u64 + 2000 / 50).div_ceil(1000);
+    assert_eq!(
+        fx.emulator.requests_to("listing"),
+        pages,
+        "one refresh for ten callers"
+    );
+}
