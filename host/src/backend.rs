@@ -54,6 +54,21 @@ pub struct Backend {
     /// Where the per-section lock files are, which do the same across processes.
     locks_dir: PathBuf,
     sections: Mutex<Option<Vec<Section>>>,
+    /// Open batches (count) and when the oldest began: a snapshot refreshed since then
+    /// stays in use until they end, so a batch lists each section at most once.
+    pins: Mutex<(usize, i64)>,
+}
+
+/// Keeps snapshots refreshed during a batch in use until it is dropped.
+pub struct SnapshotPin<'a> {
+    backend: &'a Backend,
+}
+
+impl Drop for SnapshotPin<'_> {
+    fn drop(&mut self) {
+        let mut pins = self.backend.pins.lock().unwrap_or_else(|p| p.into_inner());
+        pins.0 = pins.0.saturating_sub(1);
+    }
 }
 
 impl Backend {
@@ -67,6 +82,7 @@ impl Backend {
             refreshing: Mutex::new(HashMap::new()),
             locks_dir: data_dir.join("locks"),
             sections: Mutex::new(None),
+            pins: Mutex::new((0, 0)),
         })
     }
 
@@ -112,12 +128,32 @@ impl Backend {
     /// The section's snapshot info and whether it is fresh.
     pub fn snapshot(&self, section_id: u32) -> Option<(cache::SnapshotInfo, bool)> {
         match self.library.snapshot_info(section_id) {
-            Ok(info) => info.map(|i| (i, self.is_fresh(i.refreshed_at))),
+            Ok(info) => info.map(|i| {
+                (
+                    i,
+                    self.is_fresh(i.refreshed_at) || self.is_pinned(i.refreshed_at),
+                )
+            }),
             Err(e) => {
                 tracing::warn!("cannot read the snapshot of section {section_id}: {e:#}");
                 None
             }
         }
+    }
+
+    /// Starts a batch: snapshots refreshed from now on stay fresh until the pin is dropped.
+    pub fn pin_snapshots(&self) -> SnapshotPin<'_> {
+        let mut pins = self.pins.lock().unwrap_or_else(|p| p.into_inner());
+        if pins.0 == 0 {
+            pins.1 = cache::now();
+        }
+        pins.0 += 1;
+        SnapshotPin { backend: self }
+    }
+
+    fn is_pinned(&self, refreshed_at: i64) -> bool {
+        let pins = self.pins.lock().unwrap_or_else(|p| p.into_inner());
+        pins.0 > 0 && refreshed_at >= pins.1
     }
 
     /// A title search, asked of Plex and cached (empty answers only briefly).

@@ -7,6 +7,7 @@
 //! answers ([`matching`]).
 
 pub mod backend;
+pub mod batch;
 pub mod bench;
 pub mod cache;
 pub mod capabilities;

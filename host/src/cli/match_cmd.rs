@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::output::{Printer, Tally};
 use super::{CacheArgs, PlexArgs, setup};
-use crate::matching::Matcher;
+use crate::batch::{self, Answer, BatchOptions};
 use crate::runtime::Limits;
 
 /// Options of `plexmatch match`.
@@ -36,6 +36,9 @@ pub struct MatchArgs {
     /// CPU time a plugin may use per path and section, in milliseconds.
     #[arg(long, default_value_t = 5000, value_name = "MS")]
     pub cpu_deadline_ms: u64,
+    /// Paths matched at once (one plugin instance each); default: one per core.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
     /// Memory a plugin instance may use, in MiB.
     #[arg(long, default_value_t = 128, value_name = "MIB")]
     pub memory_mib: usize,
@@ -57,26 +60,35 @@ pub fn run(args: MatchArgs) -> Result<i32> {
     )?;
     let all = backend.sections()?;
     let sections = crate::sections::resolve(&args.sections, &all)?;
-    let mut matcher = Matcher::new(plugin, backend.clone());
     let mut printer = Printer::new(args.json);
     let mut tally = Tally::default();
-    let mut each = |path: &str| {
-        let m = matcher.match_path(path, &sections);
-        tally.add(&m);
-        printer.row(&m);
+    let options = BatchOptions {
+        workers: args
+            .workers
+            .unwrap_or(BatchOptions::default().workers)
+            .max(1),
+        ..BatchOptions::default()
+    };
+    let emit = |a: Answer| {
+        tally.add(&a.result);
+        printer.row(&a.result);
     };
     if args.paths.is_empty() {
-        for line in std::io::stdin().lock().lines() {
-            let line = line?;
-            let path = line.trim_end_matches(['\r', '\n']);
-            if !path.trim().is_empty() {
-                each(path);
-            }
-        }
+        let lines = std::io::BufReader::new(std::io::stdin())
+            .lines()
+            .map_while(Result::ok)
+            .map(|l| l.trim_end_matches(['\r', '\n']).to_owned())
+            .filter(|l| !l.trim().is_empty());
+        batch::run(&plugin, &backend, &sections, lines, options, emit);
     } else {
-        for p in &args.paths {
-            each(p);
-        }
+        batch::run(
+            &plugin,
+            &backend,
+            &sections,
+            args.paths.clone().into_iter(),
+            options,
+            emit,
+        );
     }
     backend.flush();
     eprintln!("{}", tally.summary(&backend, started.elapsed()));

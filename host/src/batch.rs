@@ -1,0 +1,213 @@
+//! The batch engine: many paths matched on every core, answers streamed back in input
+//! order, with memory bounded by a window of paths in flight (not by the batch size).
+//!
+//! A reader thread takes paths from the input (never more than a window ahead of the
+//! oldest unanswered one); each worker thread owns one [`Matcher`] (one plugin instance,
+//! replaced after a trap); the calling thread dispatches paths and emits answers.
+//! Before the first path is matched, the engine reads ahead: if the batch holds at least
+//! [`PREFETCH_THRESHOLD`] paths, stale snapshots of the chosen sections are refreshed
+//! once up front — one paginated listing is cheaper than a few title searches per path —
+//! and every snapshot refreshed during the batch stays in use until the batch ends.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::backend::Backend;
+use crate::matching::{Matcher, PathMatch};
+use crate::plex::Section;
+use crate::runtime::Plugin;
+
+/// A batch with at least this many paths lists stale sections before matching.
+pub const PREFETCH_THRESHOLD: usize = 64;
+
+/// How a batch runs.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchOptions {
+    /// Worker threads (plugin instances).
+    pub workers: usize,
+    /// Paths dispatched ahead of the oldest unfinished one: bounds memory.
+    pub window: usize,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        BatchOptions {
+            workers,
+            window: 256 * workers,
+        }
+    }
+}
+
+/// One answer of a batch, with how long its path took from dispatch to answer.
+pub struct Answer {
+    pub index: usize,
+    pub result: PathMatch,
+    pub latency: Duration,
+}
+
+/// What the engine's main loop hears about: input from the reader thread, answers from
+/// the workers.
+enum Event {
+    Path(usize, String),
+    End,
+    Done(Answer),
+}
+
+/// How long the engine waits for more input before deciding, with fewer paths than
+/// [`PREFETCH_THRESHOLD`], that the batch is small (a caller may be feeding paths one by
+/// one and waiting for each answer).
+const READ_AHEAD_WAIT: Duration = Duration::from_millis(100);
+
+/// Matches every path of `paths` against `sections` and calls `emit` with each answer, in
+/// input order, as soon as it and every earlier answer are ready.
+pub fn run(
+    plugin: &Arc<Plugin>,
+    backend: &Arc<Backend>,
+    sections: &[Section],
+    paths: impl Iterator<Item = String> + Send,
+    options: BatchOptions,
+    mut emit: impl FnMut(Answer),
+) {
+    let workers = options.workers.max(1);
+    let window = options.window.max(workers);
+    let _pin = backend.pin_snapshots();
+    // How many answers were emitted: the reader stays within `window` of it.
+    let emitted = Arc::new((Mutex::new(0usize), Condvar::new()));
+    let (event_tx, events) = mpsc::channel::<Event>();
+    let (job_tx, job_rx) = mpsc::sync_channel::<(usize, String, Instant)>(workers * 2);
+    let job_rx = Arc::new(Mutex::new(job_rx));
+
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let job_rx = Arc::clone(&job_rx);
+            let event_tx = event_tx.clone();
+            let mut matcher = Matcher::new(Arc::clone(plugin), Arc::clone(backend));
+            scope.spawn(move || {
+                loop {
+                    let job = job_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok((index, path, dispatched)) = job else {
+                        break;
+                    };
+                    let result = matcher.match_path(&path, sections);
+                    let answer = Answer {
+                        index,
+                        result,
+                        latency: dispatched.elapsed(),
+                    };
+                    if event_tx.send(Event::Done(answer)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+
+        let reader_emitted = Arc::clone(&emitted);
+        let reader_tx = event_tx.clone();
+        scope.spawn(move || {
+            let (lock, cvar) = &*reader_emitted;
+            for (index, path) in paths.enumerate() {
+                let mut done = lock.lock().unwrap_or_else(|p| p.into_inner());
+                while index >= *done + window {
+                    done = cvar.wait(done).unwrap_or_else(|p| p.into_inner());
+                }
+                drop(done);
+                if reader_tx.send(Event::Path(index, path)).is_err() {
+                    return;
+                }
+            }
+            let _ = reader_tx.send(Event::End);
+        });
+        drop(event_tx);
+
+        // Read ahead: a large batch lists stale sections once before matching.
+        let mut head: Vec<(usize, String)> = Vec::new();
+        let mut ended = false;
+        while head.len() < PREFETCH_THRESHOLD {
+            match events.recv_timeout(READ_AHEAD_WAIT) {
+                Ok(Event::Path(i, p)) => head.push((i, p)),
+                Ok(Event::End) => {
+                    ended = true;
+                    break;
+                }
+                Ok(Event::Done(_)) => unreachable!("nothing was dispatched yet"),
+                Err(_) => break,
+            }
+        }
+        if head.len() >= PREFETCH_THRESHOLD {
+            prefetch(backend, sections, workers);
+        }
+
+        let mut job_tx = Some(job_tx);
+        let mut dispatched = 0usize;
+        let dispatch = |job_tx: &Option<mpsc::SyncSender<_>>, i: usize, p: String| {
+            if let Some(tx) = job_tx {
+                let _ = tx.send((i, p, Instant::now()));
+            }
+        };
+        for (i, p) in head {
+            dispatch(&job_tx, i, p);
+            dispatched += 1;
+        }
+        let mut pending: BTreeMap<usize, Answer> = BTreeMap::new();
+        let mut next = 0usize;
+        loop {
+            if ended {
+                // No more input: let idle workers stop once the queue is empty.
+                job_tx = None;
+                if next == dispatched {
+                    break;
+                }
+            }
+            let Ok(event) = events.recv() else { break };
+            match event {
+                Event::Path(i, p) => {
+                    dispatch(&job_tx, i, p);
+                    dispatched += 1;
+                }
+                Event::End => ended = true,
+                Event::Done(answer) => {
+                    pending.insert(answer.index, answer);
+                    while let Some(a) = pending.remove(&next) {
+                        emit(a);
+                        next += 1;
+                    }
+                    let (lock, cvar) = &*emitted;
+                    *lock.lock().unwrap_or_else(|p| p.into_inner()) = next;
+                    cvar.notify_all();
+                }
+            }
+        }
+        drop(job_tx);
+    });
+}
+
+/// Refreshes the stale snapshots of `sections`, several at a time.
+fn prefetch(backend: &Arc<Backend>, sections: &[Section], workers: usize) {
+    let stale: Vec<&Section> = sections
+        .iter()
+        .filter(|s| {
+            s.kind.leaf_type().is_some() && !backend.snapshot(s.id).is_some_and(|(_, fresh)| fresh)
+        })
+        .collect();
+    let next = Mutex::new(stale.into_iter());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let Some(s) = next.lock().unwrap_or_else(|p| p.into_inner()).next() else {
+                        break;
+                    };
+                    if let Err(e) = backend.refresh_if_stale(s.id) {
+                        // The plugin will meet the same error per path and report it there.
+                        tracing::warn!("cannot list section {:?} ahead of the batch: {e}", s.title);
+                    }
+                }
+            });
+        }
+    });
+}
