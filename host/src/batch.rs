@@ -55,7 +55,7 @@ pub struct Answer {
 enum Event {
     Path(usize, String),
     End,
-    Done(Answer),
+    Done(Box<Answer>),
 }
 
 /// How long the engine waits for more input before deciding, with fewer paths than
@@ -99,7 +99,7 @@ pub fn run(
                         result,
                         latency: dispatched.elapsed(),
                     };
-                    if event_tx.send(Event::Done(answer)).is_err() {
+                    if event_tx.send(Event::Done(Box::new(answer))).is_err() {
                         break;
                     }
                 }
@@ -171,7 +171,7 @@ pub fn run(
                 }
                 Event::End => ended = true,
                 Event::Done(answer) => {
-                    pending.insert(answer.index, answer);
+                    pending.insert(answer.index, *answer);
                     while let Some(a) = pending.remove(&next) {
                         emit(a);
                         next += 1;
