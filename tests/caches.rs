@@ -409,3 +409,39 @@ fn ten_threads_needing_one_stale_section_refresh_it_once() {
         "one refresh for ten callers"
     );
 }
+
+#[test]
+fn processes_creating_the_cache_files_at_once_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_plexmatch"))
+                .args(["cache", "stats", "--json", "--data-dir"])
+                .arg(dir.path())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "no warning either: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(
+        !std::fs::read_dir(dir.path()).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("corrupt"))
+    );
+}

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
@@ -57,7 +57,13 @@ pub struct Backend {
     /// Open batches (count) and when the oldest began: a snapshot refreshed since then
     /// stays in use until they end, so a batch lists each section at most once.
     pins: Mutex<(usize, i64)>,
+    /// Snapshot bookkeeping read recently, by section: every lookup asks for it, and a
+    /// refresh by another process is seen within [`SNAPSHOT_MEMO`].
+    snapshot_memo: Mutex<HashMap<u32, (Instant, Option<cache::SnapshotInfo>)>>,
 }
+
+/// How long this process reuses a section's snapshot bookkeeping without reading it again.
+const SNAPSHOT_MEMO: Duration = Duration::from_secs(1);
 
 /// Keeps snapshots refreshed during a batch in use until it is dropped.
 pub struct SnapshotPin<'a> {
@@ -83,6 +89,7 @@ impl Backend {
             locks_dir: data_dir.join("locks"),
             sections: Mutex::new(None),
             pins: Mutex::new((0, 0)),
+            snapshot_memo: Mutex::new(HashMap::new()),
         })
     }
 
@@ -127,7 +134,22 @@ impl Backend {
 
     /// The section's snapshot info and whether it is fresh.
     pub fn snapshot(&self, section_id: u32) -> Option<(cache::SnapshotInfo, bool)> {
-        match self.library.snapshot_info(section_id) {
+        let memo = self
+            .snapshot_memo
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&section_id)
+            .copied();
+        let read = match memo {
+            Some((at, info)) if at.elapsed() < SNAPSHOT_MEMO => Ok(info),
+            _ => self.library.snapshot_info(section_id).inspect(|info| {
+                self.snapshot_memo
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(section_id, (Instant::now(), *info));
+            }),
+        };
+        match read {
             Ok(info) => info.map(|i| {
                 (
                     i,
@@ -231,6 +253,8 @@ impl Backend {
         let _in_process = lock.lock().unwrap_or_else(|p| p.into_inner());
         let before = self.snapshot(section_id).map(|(info, _)| info.refreshed_at);
         let _across_processes = self.lock_file(section_id);
+        // Another process may have refreshed while this one waited: read it from the file.
+        self.forget_snapshot(section_id);
         let now = self.snapshot(section_id);
         if now.is_some_and(|(_, fresh)| fresh)
             && (!force || now.map(|(i, _)| i.refreshed_at) != before)
@@ -238,6 +262,13 @@ impl Backend {
             return Ok(None);
         }
         self.refresh_snapshot(section_id).map(Some)
+    }
+
+    fn forget_snapshot(&self, section_id: u32) {
+        self.snapshot_memo
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&section_id);
     }
 
     /// Takes the section's refresh lock file (blocking); `None` if it cannot be used, in
@@ -278,6 +309,7 @@ impl Backend {
         if let Err(e) = self.library.replace_snapshot(section_id, &items) {
             tracing::warn!("cannot store the snapshot of section {section_id}: {e:#}");
         }
+        self.forget_snapshot(section_id);
         tracing::info!(
             "refreshed section {:?}: {} items in {:.0?}",
             section.title,

@@ -43,11 +43,14 @@ impl Default for BatchOptions {
     }
 }
 
-/// One answer of a batch, with how long its path took from dispatch to answer.
+/// One answer of a batch, with how long its path took.
 pub struct Answer {
     pub index: usize,
     pub result: PathMatch,
+    /// Time spent matching this path (plugin, caches, Plex), not waiting for a worker.
     pub latency: Duration,
+    /// Time from handing the path to a worker until its answer was ready.
+    pub turnaround: Duration,
 }
 
 /// What the engine's main loop hears about: input from the reader thread, answers from
@@ -55,8 +58,15 @@ pub struct Answer {
 enum Event {
     Path(usize, String),
     End,
-    Done(Box<Answer>),
+    Done(Vec<Answer>),
 }
+
+/// Paths handed to a worker at once when many are waiting: one hand-over (and one thread
+/// wake-up each way) per chunk instead of per path.
+const CHUNK: usize = 32;
+
+/// Paths for one worker, and when they were handed over.
+type Job = (Vec<(usize, String)>, Instant);
 
 /// How long the engine waits for more input before deciding, with fewer paths than
 /// [`PREFETCH_THRESHOLD`], that the batch is small (a caller may be feeding paths one by
@@ -79,7 +89,7 @@ pub fn run(
     // How many answers were emitted: the reader stays within `window` of it.
     let emitted = Arc::new((Mutex::new(0usize), Condvar::new()));
     let (event_tx, events) = mpsc::channel::<Event>();
-    let (job_tx, job_rx) = mpsc::sync_channel::<(usize, String, Instant)>(workers * 2);
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(workers);
     let job_rx = Arc::new(Mutex::new(job_rx));
 
     std::thread::scope(|scope| {
@@ -90,16 +100,21 @@ pub fn run(
             scope.spawn(move || {
                 loop {
                     let job = job_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    let Ok((index, path, dispatched)) = job else {
-                        break;
-                    };
-                    let result = matcher.match_path(&path, sections);
-                    let answer = Answer {
-                        index,
-                        result,
-                        latency: dispatched.elapsed(),
-                    };
-                    if event_tx.send(Event::Done(Box::new(answer))).is_err() {
+                    let Ok((paths, dispatched)) = job else { break };
+                    let answers = paths
+                        .into_iter()
+                        .map(|(index, path)| {
+                            let started = Instant::now();
+                            let result = matcher.match_path(&path, sections);
+                            Answer {
+                                index,
+                                result,
+                                latency: started.elapsed(),
+                                turnaround: dispatched.elapsed(),
+                            }
+                        })
+                        .collect();
+                    if event_tx.send(Event::Done(answers)).is_err() {
                         break;
                     }
                 }
@@ -143,19 +158,22 @@ pub fn run(
         }
 
         let mut job_tx = Some(job_tx);
+        let mut queue: Vec<(usize, String)> = head;
         let mut dispatched = 0usize;
-        let dispatch = |job_tx: &Option<mpsc::SyncSender<_>>, i: usize, p: String| {
-            if let Some(tx) = job_tx {
-                let _ = tx.send((i, p, Instant::now()));
-            }
-        };
-        for (i, p) in head {
-            dispatch(&job_tx, i, p);
-            dispatched += 1;
-        }
         let mut pending: BTreeMap<usize, Answer> = BTreeMap::new();
         let mut next = 0usize;
         loop {
+            // Hand waiting paths to the workers: several per chunk when many wait, but
+            // never fewer chunks than workers, and never hold a path back.
+            if !queue.is_empty()
+                && let Some(tx) = &job_tx
+            {
+                let size = queue.len().div_ceil(workers).clamp(1, CHUNK);
+                for chunk in std::mem::take(&mut queue).chunks(size) {
+                    dispatched += chunk.len();
+                    let _ = tx.send((chunk.to_vec(), Instant::now()));
+                }
+            }
             if ended {
                 // No more input: let idle workers stop once the queue is empty.
                 job_tx = None;
@@ -163,15 +181,14 @@ pub fn run(
                     break;
                 }
             }
-            let Ok(event) = events.recv() else { break };
-            match event {
-                Event::Path(i, p) => {
-                    dispatch(&job_tx, i, p);
-                    dispatched += 1;
-                }
+            let Ok(first) = events.recv() else { break };
+            let mut handle = |event: Event| match event {
+                Event::Path(i, p) => queue.push((i, p)),
                 Event::End => ended = true,
-                Event::Done(answer) => {
-                    pending.insert(answer.index, *answer);
+                Event::Done(answers) => {
+                    for a in answers {
+                        pending.insert(a.index, a);
+                    }
                     while let Some(a) = pending.remove(&next) {
                         emit(a);
                         next += 1;
@@ -180,6 +197,11 @@ pub fn run(
                     *lock.lock().unwrap_or_else(|p| p.into_inner()) = next;
                     cvar.notify_all();
                 }
+            };
+            handle(first);
+            // Take whatever else is already waiting before handing paths out.
+            while let Ok(event) = events.try_recv() {
+                handle(event);
             }
         }
         drop(job_tx);

@@ -2,6 +2,7 @@
 //! claims, merge the answers (deduplicated by rating key) and call it HIGH only when
 //! exactly one item remains.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -94,6 +95,8 @@ pub struct Matcher {
     plugin: Arc<Plugin>,
     backend: Arc<Backend>,
     instance: Option<Instance>,
+    /// Match-cache entries the plugin read for the current path, by section.
+    cache_reads: HashMap<u32, crate::cache::CachedMatch>,
 }
 
 impl Matcher {
@@ -103,6 +106,7 @@ impl Matcher {
             plugin,
             backend,
             instance: None,
+            cache_reads: HashMap::new(),
         }
     }
 
@@ -110,6 +114,7 @@ impl Matcher {
     pub fn match_path(&mut self, path: &str, sections: &[Section]) -> PathMatch {
         let mut found: Vec<MatchedItem> = Vec::new();
         let mut failure: Option<Failure> = None;
+        self.cache_reads.clear();
         for section in sections {
             match self.ask(section, path) {
                 Ok(items) => {
@@ -136,7 +141,16 @@ impl Matcher {
             (None, 1) => (Outcome::High, Some(found[0].clone())),
             (None, _) => (Outcome::Low, None),
         };
-        if let Some(it) = &item
+        // The cache already holding this answer, verified within the TTL, needs no write:
+        // a batch of cached matches then costs no write transaction per path.
+        let already = |it: &MatchedItem| {
+            self.cache_reads.get(&it.section_id).is_some_and(|c| {
+                c.rating_key == it.rating_key
+                    && crate::cache::now().saturating_sub(c.verified_at)
+                        < self.backend.policy.library_ttl.as_secs() as i64
+            })
+        };
+        if let Some(it) = item.as_ref().filter(|it| !already(it))
             && let Err(e) = self
                 .backend
                 .matches
@@ -166,7 +180,15 @@ impl Matcher {
                 self.instance.insert(fresh)
             }
         };
-        let answer = match instance.find(&to_wit_section(section), path) {
+        let answer = instance.find(&to_wit_section(section), path);
+        if let Some(c) = self
+            .instance
+            .as_ref()
+            .and_then(|i| i.cached_match(section.id))
+        {
+            self.cache_reads.insert(section.id, c.clone());
+        }
+        let answer = match answer {
             Ok(a) => a,
             Err(f) => {
                 // wasmtime refuses calls into a trapped instance: start afresh next time.

@@ -14,4 +14,4 @@ mod server;
 
 pub use generate::generate;
 pub use library::{FileSpec, ItemSpec, LibraryFile, SectionSpec, SectionType};
-pub use server::{Emulator, Options};
+pub use server::{COUNTERS_PATH, Emulator, Options};

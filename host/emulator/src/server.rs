@@ -251,8 +251,26 @@ enum Reply {
     NotFound,
 }
 
+/// The emulator's own endpoint (not Plex's, not counted): requests served so far, as
+/// JSON, for benchmarks that run the emulator in another process.
+pub const COUNTERS_PATH: &str = "/_emulator/requests";
+
 fn handle(shared: &Shared, request: Request) {
     let incoming = Incoming::parse(&request);
+    if incoming.path == COUNTERS_PATH && incoming.token.as_deref() == Some(shared.token.as_str()) {
+        let by_endpoint = shared
+            .counters
+            .by_endpoint
+            .lock()
+            .expect("counter lock")
+            .clone();
+        let body = serde_json::json!({"total": shared.counters.total.load(Ordering::SeqCst), "by_endpoint": by_endpoint});
+        let _ = request.respond(
+            Response::from_string(body.to_string())
+                .with_header(header("Content-Type", "application/json")),
+        );
+        return;
+    }
     let (endpoint, reply) = route(shared, &incoming);
     shared.counters.count(endpoint);
     let delay = shared.listing_delay_ms.load(Ordering::SeqCst);

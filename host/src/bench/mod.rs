@@ -2,6 +2,7 @@
 //! generated library itself and measures the real parts, so that figures can be
 //! reproduced on any machine and compared between versions.
 
+pub mod batch;
 pub mod cache;
 
 use std::time::Duration;

@@ -40,22 +40,45 @@ pub fn open(path: &Path, version: i32, schema: &str) -> Result<Connection> {
     }
 }
 
+/// Another connection to a file [`open`] has opened (and checked) already.
+pub fn open_more(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)
+        .with_context(|| format!("cannot open cache file {}", path.display()))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "journal_size_limit", 4 << 20)?;
+    Ok(conn)
+}
+
 /// Whether the error is another process holding the file too long (not a broken file).
 fn is_busy(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        matches!(
-            c.downcast_ref::<rusqlite::Error>()
-                .and_then(rusqlite::Error::sqlite_error_code),
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        )
-    })
+    e.chain()
+        .any(|c| c.downcast_ref::<rusqlite::Error>().is_some_and(sqlite_busy))
+}
+
+fn sqlite_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 fn try_open(path: &Path, version: i32, schema: &str) -> Result<Connection> {
     let conn = Connection::open(path)
         .with_context(|| format!("cannot open cache file {}", path.display()))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // Switching to WAL takes a lock that SQLite's busy handler does not wait for: when
+    // several processes open a new file at once, retry until the busy timeout.
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
+            Ok(_) => break,
+            Err(e) if sqlite_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     // After a checkpoint the log is cut back to this size instead of keeping its peak.
     conn.pragma_update(None, "journal_size_limit", 4 << 20)?;

@@ -4,14 +4,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::MutexGuard;
 
 use anyhow::Result;
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::db;
 use super::encoding::{decode_rest, encode_rest, name_hash, name_hash_of_path, split};
+use super::pool::Pool;
 use super::stats::{Counts, Stats};
 use super::usage::Touches;
 use crate::plex::{Item, ItemKind, Section, SectionKind};
@@ -67,7 +68,7 @@ enum Unit {
 
 /// The library cache file.
 pub struct LibraryCache {
-    conn: Mutex<Connection>,
+    conns: Pool,
     path: PathBuf,
     limit: u64,
     touches: Touches<Unit>,
@@ -80,9 +81,9 @@ impl LibraryCache {
     pub fn open(dir: &Path, limit: u64) -> Result<LibraryCache> {
         let schema = format!("{SCHEMA}{}", super::stats::SCHEMA);
         let path = dir.join("library.sqlite3");
-        let conn = db::open(&path, VERSION, &schema)?;
+        let conns = Pool::open(&path, VERSION, &schema)?;
         Ok(LibraryCache {
-            conn: Mutex::new(conn),
+            conns,
             path,
             limit,
             touches: Touches::default(),
@@ -91,7 +92,7 @@ impl LibraryCache {
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        self.conns.get()
     }
 
     /// The cached section list and when it was listed.
@@ -121,7 +122,7 @@ impl LibraryCache {
     /// Replaces the cached section list.
     pub fn store_sections(&self, sections: &[Section]) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM sections", [])?;
         let now = db::now();
         for s in sections {
@@ -155,7 +156,7 @@ impl LibraryCache {
     pub fn replace_snapshot(&self, section_id: u32, items: &[Item]) -> Result<()> {
         {
             let mut conn = self.conn();
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute("DELETE FROM entries WHERE section_id = ?1", [section_id])?;
             let mut prefix_ids: HashMap<&str, i64> = HashMap::new();
             let mut rows = Vec::with_capacity(items.len());
@@ -309,8 +310,8 @@ impl LibraryCache {
 
     /// Deletes everything cached, or everything about one section.
     pub fn clear(&self, section_id: Option<u32>) -> Result<()> {
-        let conn = self.conn();
-        let tx = conn.unchecked_transaction()?;
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         match section_id {
             Some(id) => {
                 for table in ["entries", "searches", "snapshots"] {
@@ -331,8 +332,8 @@ impl LibraryCache {
 
     /// Writes this process's lookup counters and last uses to the file.
     pub fn flush(&self) -> Result<()> {
-        let conn = self.conn();
-        let tx = conn.unchecked_transaction()?;
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         self.stats.flush(&tx)?;
         write_touches(&tx, self.touches.take())?;
         tx.commit()?;
@@ -342,11 +343,11 @@ impl LibraryCache {
     /// Evicts least recently used snapshots and searches until the file's pages fit in
     /// the limit; `keep` (the snapshot just written) is evicted last, never.
     pub fn enforce_limit(&self, keep: Option<u32>) -> Result<u64> {
-        let conn = self.conn();
+        let mut conn = self.conn();
         if db::used_bytes(&conn)? <= self.limit {
             return Ok(0);
         }
-        let tx = conn.unchecked_transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         write_touches(&tx, self.touches.take())?;
         let victims: Vec<(Option<String>, u32, i64)> = {
             let mut st = tx.prepare(

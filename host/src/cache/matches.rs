@@ -2,13 +2,14 @@
 //! with no TTL; evicted by least recent use when the file outgrows its limit.
 
 use std::path::{Path, PathBuf};
+use std::sync::MutexGuard;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
 
 use anyhow::Result;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::db;
+use super::pool::Pool;
 use super::stats::{Counts, Stats};
 use super::usage::Touches;
 use plexmatch_matchkit::name_key;
@@ -37,7 +38,7 @@ pub struct CachedMatch {
 
 /// The match cache file (`matches.sqlite3`).
 pub struct MatchCache {
-    conn: Mutex<Connection>,
+    conns: Pool,
     path: PathBuf,
     limit: u64,
     touches: Touches<(u32, String)>,
@@ -52,9 +53,9 @@ impl MatchCache {
     pub fn open(dir: &Path, limit: u64) -> Result<MatchCache> {
         let schema = format!("{SCHEMA}{}", super::stats::SCHEMA);
         let path = dir.join("matches.sqlite3");
-        let conn = db::open(&path, VERSION, &schema)?;
+        let conns = Pool::open(&path, VERSION, &schema)?;
         Ok(MatchCache {
-            conn: Mutex::new(conn),
+            conns,
             path,
             limit,
             touches: Touches::default(),
@@ -64,7 +65,7 @@ impl MatchCache {
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        self.conns.get()
     }
 
     /// The match for `path` in the section (paths compare case-insensitively, NFC).
@@ -110,11 +111,11 @@ impl MatchCache {
 
     /// Evicts least recently used entries until the file's pages fit in the limit.
     pub fn enforce_limit(&self) -> Result<u64> {
-        let conn = self.conn();
+        let mut conn = self.conn();
         if db::used_bytes(&conn)? <= self.limit {
             return Ok(0);
         }
-        let tx = conn.unchecked_transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         write_touches(&tx, self.touches.take())?;
         let mut evicted = 0u64;
         while db::used_bytes(&tx)? > self.limit * 9 / 10 {
@@ -150,8 +151,8 @@ impl MatchCache {
 
     /// Deletes every match and counter.
     pub fn clear(&self) -> Result<()> {
-        let conn = self.conn();
-        let tx = conn.unchecked_transaction()?;
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM matches", [])?;
         self.stats.reset(&tx)?;
         tx.commit()?;
@@ -174,8 +175,8 @@ impl MatchCache {
 
     /// Writes this process's lookup counters and last uses to the file.
     pub fn flush(&self) -> Result<()> {
-        let conn = self.conn();
-        let tx = conn.unchecked_transaction()?;
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         self.stats.flush(&tx)?;
         write_touches(&tx, self.touches.take())?;
         tx.commit()?;

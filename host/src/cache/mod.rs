@@ -4,6 +4,7 @@ mod db;
 mod encoding;
 mod library;
 mod matches;
+mod pool;
 mod stats;
 mod usage;
 

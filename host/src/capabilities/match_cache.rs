@@ -8,9 +8,12 @@ use crate::runtime::bindings::plexmatch::plugin::types::CacheError;
 impl Host for State {
     fn get(&mut self, section_id: u32, path: String) -> Option<CachedMatch> {
         self.host_call(|s| match s.backend.matches.get(section_id, &path) {
-            Ok(m) => m.map(|m| CachedMatch {
-                rating_key: m.rating_key,
-                verified_at: m.verified_at.max(0) as u64,
+            Ok(m) => m.map(|m| {
+                s.cached_matches.insert(section_id, m.clone());
+                CachedMatch {
+                    rating_key: m.rating_key,
+                    verified_at: m.verified_at.max(0) as u64,
+                }
             }),
             Err(e) => {
                 tracing::warn!("cannot read the match cache: {e:#}");

@@ -12,6 +12,27 @@ pub enum BenchCommand {
     ///
     /// Example: plexmatch bench cache --items 50000 --json
     Cache(CacheBenchArgs),
+    /// Batch matching: cold and warm passes (matches/s, latency, Plex requests, peak RSS), plugin start.
+    ///
+    /// Example: plexmatch bench batch --items 50000 --paths 10000 --json
+    Batch(BatchBenchArgs),
+}
+
+/// Options of `plexmatch bench batch`.
+#[derive(Args, Debug)]
+pub struct BatchBenchArgs {
+    /// Items in the generated section.
+    #[arg(long, default_value_t = 50_000)]
+    pub items: usize,
+    /// Paths in the batch.
+    #[arg(long, default_value_t = 10_000)]
+    pub paths: usize,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `plexmatch bench cache`.
@@ -39,6 +60,21 @@ pub fn run(cmd: BenchCommand) -> Result<i32> {
                 bail!("--items and every --page-sizes value must be positive");
             }
             let report = crate::bench::cache::run(a.items, &a.page_sizes, a.lookups.max(1))?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.table());
+            }
+        }
+        BenchCommand::Batch(a) => {
+            if a.items == 0 || a.paths == 0 {
+                bail!("--items and --paths must be positive");
+            }
+            let workers = a
+                .workers
+                .unwrap_or(crate::batch::BatchOptions::default().workers)
+                .max(1);
+            let report = crate::bench::batch::run(a.items, a.paths, workers)?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -260,6 +260,11 @@ impl Instance {
         r
     }
 
+    /// The match-cache entry the plugin read for this section during the last call.
+    pub fn cached_match(&self, section_id: u32) -> Option<&crate::cache::CachedMatch> {
+        self.store.data().cached_matches.get(&section_id)
+    }
+
     /// The item the host served during the last call under this rating key.
     pub fn served(&self, rating_key: &str) -> Option<&crate::plex::Item> {
         self.store.data().served.get(rating_key)
@@ -268,6 +273,7 @@ impl Instance {
     fn begin_call(&mut self) {
         let data = self.store.data_mut();
         data.served.clear();
+        data.cached_matches.clear();
         data.clock.restart();
         self.store.set_epoch_deadline(1);
     }

@@ -97,6 +97,9 @@ pub struct State {
     /// Items the host handed to the plugin during the current call, by rating key: a
     /// plugin's claims about them are checked against these.
     pub served: HashMap<String, Item>,
+    /// Match-cache entries the plugin read during the current call, by section: the
+    /// host need not write back an answer the cache already holds.
+    pub cached_matches: HashMap<u32, crate::cache::CachedMatch>,
 }
 
 impl State {
@@ -128,6 +131,7 @@ impl State {
             identity,
             stderr,
             served: HashMap::new(),
+            cached_matches: HashMap::new(),
         }
     }
 

@@ -1,0 +1,308 @@
+//! The batch benchmark: a generated section served by an emulator in a child process (so
+//! that this process's peak memory is plexmatch's alone), a realistic batch of paths
+//! matched with cold caches and then warm, and the plugin's start-up costs.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use super::Latency;
+use crate::backend::{Backend, CachePolicy};
+use crate::batch::{self, BatchOptions};
+use crate::matching::Outcome;
+use crate::plex::{DEFAULT_PAGE_SIZE, PlexConfig};
+use crate::runtime::{Limits, Plugin};
+
+/// What the batch benchmark measures.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchReport {
+    pub items: usize,
+    pub paths: usize,
+    pub workers: usize,
+    pub cold: Pass,
+    pub warm: Pass,
+    /// Compiling the default plugin and reading its `info()`.
+    pub plugin_compile_ms: f64,
+    /// A fresh instance from the `InstancePre`, averaged over 1,000.
+    pub fresh_instance_us: f64,
+}
+
+/// One pass over the batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pass {
+    pub seconds: f64,
+    pub matches_per_second: f64,
+    /// Time spent matching each path.
+    pub latency: Latency,
+    /// From handing a path to a worker to its answer (includes waiting behind the other
+    /// paths of its chunk).
+    pub turnaround: Latency,
+    /// Requests the emulator served during the pass.
+    pub plex_requests: u64,
+    /// Peak resident memory of this process during the pass, MiB.
+    pub peak_rss_mib: f64,
+    pub high: usize,
+    pub low: usize,
+    pub not_found: usize,
+    pub errors: usize,
+}
+
+/// Runs the batch benchmark.
+pub fn run(items: usize, paths: usize, workers: usize) -> Result<BatchReport> {
+    let emulator = ChildEmulator::start(items)?;
+    let library = plexmatch_emulator::generate(items, SEED);
+    let input = batch_paths(&library, paths);
+    drop(library);
+    let dir = tempfile::tempdir()?;
+    let config = PlexConfig {
+        url: emulator.url.clone(),
+        token: emulator.token.clone(),
+        client_id: "plexmatch-bench".into(),
+        connect_timeout: Duration::from_secs(5),
+        read_timeout: Duration::from_secs(60),
+        page_size: DEFAULT_PAGE_SIZE,
+    };
+
+    let mut plugin_compile_ms = 0.0;
+    let mut fresh_instance_us = 0.0;
+    let mut passes = Vec::new();
+    for pass in 0..2 {
+        // Each pass is a new run: a new backend and plugin on the same data dir.
+        let backend = Arc::new(Backend::open(&config, dir.path(), CachePolicy::default())?);
+        let started = Instant::now();
+        let plugin = Arc::new(Plugin::load(
+            "default",
+            crate::DEFAULT_PLUGIN,
+            Vec::new(),
+            Limits::default(),
+            backend.clone(),
+        )?);
+        if pass == 0 {
+            plugin_compile_ms = started.elapsed().as_secs_f64() * 1e3;
+            let started = Instant::now();
+            for _ in 0..1000 {
+                drop(plugin.instantiate().map_err(|e| anyhow::anyhow!("{e}"))?);
+            }
+            fresh_instance_us = started.elapsed().as_secs_f64() * 1e6 / 1000.0;
+        }
+        passes.push(run_pass(&emulator, &backend, &plugin, &input, workers)?);
+    }
+    let warm = passes.pop().expect("two passes");
+    let cold = passes.pop().expect("two passes");
+    Ok(BatchReport {
+        items,
+        paths: input.len(),
+        workers,
+        cold,
+        warm,
+        plugin_compile_ms,
+        fresh_instance_us,
+    })
+}
+
+fn run_pass(
+    emulator: &ChildEmulator,
+    backend: &Arc<Backend>,
+    plugin: &Arc<Plugin>,
+    input: &[String],
+    workers: usize,
+) -> Result<Pass> {
+    reset_peak_rss();
+    let before = emulator.requests()?;
+    let sections = crate::sections::resolve(&[], &backend.sections()?)?;
+    let mut samples = Vec::with_capacity(input.len());
+    let mut turnarounds = Vec::with_capacity(input.len());
+    let (mut high, mut low, mut not_found, mut errors) = (0, 0, 0, 0);
+    let options = BatchOptions {
+        workers,
+        ..BatchOptions::default()
+    };
+    let started = Instant::now();
+    batch::run(
+        plugin,
+        backend,
+        &sections,
+        input.iter().cloned(),
+        options,
+        |a| {
+            samples.push(a.latency);
+            turnarounds.push(a.turnaround);
+            match a.result.outcome {
+                Outcome::High => high += 1,
+                Outcome::Low => low += 1,
+                Outcome::NotFound => not_found += 1,
+                Outcome::Error => errors += 1,
+            }
+        },
+    );
+    let seconds = started.elapsed().as_secs_f64();
+    backend.flush();
+    Ok(Pass {
+        seconds,
+        matches_per_second: input.len() as f64 / seconds,
+        latency: Latency::of(&mut samples),
+        turnaround: Latency::of(&mut turnarounds),
+        plex_requests: emulator.requests()? - before,
+        peak_rss_mib: peak_rss_kib() as f64 / 1024.0,
+        high,
+        low,
+        not_found,
+        errors,
+    })
+}
+
+const SEED: u64 = 42;
+
+/// A realistic batch: file names as the media manager has them (other folders), spread
+/// over the section, so it holds plain, quality-suffixed and dated names and the
+/// generator's duplicates; one path in twenty is a file Plex does not have.
+pub fn batch_paths(library: &plexmatch_emulator::LibraryFile, n: usize) -> Vec<String> {
+    let names: Vec<&str> = library
+        .sections
+        .iter()
+        .flat_map(|s| s.items.iter())
+        .flat_map(|i| i.files.iter())
+        .filter_map(|f| f.parts().first().copied())
+        .map(|p| p.rsplit(['/', '\\']).next().unwrap_or(p))
+        .collect();
+    (0..n)
+        .map(|i| {
+            if i % 20 == 19 {
+                format!("/stash/incoming/Not In Plex {i} (2024) - 1080p.mkv")
+            } else {
+                format!("/stash/library/{}", names[(i * 7919) % names.len()])
+            }
+        })
+        .collect()
+}
+
+/// `plexmatch emulator` in a child process, killed when dropped.
+struct ChildEmulator {
+    child: Child,
+    /// Kept open: the emulator dies of a broken pipe if its stdout is closed early.
+    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    url: String,
+    token: String,
+    http: reqwest::blocking::Client,
+}
+
+impl ChildEmulator {
+    fn start(items: usize) -> Result<ChildEmulator> {
+        let exe = std::env::current_exe().context("cannot find the plexmatch executable")?;
+        let mut child = Command::new(exe)
+            .args([
+                "emulator",
+                "--generate",
+                &items.to_string(),
+                "--seed",
+                &SEED.to_string(),
+                "--port",
+                "0",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("cannot start the emulator")?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let (mut url, mut token) = (None, None);
+        while url.is_none() || token.is_none() {
+            let Some(line) = lines.next().transpose()? else {
+                bail!("the emulator stopped before printing its address")
+            };
+            if let Some(u) = line.trim().strip_prefix("export PLEX_URL=") {
+                url = Some(u.to_owned());
+            }
+            if let Some(t) = line.trim().strip_prefix("export PLEX_TOKEN=") {
+                token = Some(t.to_owned());
+            }
+        }
+        let http = reqwest::blocking::Client::new();
+        Ok(ChildEmulator {
+            child,
+            _stdout: lines,
+            url: url.expect("read"),
+            token: token.expect("read"),
+            http,
+        })
+    }
+
+    /// Requests the emulator has served.
+    fn requests(&self) -> Result<u64> {
+        let v: serde_json::Value = self
+            .http
+            .get(format!("{}{}", self.url, plexmatch_emulator::COUNTERS_PATH))
+            .header("X-Plex-Token", &self.token)
+            .send()?
+            .json()?;
+        v["total"]
+            .as_u64()
+            .context("the emulator's counters have no total")
+    }
+}
+
+impl Drop for ChildEmulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts measuring this process's peak resident memory afresh (Linux).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident memory since the last reset, KiB (Linux; 0 elsewhere).
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+impl BatchReport {
+    /// The report as a table.
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "batch benchmark: {} paths against a generated section of {} items, {} worker(s)\n",
+            self.paths, self.items, self.workers
+        );
+        out += "  pass   matches/s   p50 µs   p99 µs   Plex requests   peak RSS MiB   HIGH / LOW / not found / errors\n";
+        out += "                     (time matching one path)\n";
+        for (name, p) in [("cold", &self.cold), ("warm", &self.warm)] {
+            out += &format!(
+                "  {name:<5} {:>10.0} {:>8.1} {:>8.1} {:>15} {:>14.1}   {} / {} / {} / {}\n",
+                p.matches_per_second,
+                p.latency.p50.as_secs_f64() * 1e6,
+                p.latency.p99.as_secs_f64() * 1e6,
+                p.plex_requests,
+                p.peak_rss_mib,
+                p.high,
+                p.low,
+                p.not_found,
+                p.errors
+            );
+        }
+        out += &format!(
+            "  turnaround (handed to a worker → answered), p50/p99 µs: cold {:.0}/{:.0}, warm {:.0}/{:.0}\n",
+            self.cold.turnaround.p50.as_secs_f64() * 1e6,
+            self.cold.turnaround.p99.as_secs_f64() * 1e6,
+            self.warm.turnaround.p50.as_secs_f64() * 1e6,
+            self.warm.turnaround.p99.as_secs_f64() * 1e6
+        );
+        out += &format!(
+            "  plugin: compiled in {:.1} ms; fresh instance {:.1} µs\n",
+            self.plugin_compile_ms, self.fresh_instance_us
+        );
+        out
+    }
+}
