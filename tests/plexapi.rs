@@ -20,12 +20,26 @@ fn python() -> &'static Path {
     PYTHON.get_or_init(|| {
         let venv = repo_root().join("target").join("plexapi-venv");
         let python = venv.join("bin").join("python");
-        let ready = Command::new(&python).args(["-c", "import plexapi"]).output().is_ok_and(|o| o.status.success());
+        let ready = Command::new(&python)
+            .args(["-c", "import plexapi"])
+            .output()
+            .is_ok_and(|o| o.status.success());
         if !ready {
-            let made = Command::new("python3").arg("-m").arg("venv").arg(&venv).status().expect("python3 runs");
+            let made = Command::new("python3")
+                .arg("-m")
+                .arg("venv")
+                .arg(&venv)
+                .status()
+                .expect("python3 runs");
             assert!(made.success(), "cannot create a venv at {}", venv.display());
-            let pip = Command::new(&python).args(["-m", "pip", "install", "--quiet", PLEXAPI]).status().expect("pip runs");
-            assert!(pip.success(), "cannot install {PLEXAPI} (PyPI must be reachable, or run .ci/run first)");
+            let pip = Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet", PLEXAPI])
+                .status()
+                .expect("pip runs");
+            assert!(
+                pip.success(),
+                "cannot install {PLEXAPI} (PyPI must be reachable, or run .ci/run first)"
+            );
         }
         python
     })
@@ -38,9 +52,16 @@ fn expected(library: &LibraryFile, search: &str, item_index: usize) -> serde_jso
         .items
         .iter()
         .filter(|i| i.title.to_lowercase().contains(&search.to_lowercase()))
-        .map(|i| i.rating_key.expect("the test libraries set rating keys").to_string())
+        .map(|i| {
+            i.rating_key
+                .expect("the test libraries set rating keys")
+                .to_string()
+        })
         .collect();
-    assert!(!search_keys.is_empty(), "the search must find something to be a check");
+    assert!(
+        !search_keys.is_empty(),
+        "the search must find something to be a check"
+    );
     let item = &movies.items[item_index];
     serde_json::json!({
         "server_name": library.server_name.clone().unwrap_or_else(|| "plexmatch emulator".into()),
@@ -71,12 +92,22 @@ fn run_check(library: &LibraryFile, search: &str, item_index: usize, page_size: 
         .env("PLEXAPI_PLEXAPI_AUTORELOAD", "false")
         .output()
         .expect("the check script runs");
-    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "python-plexapi rejected the emulator: {said}");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "python-plexapi rejected the emulator: {said}"
+    );
     assert!(said.contains(": ok"), "{said}");
     // It really paged: more listing requests than one.
     let pages = library.sections[0].items.len().div_ceil(page_size) as u64;
-    assert!(fx.emulator.requests_to("listing") >= pages, "python-plexapi listed in {pages} pages");
+    assert!(
+        fx.emulator.requests_to("listing") >= pages,
+        "python-plexapi listed in {pages} pages"
+    );
 }
 
 #[test]

@@ -7,11 +7,14 @@
 //! tests and benchmarks, and plugin authors, need no Plex server.
 
 mod document;
+mod faults;
 mod generate;
+mod http;
 mod library;
 mod responses;
 mod server;
 
+pub use faults::Fault;
 pub use generate::generate;
 pub use library::{FileSpec, ItemSpec, LibraryFile, SectionSpec, SectionType};
 pub use server::{COUNTERS_PATH, Emulator, Options};

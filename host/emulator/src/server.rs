@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::thread::JoinHandle;
 
-use anyhow::{Result, anyhow};
-use tiny_http::{Header, Request, Response, Server};
+use anyhow::Result;
 
 use crate::document::Element;
+use crate::faults::{Fault, Faults};
+use crate::http::{Delivery, Request, Response, Server};
 use crate::library::{Entry, EntryKind, Library, LibraryFile};
 use crate::responses::{self, Page};
 
@@ -19,7 +19,7 @@ pub struct Options {
     pub port: u16,
     /// The token clients must send.
     pub token: String,
-    /// Worker threads serving requests.
+    /// Unused: each connection has its own thread. Kept so callers need not change.
     pub threads: usize,
 }
 
@@ -58,50 +58,36 @@ struct Shared {
     counters: Counters,
     /// Milliseconds every page of a section listing waits before it is answered.
     listing_delay_ms: AtomicU64,
+    faults: Faults,
 }
 
 /// A running emulator; it stops when dropped.
 pub struct Emulator {
     url: String,
     shared: Arc<Shared>,
-    server: Arc<Server>,
-    workers: Vec<JoinHandle<()>>,
+    server: Server,
 }
 
 impl Emulator {
     /// Starts serving `library` on 127.0.0.1.
     pub fn start(library: &LibraryFile, options: Options) -> Result<Emulator> {
         let library = Library::build(library)?;
-        let server = Server::from_listener(listen(options.port)?, None)
-            .map_err(|e| anyhow!("cannot serve on 127.0.0.1:{}: {e}", options.port))?;
-        let port = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| anyhow!("emulator is not listening on an IP address"))?
-            .port();
-        let server = Arc::new(server);
         let shared = Arc::new(Shared {
             library: RwLock::new(library),
             token: options.token,
             counters: Counters::default(),
             listing_delay_ms: AtomicU64::new(0),
+            faults: Faults::default(),
         });
-        let workers = (0..options.threads.max(1))
-            .map(|_| {
-                let server = Arc::clone(&server);
-                let shared = Arc::clone(&shared);
-                std::thread::spawn(move || {
-                    while let Ok(request) = server.recv() {
-                        handle(&shared, request);
-                    }
-                })
-            })
-            .collect();
+        let handler = {
+            let shared = Arc::clone(&shared);
+            Arc::new(move |req: &Request| handle(&shared, req))
+        };
+        let server = Server::start(options.port, handler)?;
         Ok(Emulator {
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("http://127.0.0.1:{}", server.port()),
             shared,
             server,
-            workers,
         })
     }
 
@@ -149,42 +135,28 @@ impl Emulator {
             .store(delay.as_millis() as u64, Ordering::SeqCst);
     }
 
+    /// Makes the next `times` requests fail with `fault` (after faults already queued).
+    pub fn inject(&self, fault: Fault, times: usize) {
+        self.shared.faults.inject(fault, times);
+    }
+
+    /// Forgets the faults not yet applied.
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
+    }
+
+    /// Closes the listening socket (connections are refused, open ones closed), or opens
+    /// it again on the same port: a server that is down, then back.
+    pub fn refuse_connections(&self, refusing: bool) {
+        self.server.set_refusing(refusing);
+    }
+
     /// Serves until the process ends.
-    pub fn serve_forever(mut self) {
-        for w in self.workers.drain(..) {
-            let _ = w.join();
+    pub fn serve_forever(self) {
+        loop {
+            std::thread::park();
         }
     }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        for _ in 0..self.workers.len() {
-            self.server.unblock();
-        }
-        for w in self.workers.drain(..) {
-            let _ = w.join();
-        }
-    }
-}
-
-/// A listening socket on 127.0.0.1 whose connections send without delay.
-///
-/// tiny_http writes a response through a 1 KiB buffer, in several small writes; with
-/// Nagle's algorithm on, the second write waits for the client's delayed ACK, and every
-/// request after the first on a kept-alive connection took 40 ms. Linux gives accepted
-/// sockets the listener's TCP_NODELAY.
-fn listen(port: u16) -> Result<std::net::TcpListener> {
-    use socket2::{Domain, Socket, Type};
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
-    socket.set_reuse_address(true)?;
-    socket.set_tcp_nodelay(true)?;
-    socket
-        .bind(&addr.into())
-        .map_err(|e| anyhow!("cannot listen on {addr}: {e}"))?;
-    socket.listen(128)?;
-    Ok(socket.into())
 }
 
 /// A parsed request: path, query and the headers that matter.
@@ -199,7 +171,7 @@ struct Incoming {
 
 impl Incoming {
     fn parse(req: &Request) -> Incoming {
-        let url = req.url();
+        let url = req.target.as_str();
         let (path, query) = url.split_once('?').unwrap_or((url, ""));
         let query: Vec<(String, String)> = query
             .split('&')
@@ -209,12 +181,7 @@ impl Incoming {
                 (percent_decode(k), percent_decode(v))
             })
             .collect();
-        let header = |name: &str| {
-            req.headers()
-                .iter()
-                .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-                .map(|h| h.value.as_str().to_owned())
-        };
+        let header = |name: &str| req.header(name).map(str::to_owned);
         let param = |name: &str| {
             query
                 .iter()
@@ -255,8 +222,8 @@ enum Reply {
 /// JSON, for benchmarks that run the emulator in another process.
 pub const COUNTERS_PATH: &str = "/_emulator/requests";
 
-fn handle(shared: &Shared, request: Request) {
-    let incoming = Incoming::parse(&request);
+fn handle(shared: &Shared, request: &Request) -> Delivery {
+    let incoming = Incoming::parse(request);
     if incoming.path == COUNTERS_PATH && incoming.token.as_deref() == Some(shared.token.as_str()) {
         let by_endpoint = shared
             .counters
@@ -265,11 +232,11 @@ fn handle(shared: &Shared, request: Request) {
             .expect("counter lock")
             .clone();
         let body = serde_json::json!({"total": shared.counters.total.load(Ordering::SeqCst), "by_endpoint": by_endpoint});
-        let _ = request.respond(
-            Response::from_string(body.to_string())
-                .with_header(header("Content-Type", "application/json")),
-        );
-        return;
+        return Delivery::Whole(Response {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        });
     }
     let (endpoint, reply) = route(shared, &incoming);
     shared.counters.count(endpoint);
@@ -286,30 +253,65 @@ fn handle(shared: &Shared, request: Request) {
             } else {
                 (doc.to_xml(), "text/xml;charset=utf-8")
             };
-            let mut r = Response::from_string(body)
-                .with_header(header("Content-Type", ctype))
-                .with_header(header("X-Plex-Protocol", "1.0"));
+            let mut headers = vec![
+                ("Content-Type".to_owned(), ctype.to_owned()),
+                ("X-Plex-Protocol".to_owned(), "1.0".to_owned()),
+            ];
             if let Some(p) = page.filter(|p| p.paged) {
-                r = r
-                    .with_header(header("X-Plex-Container-Start", &p.offset.to_string()))
-                    .with_header(header("X-Plex-Container-Total-Size", &p.total.to_string()));
+                headers.push(("X-Plex-Container-Start".into(), p.offset.to_string()));
+                headers.push(("X-Plex-Container-Total-Size".into(), p.total.to_string()));
             }
-            r
+            Response {
+                status: 200,
+                headers,
+                body: body.into_bytes(),
+            }
         }
     };
-    let _ = request.respond(response);
+    match shared.faults.next() {
+        None => Delivery::Whole(response),
+        Some(Fault::Status { code, retry_after }) => {
+            let mut r = html(
+                code,
+                &format!(
+                    "<html><head><title>{code}</title></head><body><h1>{code}</h1></body></html>"
+                ),
+            );
+            if let Some(s) = retry_after {
+                r.headers.push(("Retry-After".into(), s.to_string()));
+            }
+            Delivery::Whole(r)
+        }
+        Some(Fault::Delay(d)) => {
+            std::thread::sleep(d);
+            Delivery::Whole(response)
+        }
+        Some(Fault::Drip { chunk, every }) => Delivery::Drip(response, chunk, every),
+        Some(Fault::CutShort) => {
+            let half = response.body.len() / 2;
+            Delivery::CutShort(response, half)
+        }
+        Some(Fault::Hangup) => Delivery::Hangup,
+        Some(Fault::Malformed) => {
+            let mut r = response;
+            let cut = r.body.len() / 3;
+            r.body.truncate(cut);
+            r.body.extend_from_slice(b"\x00<<not a MediaContainer");
+            Delivery::Whole(r)
+        }
+    }
 }
 
-fn html(status: u16, body: &str) -> Response<std::io::Cursor<Vec<u8>>> {
-    Response::from_string(body)
-        .with_status_code(status)
-        .with_header(header("Content-Type", "text/html"))
-        .with_header(header("X-Plex-Protocol", "1.0"))
-        .with_header(header("Cache-Control", "no-cache"))
-}
-
-fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
+fn html(status: u16, body: &str) -> Response {
+    Response {
+        status,
+        headers: vec![
+            ("Content-Type".into(), "text/html".into()),
+            ("X-Plex-Protocol".into(), "1.0".into()),
+            ("Cache-Control".into(), "no-cache".into()),
+        ],
+        body: body.as_bytes().to_vec(),
+    }
 }
 
 fn route(shared: &Shared, req: &Incoming) -> (&'static str, Reply) {
