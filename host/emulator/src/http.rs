@@ -181,11 +181,7 @@ fn serve(stream: TcpStream, state: &State, handler: &Handler) {
         return;
     };
     let mut reader = BufReader::new(stream);
-    loop {
-        let request = match read_request(&mut reader, state) {
-            Some(r) => r,
-            None => break,
-        };
+    while let Some(request) = read_request(&mut reader, state) {
         if *state.paused.lock().expect("pause lock") {
             break;
         }
