@@ -424,6 +424,12 @@ fn an_unreachable_server_keeps_cached_matches() {
         connect_timeout: Duration::from_secs(1),
         read_timeout: Duration::from_secs(2),
         page_size: 1000,
+        retry: plexmatch::plex::RetryPolicy {
+            attempts: 2,
+            base: Duration::from_millis(10),
+            max_delay: Duration::from_millis(20),
+            budget: Duration::from_secs(2),
+        },
     };
     let stale = std::sync::Arc::new(
         plexmatch::backend::Backend::open(

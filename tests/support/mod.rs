@@ -44,6 +44,7 @@ impl Fixture {
             connect_timeout: Duration::from_secs(2),
             read_timeout: Duration::from_secs(10),
             page_size: 1000,
+            retry: fast_retries(),
         }
     }
 
@@ -56,6 +57,16 @@ impl Fixture {
     /// The data dir.
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
+    }
+}
+
+/// Retries as in production, but with millisecond waits so that fault tests stay fast.
+pub fn fast_retries() -> plexmatch::plex::RetryPolicy {
+    plexmatch::plex::RetryPolicy {
+        attempts: 4,
+        base: Duration::from_millis(5),
+        max_delay: Duration::from_millis(40),
+        budget: Duration::from_secs(10),
     }
 }
 

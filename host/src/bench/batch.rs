@@ -65,6 +65,7 @@ pub fn run(items: usize, paths: usize, workers: usize) -> Result<BatchReport> {
         connect_timeout: Duration::from_secs(5),
         read_timeout: Duration::from_secs(60),
         page_size: DEFAULT_PAGE_SIZE,
+        retry: crate::plex::RetryPolicy::default(),
     };
 
     let mut plugin_compile_ms = 0.0;

@@ -55,5 +55,6 @@ fn plex_config(emulator: &Emulator, page_size: usize) -> PlexConfig {
         connect_timeout: Duration::from_secs(5),
         read_timeout: Duration::from_secs(60),
         page_size,
+        retry: crate::plex::RetryPolicy::default(),
     }
 }

@@ -71,7 +71,7 @@ pub fn to_wit_plex_error(e: model::PlexError) -> types::PlexError {
         model::PlexError::NotFound(m) => types::PlexError::NotFound(m),
         model::PlexError::Unavailable(m) => types::PlexError::Unavailable(m),
         model::PlexError::Timeout(m) => types::PlexError::Timeout(m),
-        model::PlexError::RateLimited(s) => types::PlexError::RateLimited(s),
+        model::PlexError::RateLimited(_, s) => types::PlexError::RateLimited(s),
         model::PlexError::BadResponse(m) => types::PlexError::BadResponse(m),
     }
 }
@@ -83,7 +83,9 @@ pub fn from_wit_plex_error(e: &types::PlexError) -> model::PlexError {
         types::PlexError::NotFound(m) => model::PlexError::NotFound(m),
         types::PlexError::Unavailable(m) => model::PlexError::Unavailable(m),
         types::PlexError::Timeout(m) => model::PlexError::Timeout(m),
-        types::PlexError::RateLimited(s) => model::PlexError::RateLimited(s),
+        types::PlexError::RateLimited(s) => {
+            model::PlexError::RateLimited("the plugin reported HTTP 429".into(), s)
+        }
         types::PlexError::BadResponse(m) => model::PlexError::BadResponse(m),
     }
 }

@@ -1,7 +1,7 @@
 //! The HTTP client for a Plex Media Server.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
@@ -19,10 +19,52 @@ pub struct PlexConfig {
     pub token: String,
     /// Identifies this installation to the server (`X-Plex-Client-Identifier`).
     pub client_id: String,
+    /// How long reaching the server may take.
     pub connect_timeout: Duration,
+    /// How long an answer may take once connected (sent, waited for and read).
     pub read_timeout: Duration,
     /// Items per page of a listing.
     pub page_size: usize,
+    /// When and how often a failed request is tried again.
+    pub retry: RetryPolicy,
+}
+
+/// Retries of a request that failed for a reason that may pass (a refused or dropped
+/// connection, a timeout, HTTP 429 or 5xx), with exponential backoff and full jitter:
+/// the n-th wait is a random duration up to `min(max_delay, base × 2^(n-1))`, or what the
+/// server asked for in `Retry-After`. 401, 403 and 404 are never retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included (1: no retry).
+    pub attempts: u32,
+    /// The first backoff's upper bound.
+    pub base: Duration,
+    /// The largest backoff.
+    pub max_delay: Duration,
+    /// No retry starts after this much time since the first try.
+    pub budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 4,
+            base: Duration::from_millis(500),
+            max_delay: Duration::from_secs(8),
+            budget: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `retry` (1-based), full jitter.
+    fn backoff(&self, retry: u32) -> Duration {
+        let ceiling = self
+            .base
+            .saturating_mul(1u32 << (retry - 1).min(16))
+            .min(self.max_delay);
+        ceiling.mul_f64(fastrand::f64())
+    }
 }
 
 /// Items per page of a section listing. Measured with `plexmatch bench cache` on a
@@ -49,6 +91,7 @@ pub struct PlexClient {
     base: String,
     http: Client,
     page_size: usize,
+    retry: RetryPolicy,
     requests: AtomicU64,
 }
 
@@ -83,16 +126,20 @@ impl PlexClient {
                 .map_err(|_| anyhow::anyhow!("invalid value for header {name}"))?;
             headers.insert(HeaderName::from_static(name), value);
         }
-        let http = Client::builder()
+        // Two separate bounds (W28): reaching the server, and then its whole answer, so
+        // that a server dripping a byte now and then cannot hold a run either.
+        let inner = reqwest::Client::builder()
             .default_headers(headers)
             .connect_timeout(config.connect_timeout)
-            .timeout(config.read_timeout)
-            .user_agent(concat!("plexmatch/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("plexmatch/", env!("CARGO_PKG_VERSION")));
+        let http = reqwest::blocking::ClientBuilder::from(inner)
+            .timeout(config.connect_timeout + config.read_timeout)
             .build()?;
         Ok(PlexClient {
             base,
             http,
             page_size: config.page_size.max(1),
+            retry: config.retry,
             requests: AtomicU64::new(0),
         })
     }
@@ -153,15 +200,62 @@ impl PlexClient {
                 Some(total) => start >= total,
                 None => count < self.page_size,
             };
-            if done || count == 0 {
+            if done {
                 return Ok(items);
+            }
+            if count == 0 {
+                // A listing that stops short is an error, never a smaller snapshot.
+                return Err(PlexError::BadResponse(format!(
+                    "GET {path}: the listing ended after {start} of {} items",
+                    total.unwrap_or(start)
+                )));
             }
         }
     }
 
-    /// One GET, with the status mapped to a [`PlexError`].
+    /// One GET, retried as the policy says, with the status mapped to a [`PlexError`].
     fn get(&self, path: &str, page: Option<(usize, usize)>) -> Result<Container, PlexError> {
-        let what = format!("GET {path}");
+        let what = match page {
+            Some((start, size)) => format!("GET {path} (items {start}–{})", start + size - 1),
+            None => format!("GET {path}"),
+        };
+        let started = Instant::now();
+        let mut attempt = 1;
+        loop {
+            let error = match self.get_once(&what, path, page) {
+                Ok(c) => return Ok(c),
+                Err(e) => e,
+            };
+            let retryable = error.is_temporary() && attempt < self.retry.attempts;
+            let wait = match &error {
+                PlexError::RateLimited(_, Some(secs)) => {
+                    Duration::from_secs(u64::from(*secs)).max(self.retry.backoff(attempt))
+                }
+                _ => self.retry.backoff(attempt),
+            };
+            if !retryable || started.elapsed() + wait > self.retry.budget {
+                return Err(if attempt > 1 {
+                    error.after_attempts(attempt)
+                } else {
+                    error
+                });
+            }
+            tracing::info!(
+                "{error}; trying again in {wait:.1?} (attempt {} of {})",
+                attempt + 1,
+                self.retry.attempts
+            );
+            std::thread::sleep(wait);
+            attempt += 1;
+        }
+    }
+
+    fn get_once(
+        &self,
+        what: &str,
+        path: &str,
+        page: Option<(usize, usize)>,
+    ) -> Result<Container, PlexError> {
         let mut req = self.http.get(format!("{}{path}", self.base));
         if let Some((start, size)) = page {
             req = req
@@ -169,9 +263,9 @@ impl PlexClient {
                 .header("X-Plex-Container-Size", size);
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let resp = req.send().map_err(|e| transport_error(&what, &e))?;
-        let resp = check_status(&what, resp)?;
-        let body = resp.bytes().map_err(|e| transport_error(&what, &e))?;
+        let resp = req.send().map_err(|e| transport_error(what, &e))?;
+        let resp = check_status(what, resp)?;
+        let body = resp.bytes().map_err(|e| transport_error(what, &e))?;
         if body.is_empty() {
             return Ok(Container::default());
         }
@@ -192,6 +286,7 @@ fn check_status(what: &str, resp: Response) -> Result<Response, PlexError> {
         }
         StatusCode::NOT_FOUND => PlexError::NotFound(format!("{what} answered HTTP 404")),
         StatusCode::TOO_MANY_REQUESTS => PlexError::RateLimited(
+            format!("{what} answered HTTP 429"),
             resp.headers()
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
@@ -211,10 +306,11 @@ fn transport_error(what: &str, e: &reqwest::Error) -> PlexError {
         .unwrap_or_else(|| e.to_string());
     if e.is_timeout() {
         PlexError::Timeout(format!("{what}: {detail}"))
-    } else if e.is_connect() || e.is_request() {
-        PlexError::Unavailable(format!("{what}: {detail}"))
-    } else if e.is_decode() || e.is_body() {
-        PlexError::BadResponse(format!("{what}: {detail}"))
+    } else if e.is_connect() {
+        PlexError::Unavailable(format!("{what}: cannot connect: {detail}"))
+    } else if e.is_body() || e.is_decode() {
+        // The connection ended inside the answer: the server went away mid-way.
+        PlexError::Unavailable(format!("{what}: the answer was cut short: {detail}"))
     } else {
         PlexError::Unavailable(format!("{what}: {detail}"))
     }

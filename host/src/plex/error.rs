@@ -13,8 +13,8 @@ pub enum PlexError {
     Unavailable(String),
     /// No answer in time: temporary.
     Timeout(String),
-    /// HTTP 429, with the seconds to wait if the server said.
-    RateLimited(Option<u32>),
+    /// HTTP 429 (what was asked), with the seconds to wait if the server said.
+    RateLimited(String, Option<u32>),
     /// An answer plexmatch cannot read.
     BadResponse(String),
 }
@@ -24,8 +24,21 @@ impl PlexError {
     pub fn is_temporary(&self) -> bool {
         matches!(
             self,
-            PlexError::Unavailable(_) | PlexError::Timeout(_) | PlexError::RateLimited(_)
+            PlexError::Unavailable(_) | PlexError::Timeout(_) | PlexError::RateLimited(..)
         )
+    }
+
+    /// The same error, saying how many tries it took.
+    pub fn after_attempts(self, attempts: u32) -> PlexError {
+        let note = |m: String| format!("{m} (after {attempts} attempts)");
+        match self {
+            PlexError::Unauthorized(m) => PlexError::Unauthorized(note(m)),
+            PlexError::NotFound(m) => PlexError::NotFound(note(m)),
+            PlexError::Unavailable(m) => PlexError::Unavailable(note(m)),
+            PlexError::Timeout(m) => PlexError::Timeout(note(m)),
+            PlexError::RateLimited(m, s) => PlexError::RateLimited(note(m), s),
+            PlexError::BadResponse(m) => PlexError::BadResponse(note(m)),
+        }
     }
 }
 
@@ -36,10 +49,10 @@ impl fmt::Display for PlexError {
             PlexError::NotFound(m) => write!(f, "not found on the Plex server: {m}"),
             PlexError::Unavailable(m) => write!(f, "Plex server unavailable: {m}"),
             PlexError::Timeout(m) => write!(f, "Plex server did not answer in time: {m}"),
-            PlexError::RateLimited(Some(s)) => {
-                write!(f, "Plex server asks to slow down (retry after {s} s)")
+            PlexError::RateLimited(m, Some(s)) => {
+                write!(f, "Plex server asks to slow down (retry after {s} s): {m}")
             }
-            PlexError::RateLimited(None) => write!(f, "Plex server asks to slow down"),
+            PlexError::RateLimited(m, None) => write!(f, "Plex server asks to slow down: {m}"),
             PlexError::BadResponse(m) => write!(f, "unreadable answer from Plex: {m}"),
         }
     }

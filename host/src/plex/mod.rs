@@ -4,6 +4,6 @@ mod client;
 mod error;
 mod models;
 
-pub use client::{DEFAULT_PAGE_SIZE, PlexClient, PlexConfig};
+pub use client::{DEFAULT_PAGE_SIZE, PlexClient, PlexConfig, RetryPolicy};
 pub use error::PlexError;
 pub use models::{Container, Envelope, Item, ItemKind, Section, SectionKind};
