@@ -227,3 +227,98 @@ fn the_demo_shows_every_outcome_and_a_cheaper_warm_pass() {
         "the warm pass must make fewer requests: {line}"
     );
 }
+
+#[test]
+fn doctor_reports_a_healthy_setup_and_says_what_to_do_otherwise() {
+    let fx = Fixture::sample();
+    let out = run(plexmatch(&fx, &["doctor"]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("\"plexmatch demo server\", Plex Media Server 1."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("section 1 \"Movies\" (movie): 10 items"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("section 2 \"TV Shows\" (show): 3 episodes"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("default 0.1.0 loads"), "{stdout}");
+
+    let mut cmd = plexmatch(&fx, &["doctor"]);
+    cmd.env("PLEX_TOKEN", "a-stale-token-5678");
+    let out = run(cmd);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    assert!(
+        all.contains("refused the token") && all.contains("set PLEX_TOKEN"),
+        "{all}"
+    );
+    assert!(!all.contains("a-stale-token-5678"), "{all}");
+
+    fx.emulator.refuse_connections(true);
+    let out = run(plexmatch(&fx, &["doctor", "--connect-timeout", "1"]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("Connection refused") && stdout.contains("Is Plex Media Server running"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_token_appears_in_no_output_or_log_even_when_plex_fails() {
+    let fx = Fixture::sample();
+    let token = fx.emulator.token().to_owned();
+    fx.emulator.inject(
+        plexmatch_emulator::Fault::Status {
+            code: 503,
+            retry_after: None,
+        },
+        1,
+    );
+    fx.emulator.inject(plexmatch_emulator::Fault::CutShort, 1);
+    fx.emulator.inject(
+        plexmatch_emulator::Fault::Status {
+            code: 429,
+            retry_after: Some(0),
+        },
+        1,
+    );
+    let out = run(plexmatch(
+        &fx,
+        &[
+            "match",
+            "-vv",
+            "--json",
+            "/x/Inception (2010) - 1080p.mkv",
+            "/x/nothing.mkv",
+        ],
+    ));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("trying again"),
+        "the retries are logged at -vv: {all}"
+    );
+    assert!(!all.contains(&token), "the token leaked: {all}");
+    assert!(
+        all.contains("\"rating_key\":\"101\""),
+        "and the match still came through: {all}"
+    );
+}

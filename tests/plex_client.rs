@@ -413,3 +413,64 @@ fn a_failed_or_partial_listing_never_replaces_the_snapshot() {
     );
     assert_eq!(backend.force_refresh(1).unwrap(), Some(2600 + 52));
 }
+
+#[test]
+fn the_emulator_answers_xml_unless_json_is_asked_for() {
+    let fx = Fixture::sample();
+    let http = reqwest::blocking::Client::new();
+    let get = |path: &str, json: bool| {
+        let mut req = http
+            .get(format!("{}{path}", fx.emulator.url()))
+            .header("X-Plex-Token", fx.emulator.token());
+        if path.contains("type=1") {
+            req = req
+                .header("X-Plex-Container-Start", "1")
+                .header("X-Plex-Container-Size", "2");
+        }
+        if json {
+            req = req.header("Accept", "application/json");
+        }
+        req.send().unwrap()
+    };
+    let xml = get("/library/sections/1/all?type=1", false);
+    assert_eq!(xml.headers()["X-Plex-Container-Start"], "1");
+    assert_eq!(xml.headers()["X-Plex-Container-Total-Size"], "10");
+    assert!(
+        xml.headers()["Content-Type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/xml")
+    );
+    let body = xml.text().unwrap();
+    assert!(
+        body.contains(r#"offset="1""#)
+            && body.contains(r#"size="2""#)
+            && body.contains(r#"totalSize="10""#),
+        "{body}"
+    );
+    assert_eq!(
+        body.matches("<Video ").count(),
+        2,
+        "movies are Video elements: {body}"
+    );
+    let media = body.find("<Media ").unwrap();
+    let part = body.find("<Part ").unwrap();
+    assert!(
+        media < part && body[media..part].find("</Media>").is_none(),
+        "Part is nested in Media: {body}"
+    );
+
+    let shows = get("/library/sections/2/all", false).text().unwrap();
+    assert!(
+        shows.contains("<Directory ") && shows.contains(r#"type="show""#),
+        "shows are Directory elements: {shows}"
+    );
+
+    let json: serde_json::Value = get("/library/sections/1/all?type=1", true).json().unwrap();
+    assert_eq!(json["MediaContainer"]["totalSize"], 10);
+    assert!(
+        json["MediaContainer"]["Metadata"][0]["ratingKey"].is_string(),
+        "ratingKey is a string in JSON"
+    );
+    assert!(json["MediaContainer"]["Metadata"][0]["Media"][0]["Part"][0]["size"].is_u64());
+}

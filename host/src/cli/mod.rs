@@ -3,6 +3,7 @@
 mod bench_cmd;
 mod cache_cmd;
 mod demo;
+mod doctor_cmd;
 mod emulator_cmd;
 mod match_cmd;
 mod output;
@@ -53,6 +54,10 @@ pub enum Command {
     ///
     /// Example: plexmatch sections --plex-url http://127.0.0.1:32400
     Sections(sections_cmd::SectionsArgs),
+    /// Check the Plex server, the token, the sections, the data dir and the plugins.
+    ///
+    /// Example: PLEX_URL=http://127.0.0.1:32400 PLEX_TOKEN=... plexmatch doctor
+    Doctor(doctor_cmd::DoctorArgs),
     /// Inspect or clear the caches.
     #[command(subcommand)]
     Cache(cache_cmd::CacheCommand),
@@ -139,6 +144,7 @@ pub fn run() -> i32 {
         Command::Cache(c) => cache_cmd::run(c),
         Command::Emulator(a) => emulator_cmd::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Doctor(a) => doctor_cmd::run(a),
         Command::Bench(c) => bench_cmd::run(c),
     };
     match result {

@@ -14,16 +14,20 @@ use crate::runtime::{Limits, Plugin};
 
 /// Logs go to stderr: warnings by default, more with -v/-vv, or as RUST_LOG says.
 pub fn init_logging(verbose: u8) {
+    // -v and -vv are about plexmatch (and its plugins), not about every library's internals.
     let default = match verbose {
         0 => "warn",
-        1 => "info",
-        _ => "debug",
+        1 => "warn,plexmatch=info,plugin=info",
+        _ => "warn,plexmatch=debug,plugin=debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_target(true)
         .try_init();
 }

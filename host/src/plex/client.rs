@@ -86,6 +86,14 @@ impl std::fmt::Debug for PlexConfig {
     }
 }
 
+/// Who the server is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerInfo {
+    pub name: String,
+    pub version: String,
+    pub machine_id: String,
+}
+
 /// A blocking Plex client that counts the requests it sends.
 pub struct PlexClient {
     base: String,
@@ -147,6 +155,25 @@ impl PlexClient {
     /// Requests sent so far.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The server's name, version and id (`GET /`); the first request that needs the token.
+    pub fn server_info(&self) -> Result<ServerInfo, PlexError> {
+        let c = self.get("/", None)?;
+        Ok(ServerInfo {
+            name: c.friendly_name.unwrap_or_default(),
+            version: c.version.unwrap_or_default(),
+            machine_id: c.machine_identifier.unwrap_or_default(),
+        })
+    }
+
+    /// How many items of `item_type` a section holds (a count-only request: page size 0).
+    pub fn count_items(&self, section_id: u32, item_type: u32) -> Result<u64, PlexError> {
+        let c = self.get(
+            &format!("/library/sections/{section_id}/all?type={item_type}"),
+            Some((0, 0)),
+        )?;
+        Ok(c.total_size.or(c.size).unwrap_or(0))
     }
 
     /// Every library section (`/library/sections`).
@@ -216,6 +243,7 @@ impl PlexClient {
     /// One GET, retried as the policy says, with the status mapped to a [`PlexError`].
     fn get(&self, path: &str, page: Option<(usize, usize)>) -> Result<Container, PlexError> {
         let what = match page {
+            Some((_, 0)) => format!("GET {path} (count only)"),
             Some((start, size)) => format!("GET {path} (items {start}–{})", start + size - 1),
             None => format!("GET {path}"),
         };
@@ -300,10 +328,14 @@ fn check_status(what: &str, resp: Response) -> Result<Response, PlexError> {
 }
 
 fn transport_error(what: &str, e: &reqwest::Error) -> PlexError {
-    // reqwest's message holds the URL, which carries no token (it travels as a header).
-    let detail = std::error::Error::source(e)
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| e.to_string());
+    // The innermost cause says most ("Connection refused (os error 111)"); reqwest's own
+    // message holds the URL, which carries no token (it travels as a header).
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
     if e.is_timeout() {
         PlexError::Timeout(format!("{what}: {detail}"))
     } else if e.is_connect() {

@@ -4,6 +4,6 @@ mod client;
 mod error;
 mod models;
 
-pub use client::{DEFAULT_PAGE_SIZE, PlexClient, PlexConfig, RetryPolicy};
+pub use client::{DEFAULT_PAGE_SIZE, PlexClient, PlexConfig, RetryPolicy, ServerInfo};
 pub use error::PlexError;
 pub use models::{Container, Envelope, Item, ItemKind, Section, SectionKind};

@@ -138,6 +138,15 @@ pub struct Container {
     pub metadata: Vec<Metadata>,
     #[serde(rename = "Directory", default)]
     pub directory: Vec<Directory>,
+    /// The server's name (root answer).
+    #[serde(default)]
+    pub friendly_name: Option<String>,
+    /// The server's version (root and identity answers).
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub version: Option<String>,
+    /// The server's id (root and identity answers).
+    #[serde(default)]
+    pub machine_identifier: Option<String>,
 }
 
 /// An item entry (`Metadata[]`).

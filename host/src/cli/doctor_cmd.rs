@@ -1,0 +1,260 @@
+//! `plexmatch doctor`: checks the Plex server, the token, the sections, the data dir and
+//! the plugins, and says what is wrong in words a user can act on.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::Args;
+
+use super::{CacheArgs, PlexArgs, exit, setup};
+use crate::backend::Backend;
+use crate::plex::{PlexConfig, PlexError};
+use crate::runtime::Limits;
+
+/// Options of `plexmatch doctor`.
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub plex: PlexArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    /// Also check this plugin file (repeatable); the built-in plugin is always checked.
+    #[arg(long, value_name = "FILE")]
+    pub plugin: Vec<PathBuf>,
+}
+
+/// Findings, printed as they come; the exit code is that of the first problem's kind.
+struct Report {
+    code: i32,
+}
+
+impl Report {
+    fn ok(&self, what: &str) {
+        println!("  ok       {what}");
+    }
+
+    fn note(&self, what: &str) {
+        println!("  note     {what}");
+    }
+
+    fn problem(&mut self, code: i32, what: &str) {
+        println!("  PROBLEM  {what}");
+        if self.code == exit::ALL_HIGH {
+            self.code = code;
+        }
+    }
+}
+
+/// Runs `plexmatch doctor`.
+pub fn run(args: DoctorArgs) -> Result<i32> {
+    let mut r = Report {
+        code: exit::ALL_HIGH,
+    };
+    println!("plexmatch {} doctor", env!("CARGO_PKG_VERSION"));
+
+    println!("data dir");
+    let dir = match setup::data_dir(&args.cache) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            r.problem(exit::USAGE, &format!("{e:#}"));
+            None
+        }
+    };
+    if let Some(dir) = &dir {
+        let probe = dir.join(".plexmatch-doctor");
+        match std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&probe, b"ok")) {
+            Ok(()) => {
+                let _ = std::fs::remove_file(&probe);
+                r.ok(&format!("{} is writable", dir.display()));
+            }
+            Err(e) => r.problem(
+                exit::USAGE,
+                &format!("cannot write to {} ({e}); choose another with --data-dir or PLEXMATCH_DATA_DIR", dir.display()),
+            ),
+        }
+    }
+
+    println!("Plex server");
+    let config = match (
+        &dir,
+        setup::plex_config(
+            &args.plex,
+            dir.as_deref().unwrap_or(std::path::Path::new(".")),
+        ),
+    ) {
+        (_, Ok(c)) => Some(c),
+        (_, Err(e)) => {
+            r.problem(exit::USAGE, &format!("{e:#}"));
+            None
+        }
+    };
+    let backend = match (&config, &dir) {
+        (Some(c), Some(d)) => match Backend::open(c, d, args.cache.policy()) {
+            Ok(b) => Some(Arc::new(b)),
+            Err(e) => {
+                r.problem(
+                    exit::USAGE,
+                    &format!("cannot open the caches in {}: {e:#}", d.display()),
+                );
+                None
+            }
+        },
+        _ => None,
+    };
+    if let (Some(config), Some(backend)) = (&config, &backend) {
+        check_server(&mut r, config, backend);
+        check_caches(&r, backend);
+    }
+
+    println!("plugins");
+    let plugin_backend = backend.clone().or_else(|| offline_backend(dir.as_deref()));
+    match plugin_backend {
+        Some(b) => {
+            let mut plugins: Vec<Option<PathBuf>> = vec![None];
+            plugins.extend(args.plugin.iter().cloned().map(Some));
+            for p in plugins {
+                let started = Instant::now();
+                match setup::plugin(p.as_deref(), Vec::new(), Limits::default(), b.clone()) {
+                    Ok(plugin) => r.ok(&format!(
+                        "{} {} loads ({:.0?}): {}",
+                        plugin.info().name,
+                        plugin.info().version,
+                        started.elapsed(),
+                        plugin.info().description
+                    )),
+                    Err(e) => r.problem(exit::PLUGIN, &format!("{e:#}")),
+                }
+            }
+        }
+        None => r.note("plugins not checked: no data dir"),
+    }
+    println!(
+        "{}",
+        if r.code == exit::ALL_HIGH {
+            "no problem found"
+        } else {
+            "problems found: see above"
+        }
+    );
+    Ok(r.code)
+}
+
+fn check_server(r: &mut Report, config: &PlexConfig, backend: &Backend) {
+    let started = Instant::now();
+    let info = match backend.plex.server_info() {
+        Ok(i) => i,
+        Err(e) => {
+            r.problem(exit::PLEX, &explain(&e, config));
+            return;
+        }
+    };
+    r.ok(&format!(
+        "{} answers: {:?}, Plex Media Server {} ({} ms)",
+        config.url,
+        info.name,
+        if info.version.is_empty() {
+            "of unknown version"
+        } else {
+            &info.version
+        },
+        started.elapsed().as_millis()
+    ));
+    r.ok("the token is accepted");
+    let sections = match backend.plex.sections() {
+        Ok(s) => s,
+        Err(e) => {
+            r.problem(exit::PLEX, &explain(&e, config));
+            return;
+        }
+    };
+    if sections.is_empty() {
+        r.problem(exit::PLEX, "the server has no library section: add one in Plex, or check that the token's user can see them");
+    }
+    for s in &sections {
+        match s.kind.leaf_type() {
+            Some(t) => match backend.plex.count_items(s.id, t) {
+                Ok(n) => r.ok(&format!(
+                    "section {} {:?} ({}): {n} {}",
+                    s.id,
+                    s.title,
+                    s.kind.as_str(),
+                    if t == 4 { "episodes" } else { "items" }
+                )),
+                Err(e) => r.problem(
+                    exit::PLEX,
+                    &format!("section {} {:?}: {}", s.id, s.title, explain(&e, config)),
+                ),
+            },
+            None => r.note(&format!(
+                "section {} {:?} ({}): not matched by plexmatch",
+                s.id,
+                s.title,
+                s.kind.as_str()
+            )),
+        }
+    }
+}
+
+fn check_caches(r: &Report, backend: &Backend) {
+    match backend.library.footprint() {
+        Ok(f) => r.ok(&format!(
+            "library cache: {} snapshot(s), {} items, {:.2} MiB",
+            f.snapshots,
+            f.items,
+            f.file_bytes as f64 / (1 << 20) as f64
+        )),
+        Err(e) => r.note(&format!(
+            "library cache unreadable ({e:#}); it will be rebuilt"
+        )),
+    }
+    match backend.matches.len() {
+        Ok(n) => r.ok(&format!("match cache: {n} entries")),
+        Err(e) => r.note(&format!(
+            "match cache unreadable ({e:#}); it will be rebuilt"
+        )),
+    }
+}
+
+/// What to do about a Plex failure.
+fn explain(e: &PlexError, config: &PlexConfig) -> String {
+    match e {
+        PlexError::Unauthorized(_) => format!(
+            "{e}. Get a current X-Plex-Token (Plex Web: any item → Get Info → View XML, the token is in the URL) \
+             and set PLEX_TOKEN"
+        ),
+        PlexError::Unavailable(_) => format!(
+            "{e}. Is Plex Media Server running, and is {} the right address (scheme, host, port 32400)?",
+            config.url
+        ),
+        PlexError::Timeout(_) => format!(
+            "{e}. The server is slow or unreachable; raise --connect-timeout / --read-timeout if it is just busy"
+        ),
+        PlexError::BadResponse(_) => format!(
+            "{e}. Something answers at {}, but not like a Plex Media Server",
+            config.url
+        ),
+        _ => e.to_string(),
+    }
+}
+
+/// A backend for loading plugins when no Plex server is configured (loading needs none).
+fn offline_backend(dir: Option<&std::path::Path>) -> Option<Arc<Backend>> {
+    let dir = dir?;
+    let config = PlexConfig {
+        url: "http://127.0.0.1:9".into(),
+        token: "unused".into(),
+        client_id: "plexmatch-doctor".into(),
+        connect_timeout: std::time::Duration::from_secs(1),
+        read_timeout: std::time::Duration::from_secs(1),
+        page_size: crate::plex::DEFAULT_PAGE_SIZE,
+        retry: crate::plex::RetryPolicy {
+            attempts: 1,
+            ..Default::default()
+        },
+    };
+    Backend::open(&config, dir, Default::default())
+        .ok()
+        .map(Arc::new)
+}
