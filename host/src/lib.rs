@@ -12,6 +12,7 @@ pub mod bench;
 pub mod cache;
 pub mod capabilities;
 pub mod cli;
+pub mod config;
 pub mod matching;
 pub mod plex;
 pub mod runtime;

@@ -75,6 +75,22 @@ pub struct ClearArgs {
     pub section: Option<String>,
 }
 
+impl CacheCommand {
+    /// Fills the subcommand's options from the configuration file.
+    pub fn configure(&mut self, l: &mut crate::config::Layering) -> Result<()> {
+        match self {
+            CacheCommand::Stats(a) => super::layered::cache(l, &mut a.cache),
+            CacheCommand::Refresh(a) => {
+                super::layered::plex(l, &mut a.plex)?;
+                super::layered::cache(l, &mut a.cache);
+            }
+            CacheCommand::Invalidate(a) => super::layered::cache(l, &mut a.cache),
+            CacheCommand::Clear(a) => super::layered::cache(l, &mut a.cache),
+        }
+        Ok(())
+    }
+}
+
 /// Runs a cache subcommand.
 pub fn run(cmd: CacheCommand) -> Result<i32> {
     match cmd {

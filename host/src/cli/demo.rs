@@ -120,8 +120,8 @@ fn pass(emulator: &Emulator, dir: &std::path::Path, paths: &[&str], title: &str)
             .join(", ")
     );
     println!(
-        "{:<9}  {:<8}  {:<12}  {:<40}  PATH",
-        "OUTCOME", "KEY", "SECTION", "TITLE"
+        "{:<9}  {:<8}  {:<12}  {:<40}  {:<10}  PATH",
+        "OUTCOME", "KEY", "SECTION", "TITLE", "PLUGIN"
     );
     let mut matcher = Matcher::new(plugin, backend.clone());
     let mut tally = Tally::default();

@@ -1,16 +1,62 @@
 //! `plexmatch match`: match paths against sections and print one answer per path.
 
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use clap::Args;
+use clap::{Args, ValueEnum};
 
-use super::output::{Printer, Tally};
+use super::output::{Format, Printer, Tally};
+use super::progress::Progress;
 use super::{CacheArgs, PlexArgs, setup};
 use crate::batch::{self, Answer, BatchOptions};
 use crate::runtime::Limits;
+
+/// What to match with: sections, plugin, its settings, parallelism and limits (the
+/// `[match]` and `[limits]` parts of the configuration).
+#[derive(Args, Debug, Clone)]
+pub struct MatchOptions {
+    /// Section to search, by title or id (repeatable; default: every movie and show section).
+    #[arg(long = "section", short = 's', value_name = "SECTION")]
+    pub sections: Vec<String>,
+    /// Matcher plugin (a wasm32-wasip2 component); default: the built-in plugin.
+    #[arg(long, env = "PLEXMATCH_PLUGIN", value_name = "FILE")]
+    pub plugin: Option<PathBuf>,
+    /// A plugin setting, key=value (repeatable), e.g. --setting prefix=/mnt/stash/.
+    #[arg(long = "setting", value_name = "KEY=VALUE", value_parser = setup::parse_setting)]
+    pub settings: Vec<(String, String)>,
+    /// Paths matched at once (one plugin instance each); default: one per core.
+    #[arg(long, env = "PLEXMATCH_WORKERS", value_name = "N")]
+    pub workers: Option<usize>,
+    /// CPU time a plugin may use per path and section, in milliseconds.
+    #[arg(
+        long,
+        env = "PLEXMATCH_CPU_DEADLINE_MS",
+        default_value_t = 5000,
+        value_name = "MS"
+    )]
+    pub cpu_deadline_ms: u64,
+    /// Memory a plugin instance may use, in MiB.
+    #[arg(
+        long,
+        env = "PLEXMATCH_MEMORY_MIB",
+        default_value_t = 128,
+        value_name = "MIB"
+    )]
+    pub memory_mib: usize,
+}
+
+/// Output formats of `plexmatch match`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormatArg {
+    /// A readable table.
+    Table,
+    /// One JSON object per line.
+    Json,
+    /// Comma-separated values with a header row.
+    Csv,
+}
 
 /// Options of `plexmatch match`.
 #[derive(Args, Debug)]
@@ -21,57 +67,55 @@ pub struct MatchArgs {
     pub plex: PlexArgs,
     #[command(flatten)]
     pub cache: CacheArgs,
-    /// Section to search, by title or id (repeatable; default: every movie and show section).
-    #[arg(long = "section", short = 's', value_name = "SECTION")]
-    pub sections: Vec<String>,
-    /// Matcher plugin (a wasm32-wasip2 component); default: the built-in plugin.
-    #[arg(long, value_name = "FILE")]
-    pub plugin: Option<PathBuf>,
-    /// A plugin setting, key=value (repeatable).
-    #[arg(long = "setting", value_name = "KEY=VALUE", value_parser = setup::parse_setting)]
-    pub settings: Vec<(String, String)>,
-    /// Print one JSON object per line instead of a table.
-    #[arg(long)]
+    #[command(flatten)]
+    pub options: MatchOptions,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+    /// Same as --format json.
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
-    /// CPU time a plugin may use per path and section, in milliseconds.
-    #[arg(long, default_value_t = 5000, value_name = "MS")]
-    pub cpu_deadline_ms: u64,
-    /// Paths matched at once (one plugin instance each); default: one per core.
-    #[arg(long, value_name = "N")]
-    pub workers: Option<usize>,
-    /// Memory a plugin instance may use, in MiB.
-    #[arg(long, default_value_t = 128, value_name = "MIB")]
-    pub memory_mib: usize,
+    /// Print nothing but errors; the exit code tells the outcome.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// Runs `plexmatch match`.
 pub fn run(args: MatchArgs) -> Result<i32> {
     let started = Instant::now();
     let backend = setup::backend(&args.plex, &args.cache)?;
+    let o = &args.options;
     let limits = Limits {
-        cpu_deadline: Duration::from_millis(args.cpu_deadline_ms.max(1)),
-        memory_bytes: args.memory_mib.max(1) << 20,
+        cpu_deadline: Duration::from_millis(o.cpu_deadline_ms.max(1)),
+        memory_bytes: o.memory_mib.max(1) << 20,
     };
     let plugin = setup::plugin(
-        args.plugin.as_deref(),
-        args.settings.clone(),
+        o.plugin.as_deref(),
+        o.settings.clone(),
         limits,
         backend.clone(),
     )?;
     let all = backend.sections()?;
-    let sections = crate::sections::resolve(&args.sections, &all)?;
-    let mut printer = Printer::new(args.json);
+    let sections = crate::sections::resolve(&o.sections, &all)?;
+    let format = match (args.json, args.format) {
+        (true, _) | (_, FormatArg::Json) => Format::Json,
+        (_, FormatArg::Csv) => Format::Csv,
+        (_, FormatArg::Table) => Format::Table,
+    };
+    let mut printer = Printer::new(format, args.quiet);
+    // A progress bar only for people watching a table on a terminal.
+    let watching = !args.quiet && format == Format::Table && std::io::stderr().is_terminal();
+    let known = (!args.paths.is_empty()).then_some(args.paths.len() as u64);
+    let progress = Progress::new(watching, known);
     let mut tally = Tally::default();
     let options = BatchOptions {
-        workers: args
-            .workers
-            .unwrap_or(BatchOptions::default().workers)
-            .max(1),
+        workers: o.workers.unwrap_or(BatchOptions::default().workers).max(1),
         ..BatchOptions::default()
     };
     let emit = |a: Answer| {
         tally.add(&a.result);
-        printer.row(&a.result);
+        progress.suspend(|| printer.row(&a.result));
+        progress.inc();
     };
     if args.paths.is_empty() {
         let lines = std::io::BufReader::new(std::io::stdin())
@@ -90,7 +134,10 @@ pub fn run(args: MatchArgs) -> Result<i32> {
             emit,
         );
     }
+    progress.finish();
     backend.flush();
-    eprintln!("{}", tally.summary(&backend, started.elapsed()));
+    if !args.quiet {
+        eprintln!("{}", tally.summary(&backend, started.elapsed()));
+    }
     Ok(tally.exit_code())
 }

@@ -2,17 +2,20 @@
 
 mod bench_cmd;
 mod cache_cmd;
+mod config_cmd;
 mod demo;
 mod doctor_cmd;
 mod emulator_cmd;
+mod layered;
 mod match_cmd;
 mod output;
+mod progress;
 mod sections_cmd;
 mod setup;
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Exit codes, documented in the README and in `plexmatch --help`.
 pub mod exit {
@@ -38,6 +41,10 @@ pub struct Cli {
     /// More log output on stderr (-v: info, -vv: debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Configuration file (default: plexmatch/config.toml in the user's config dir).
+    #[arg(long, global = true, env = "PLEXMATCH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -70,6 +77,16 @@ pub enum Command {
     /// Run a shipped benchmark against a generated library on the emulator.
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
+    /// Show the effective configuration and where each value comes from.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
+    /// Print a shell completion script.
+    ///
+    /// Example: plexmatch completions bash > ~/.local/share/bash-completion/completions/plexmatch
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Where the Plex server is and how to log in.
@@ -82,13 +99,23 @@ pub struct PlexArgs {
     #[arg(long, env = "PLEX_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// Seconds to wait for a connection to the server.
-    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "PLEXMATCH_CONNECT_TIMEOUT",
+        default_value_t = 5.0,
+        value_name = "SECONDS"
+    )]
     pub connect_timeout: f64,
-    /// Seconds to wait for an answer.
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    /// Seconds an answer may take once connected.
+    #[arg(
+        long,
+        env = "PLEXMATCH_READ_TIMEOUT",
+        default_value_t = 30.0,
+        value_name = "SECONDS"
+    )]
     pub read_timeout: f64,
     /// Items per page when listing a section.
-    #[arg(long, default_value_t = crate::plex::DEFAULT_PAGE_SIZE, value_name = "ITEMS")]
+    #[arg(long, env = "PLEXMATCH_PAGE_SIZE", default_value_t = crate::plex::DEFAULT_PAGE_SIZE, value_name = "ITEMS")]
     pub page_size: usize,
 }
 
@@ -99,16 +126,36 @@ pub struct CacheArgs {
     #[arg(long, env = "PLEXMATCH_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Seconds a section snapshot, the section list and search answers stay fresh.
-    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "PLEXMATCH_LIBRARY_TTL",
+        default_value_t = 3600,
+        value_name = "SECONDS"
+    )]
     pub library_ttl: u64,
     /// Seconds an empty title search is trusted (short, so new items show up soon).
-    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "PLEXMATCH_NEGATIVE_TTL",
+        default_value_t = 60,
+        value_name = "SECONDS"
+    )]
     pub negative_ttl: u64,
     /// Size limit of the library cache file; least recently used snapshots go first.
-    #[arg(long, default_value_t = 100, value_name = "MIB")]
+    #[arg(
+        long,
+        env = "PLEXMATCH_LIBRARY_CACHE_MIB",
+        default_value_t = 100,
+        value_name = "MIB"
+    )]
     pub library_cache_mib: u64,
     /// Size limit of the match cache file; least recently used matches go first.
-    #[arg(long, default_value_t = 50, value_name = "MIB")]
+    #[arg(
+        long,
+        env = "PLEXMATCH_MATCH_CACHE_MIB",
+        default_value_t = 50,
+        value_name = "MIB"
+    )]
     pub match_cache_mib: u64,
 }
 
@@ -126,8 +173,8 @@ impl CacheArgs {
 
 /// Runs the command line and returns the process exit code.
 pub fn run() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
+    let matches = match Cli::command().try_get_matches() {
+        Ok(m) => m,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() {
@@ -137,8 +184,15 @@ pub fn run() -> i32 {
             };
         }
     };
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return exit::USAGE;
+        }
+    };
     setup::init_logging(cli.verbose);
-    let result = match cli.command {
+    let result = configure(&mut cli, &matches).and_then(|(file, shown)| match cli.command {
         Command::Match(a) => match_cmd::run(a),
         Command::Sections(a) => sections_cmd::run(a),
         Command::Cache(c) => cache_cmd::run(c),
@@ -146,7 +200,17 @@ pub fn run() -> i32 {
         Command::Demo(a) => demo::run(a),
         Command::Doctor(a) => doctor_cmd::run(a),
         Command::Bench(c) => bench_cmd::run(c),
-    };
+        Command::Config(c) => config_cmd::run(c, file.as_deref(), &shown),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "plexmatch",
+                &mut std::io::stdout(),
+            );
+            Ok(exit::ALL_HIGH)
+        }
+    });
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -154,4 +218,42 @@ pub fn run() -> i32 {
             setup::exit_code_for(&e)
         }
     }
+}
+
+/// Reads the configuration file and fills the command's options from it where no flag or
+/// environment variable set them; returns the file's path and what was set from where.
+fn configure(
+    cli: &mut Cli,
+    matches: &clap::ArgMatches,
+) -> anyhow::Result<(Option<PathBuf>, Vec<crate::config::Shown>)> {
+    let Some((_, sub)) = matches.subcommand() else {
+        return Ok((None, Vec::new()));
+    };
+    // Subcommands of subcommands (cache refresh, config show): their own matches.
+    let leaf = sub.subcommand().map(|(_, m)| m).unwrap_or(sub);
+    let file = crate::config::ConfigFile::load(cli.config.as_deref())?;
+    let mut l = crate::config::Layering::new(leaf, &file);
+    match &mut cli.command {
+        Command::Match(a) => {
+            layered::plex(&mut l, &mut a.plex)?;
+            layered::cache(&mut l, &mut a.cache);
+            layered::matching(&mut l, &mut a.options);
+        }
+        Command::Sections(a) => {
+            layered::plex(&mut l, &mut a.plex)?;
+            layered::cache(&mut l, &mut a.cache);
+        }
+        Command::Doctor(a) => {
+            layered::plex(&mut l, &mut a.plex)?;
+            layered::cache(&mut l, &mut a.cache);
+        }
+        Command::Cache(c) => c.configure(&mut l)?,
+        Command::Config(config_cmd::ConfigCommand::Show(a)) => {
+            layered::plex(&mut l, &mut a.plex)?;
+            layered::cache(&mut l, &mut a.cache);
+            layered::matching(&mut l, &mut a.options);
+        }
+        _ => {}
+    }
+    Ok((file.path.clone(), l.shown))
 }

@@ -9,39 +9,118 @@ use crate::matching::{Failure, Outcome, PathMatch};
 
 use super::exit;
 
+/// How answers are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
 /// Prints answers as they come.
 pub struct Printer {
-    json: bool,
+    format: Format,
+    quiet: bool,
     header_done: bool,
+    colour: bool,
 }
 
 impl Printer {
-    /// A printer for tables, or for JSON lines.
-    pub fn new(json: bool) -> Printer {
+    /// A printer for `format`; `quiet` prints nothing.
+    pub fn new(format: Format, quiet: bool) -> Printer {
+        // Colours only for a person reading a table, and never with NO_COLOR.
+        let colour = format == Format::Table
+            && std::io::IsTerminal::is_terminal(&std::io::stdout())
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         Printer {
-            json,
+            format,
+            quiet,
             header_done: false,
+            colour,
         }
     }
 
     /// Prints one answer.
     pub fn row(&mut self, m: &PathMatch) {
+        if self.quiet {
+            return;
+        }
         let mut out = std::io::stdout().lock();
-        if self.json {
-            let line = serde_json::to_string(m).expect("answers serialise");
-            let _ = writeln!(out, "{line}");
-        } else {
-            if !self.header_done {
-                let _ = writeln!(
-                    out,
-                    "{:<9}  {:<8}  {:<12}  {:<40}  PATH",
-                    "OUTCOME", "KEY", "SECTION", "TITLE"
-                );
-                self.header_done = true;
+        match self.format {
+            Format::Json => {
+                let line = serde_json::to_string(m).expect("answers serialise");
+                let _ = writeln!(out, "{line}");
             }
-            let _ = writeln!(out, "{}", table_row(m));
+            Format::Csv => {
+                if !self.header_done {
+                    let _ = writeln!(
+                        out,
+                        "path,outcome,rating_key,title,section,plugin,candidates,error"
+                    );
+                    self.header_done = true;
+                }
+                let _ = writeln!(out, "{}", csv_row(m));
+            }
+            Format::Table => {
+                if !self.header_done {
+                    let _ = writeln!(
+                        out,
+                        "{:<9}  {:<8}  {:<12}  {:<40}  {:<10}  PATH",
+                        "OUTCOME", "KEY", "SECTION", "TITLE", "PLUGIN"
+                    );
+                    self.header_done = true;
+                }
+                let row = table_row(m);
+                if self.colour {
+                    let code = match m.outcome {
+                        Outcome::High => "32",
+                        Outcome::Low => "33",
+                        Outcome::NotFound => "2",
+                        Outcome::Error => "31",
+                    };
+                    let _ = writeln!(out, "\x1b[{code}m{row}\x1b[0m");
+                } else {
+                    let _ = writeln!(out, "{row}");
+                }
+            }
         }
         let _ = out.flush();
+    }
+}
+
+/// One answer as a CSV record (RFC 4180 quoting); candidates as `key:title` joined by `;`.
+pub fn csv_row(m: &PathMatch) -> String {
+    let item = m.item.as_ref();
+    let candidates = if m.outcome == Outcome::Low {
+        m.candidates
+            .iter()
+            .map(|c| format!("{}:{}", c.rating_key, c.title))
+            .collect::<Vec<_>>()
+            .join(";")
+    } else {
+        String::new()
+    };
+    [
+        m.path.clone(),
+        m.outcome.label().to_owned(),
+        item.map(|i| i.rating_key.clone()).unwrap_or_default(),
+        item.map(|i| i.title.clone()).unwrap_or_default(),
+        item.map(|i| i.section.clone()).unwrap_or_default(),
+        m.plugin.clone(),
+        candidates,
+        m.error.as_ref().map(|e| e.to_string()).unwrap_or_default(),
+    ]
+    .iter()
+    .map(|f| csv_field(f))
+    .collect::<Vec<_>>()
+    .join(",")
+}
+
+fn csv_field(f: &str) -> String {
+    if f.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", f.replace('"', "\"\""))
+    } else {
+        f.to_owned()
     }
 }
 
@@ -70,11 +149,12 @@ pub fn table_row(m: &PathMatch) -> String {
         _ => ("-".into(), "-".into(), "-".into()),
     };
     format!(
-        "{:<9}  {:<8}  {:<12}  {:<40}  {}",
+        "{:<9}  {:<8}  {:<12}  {:<40}  {:<10}  {}",
         m.outcome.label(),
         key,
         clip(&section, 12),
         title,
+        clip(&m.plugin, 10),
         m.path
     )
 }
