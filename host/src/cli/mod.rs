@@ -73,6 +73,8 @@ pub enum Command {
     /// Example: plexmatch emulator --generate 1000 --port 32400
     Emulator(emulator_cmd::EmulatorArgs),
     /// Run a demonstration: the bundled library on the emulator, matched cold then warm.
+    ///
+    /// Example: plexmatch demo
     Demo(demo::DemoArgs),
     /// Run a shipped benchmark against a generated library on the emulator.
     #[command(subcommand)]
