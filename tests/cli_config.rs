@@ -359,7 +359,8 @@ fn exit_codes_tell_what_happened() {
         .env("PLEXMATCH_DATA_DIR", fresh.path());
     assert_eq!(code(refused), Some(3), "token refused");
     let mut down = with_emulator(&fx, &["match", "-q", "--connect-timeout", "1", INCEPTION]);
-    down.env("PLEX_URL", "http://127.0.0.1:9").env("PLEXMATCH_DATA_DIR", fresh.path());
+    down.env("PLEX_URL", "http://127.0.0.1:9")
+        .env("PLEXMATCH_DATA_DIR", fresh.path());
     assert_eq!(code(down), Some(3), "server unreachable");
 }
 

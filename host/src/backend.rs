@@ -53,6 +53,8 @@ pub struct Backend {
     refreshing: Mutex<HashMap<u32, Arc<Mutex<()>>>>,
     /// Where the per-section lock files are, which do the same across processes.
     locks_dir: PathBuf,
+    /// The data dir (caches, locks, compiled plugins).
+    pub data_dir: PathBuf,
     sections: Mutex<Option<Vec<Section>>>,
     /// Open batches (count) and when the oldest began: a snapshot refreshed since then
     /// stays in use until they end, so a batch lists each section at most once.
@@ -87,6 +89,7 @@ impl Backend {
             policy,
             refreshing: Mutex::new(HashMap::new()),
             locks_dir: data_dir.join("locks"),
+            data_dir: data_dir.to_path_buf(),
             sections: Mutex::new(None),
             pins: Mutex::new((0, 0)),
             snapshot_memo: Mutex::new(HashMap::new()),

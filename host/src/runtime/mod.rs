@@ -1,6 +1,8 @@
 //! The sandbox: one wasmtime engine, plugins compiled once, and instances that run each
 //! call under a CPU deadline and a memory cap.
 
+pub mod compile_cache;
+pub mod contract;
 mod output;
 mod state;
 
@@ -13,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Result;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
 
 use crate::backend::Backend;
@@ -108,6 +110,8 @@ impl std::fmt::Display for PluginFailure {
 /// A compiled plugin, ready to instantiate cheaply.
 pub struct Plugin {
     pre: PluginPre<State>,
+    readiness: compile_cache::Readiness,
+    declared: contract::Declared,
     identity: Arc<PluginIdentity>,
     info: PluginInfo,
     limits: Limits,
@@ -124,17 +128,24 @@ impl Plugin {
         backend: Arc<Backend>,
     ) -> Result<Plugin> {
         let engine = engine();
-        if wasm.starts_with(b"\0asm") && wasm.get(4..8) == Some(&[1, 0, 0, 0]) {
+        if wasm.len() < 8 || !wasm.starts_with(b"\0asm") {
+            anyhow::bail!(
+                "plugin {origin} is not a WebAssembly file ({} bytes, no \\0asm header)",
+                wasm.len()
+            );
+        }
+        if wasm.get(4..8) == Some(&[1, 0, 0, 0]) {
             anyhow::bail!(
                 "plugin {origin} is a core WebAssembly module, not a component: build it for wasm32-wasip2"
             );
         }
-        let component = Component::new(engine, wasm).map_err(|e| {
-            explain(
-                e,
-                format!("plugin {origin} is not a valid WebAssembly component"),
-            )
+        let cache_dir = backend.data_dir.join("plugins");
+        let (component, readiness) = compile_cache::load(engine, wasm, Some(&cache_dir)).map_err(|e| {
+            explain(e, format!("plugin {origin} is not a valid WebAssembly component (truncated or damaged?)"))
         })?;
+        // The contract version is checked before anything of the plugin runs.
+        let declared = contract::declared(engine, &component);
+        contract::check(origin, &declared).map_err(anyhow::Error::msg)?;
         let mut linker: Linker<State> = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| explain(e, "cannot link WASI".into()))?;
@@ -154,6 +165,8 @@ impl Plugin {
         })?;
         let mut plugin = Plugin {
             pre,
+            readiness,
+            declared,
             identity: Arc::new(PluginIdentity {
                 name: origin.to_owned(),
                 settings: settings.clone(),
@@ -179,6 +192,16 @@ impl Plugin {
     /// The plugin's `info()`.
     pub fn info(&self) -> &PluginInfo {
         &self.info
+    }
+
+    /// Whether it was compiled now or loaded compiled, and how long that took.
+    pub fn readiness(&self) -> compile_cache::Readiness {
+        self.readiness
+    }
+
+    /// The contract version it was built for, and its imports and exports.
+    pub fn declared(&self) -> &contract::Declared {
+        &self.declared
     }
 
     /// The plugin's name.
