@@ -119,3 +119,138 @@ fn time_waiting_on_the_host_is_not_charged_to_the_plugin() {
         started.elapsed()
     );
 }
+
+#[test]
+fn oversized_answers_recursion_and_sandbox_escapes_fail_alone() {
+    let fx = Fixture::sample();
+    let backend = fx.backend(CachePolicy::default());
+    let plugin = hostile_plugin(
+        &backend,
+        Limits {
+            cpu_deadline: Duration::from_secs(3),
+            memory_bytes: 128 << 20,
+        },
+    );
+    let movies = sections(&backend, &[3]);
+    let mut matcher = Matcher::new(plugin, backend.clone());
+    let good = |m: &mut Matcher| {
+        assert_eq!(
+            m.match_path(GOOD, &movies).outcome,
+            Outcome::High,
+            "the next path matches"
+        )
+    };
+
+    let huge = plugin_error(&matcher.match_path("/x/huge.mkv", &movies));
+    assert!(
+        huge.contains("\"hostile\"")
+            && huge.contains("200000 candidates")
+            && huge.contains("limit is 1000"),
+        "{huge}"
+    );
+    good(&mut matcher);
+
+    let big = plugin_error(&matcher.match_path("/x/bigstring.mkv", &movies));
+    assert!(
+        big.contains("\"hostile\"")
+            && big.contains("an item of 3355")
+            && big.contains("limit is 1048576"),
+        "{big}"
+    );
+    good(&mut matcher);
+
+    let deep = plugin_error(&matcher.match_path("/x/recurse.mkv", &movies));
+    assert!(
+        deep.contains("\"hostile\" crashed")
+            && (deep.contains("call stack exhausted") || deep.contains("stack overflow")),
+        "{deep}"
+    );
+    good(&mut matcher);
+
+    let said = |m: &plexmatch::matching::PathMatch| match &m.error {
+        Some(Failure::Input(msg)) => msg.clone(),
+        other => panic!("{other:?}"),
+    };
+    let read = said(&matcher.match_path("/x/readfile.mkv", &movies));
+    assert!(read.starts_with("read denied"), "no filesystem: {read}");
+    let socket = said(&matcher.match_path("/x/socket.mkv", &movies));
+    assert!(socket.starts_with("socket denied"), "no network: {socket}");
+    let env = said(&matcher.match_path("/x/env.mkv", &movies));
+    assert_eq!(env, "env: 0 variables, PLEX_TOKEN absent", "no environment");
+    good(&mut matcher);
+}
+
+/// The hostile plugin with its contract version rewritten in place (same length), as a
+/// plugin built for another version of the contract would declare it.
+fn with_contract_version(wasm: &[u8], version: &[u8; 5]) -> Vec<u8> {
+    let mut out = wasm.to_vec();
+    let needle = b"plexmatch:plugin/";
+    let mut i = 0;
+    while let Some(at) = out[i..].windows(needle.len()).position(|w| w == needle) {
+        let start = i + at + needle.len();
+        if let Some(v) = out[start..].iter().take(40).position(|b| *b == b'@') {
+            let v = start + v + 1;
+            if out[v..].starts_with(b"0.1.0") {
+                out[v..v + 5].copy_from_slice(version);
+            }
+        }
+        i = start;
+    }
+    out
+}
+
+#[test]
+fn broken_files_and_other_contract_versions_are_refused_before_running() {
+    let fx = Fixture::sample();
+    let backend = fx.backend(CachePolicy::default());
+    let wasm = std::fs::read(hostile_wasm()).unwrap();
+    let load = |name: &str, bytes: &[u8]| match plexmatch::runtime::Plugin::load(
+        name,
+        bytes,
+        Vec::new(),
+        limits(),
+        backend.clone(),
+    ) {
+        Ok(_) => panic!("{name} loaded"),
+        Err(e) => format!("{e:#}"),
+    };
+
+    let truncated = load("truncated.wasm", &wasm[..wasm.len() / 2]);
+    assert!(
+        truncated.contains("truncated.wasm")
+            && truncated.contains("not a valid WebAssembly component"),
+        "{truncated}"
+    );
+
+    let core = load("core.wasm", b"\0asm\x01\0\0\0");
+    assert!(
+        core.contains("core.wasm") && core.contains("core WebAssembly module, not a component"),
+        "{core}"
+    );
+
+    let text = load("notes.txt", b"these are not the bytes you are looking for");
+    assert!(
+        text.contains("notes.txt") && text.contains("not a WebAssembly file"),
+        "{text}"
+    );
+
+    let future = load("future.wasm", &with_contract_version(&wasm, b"0.9.0"));
+    assert!(
+        future.contains("future.wasm")
+            && future.contains("plexmatch:plugin@0.9.0")
+            && future.contains(">=0.1.0, <=0.1.0"),
+        "{future}"
+    );
+    let newer = load("newer.wasm", &with_contract_version(&wasm, b"0.1.7"));
+    assert!(
+        newer.contains("@0.1.7") && newer.contains("upgrade plexmatch"),
+        "{newer}"
+    );
+
+    // And the host goes on: the real plugin still loads and matches.
+    let plugin = hostile_plugin(&backend, limits());
+    assert_eq!(
+        match_one(&plugin, &backend, GOOD, &sections(&backend, &[3])).outcome,
+        Outcome::High
+    );
+}

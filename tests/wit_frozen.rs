@@ -12,8 +12,20 @@ fn the_working_contract_matches_its_frozen_copy() {
         .find_map(|l| l.trim().strip_prefix("package plexmatch:plugin@"))
         .and_then(|v| v.strip_suffix(';'))
         .expect("the WIT declares its package version");
-    assert_eq!(version, plexmatch::runtime::contract::HOST_VERSION.to_string(), "the host implements the WIT's version");
+    assert_eq!(
+        version,
+        plexmatch::runtime::contract::HOST_VERSION.to_string(),
+        "the host implements the WIT's version"
+    );
     let frozen = root.join(format!("wit/frozen/plexmatch-plugin-{version}.wit"));
-    let frozen = std::fs::read_to_string(&frozen).unwrap_or_else(|_| panic!("{} is missing: freeze every released version", frozen.display()));
-    assert_eq!(working, frozen, "version {version} is released: change the contract only in a new version");
+    let frozen = std::fs::read_to_string(&frozen).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing: freeze every released version",
+            frozen.display()
+        )
+    });
+    assert_eq!(
+        working, frozen,
+        "version {version} is released: change the contract only in a new version"
+    );
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::backend::Backend;
-use crate::capabilities::{from_wit_item, from_wit_plex_error, to_wit_section};
+use crate::capabilities::{from_wit_plex_error, to_wit_section};
 use crate::plex::{Item, PlexError, Section};
 use crate::runtime::bindings::plexmatch::plugin::types::{Confidence, MatchError};
 use crate::runtime::{Instance, Plugin, PluginFailure};
@@ -211,32 +211,48 @@ impl Matcher {
         if claimed.is_empty() {
             return Err(Asked::NotFound);
         }
+        let refuse = |why: String| {
+            Asked::Failed(
+                Failure::Plugin(format!("plugin {:?} {why}", self.plugin.name())),
+                false,
+            )
+        };
+        if claimed.len() > MAX_CANDIDATES {
+            return Err(refuse(format!(
+                "answered {} candidates; the limit is {MAX_CANDIDATES}",
+                claimed.len()
+            )));
+        }
+        if let Some(c) = claimed.iter().find(|c| item_size(c) > MAX_ITEM_BYTES) {
+            return Err(refuse(format!(
+                "answered an item of {} bytes (rating key {:.20}…); the limit is {MAX_ITEM_BYTES}",
+                item_size(c),
+                c.rating_key
+            )));
+        }
+        // Every item a plugin names is checked against what Plex (or the fresh snapshot)
+        // says: HIGH answers go into the match cache, and nothing invented reaches output.
         let instance = self.instance.as_ref().expect("instance is live");
         let mut items = Vec::with_capacity(claimed.len());
         for c in &claimed {
             let served = instance.served(&c.rating_key).cloned();
-            if outcome.confidence == Confidence::High {
-                // The host writes HIGH answers into the match cache: check them first.
-                let item = self
-                    .backend
-                    .confirm(section.id, path, &c.rating_key, served.as_ref())
-                    .map_err(|why| {
-                        Asked::Failed(
-                            Failure::Plugin(format!(
-                                "plugin {:?} answered item {}, but {why}",
-                                self.plugin.name(),
-                                c.rating_key
-                            )),
-                            false,
-                        )
-                    })?;
-                items.push(item);
-            } else {
-                items.push(served.unwrap_or_else(|| from_wit_item(c)));
-            }
+            let item = self
+                .backend
+                .confirm(section.id, path, &c.rating_key, served.as_ref())
+                .map_err(|why| refuse(format!("answered item {}, but {why}", c.rating_key)))?;
+            items.push(item);
         }
         Ok(items)
     }
+}
+
+/// Most candidates one answer may hold: far more than any real duplicate set.
+const MAX_CANDIDATES: usize = 1000;
+/// Largest item (all its strings) one answer may hold.
+const MAX_ITEM_BYTES: usize = 1 << 20;
+
+fn item_size(i: &crate::runtime::bindings::plexmatch::plugin::types::Item) -> usize {
+    i.rating_key.len() + i.title.len() + i.files.iter().map(String::len).sum::<usize>()
 }
 
 enum Asked {

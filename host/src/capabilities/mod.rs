@@ -31,23 +31,6 @@ pub fn to_wit_item(i: &model::Item) -> types::Item {
     }
 }
 
-/// A WIT `item` record as a host item.
-pub fn from_wit_item(i: &types::Item) -> model::Item {
-    model::Item {
-        rating_key: i.rating_key.clone(),
-        title: i.title.clone(),
-        kind: match i.kind {
-            types::ItemKind::Movie => model::ItemKind::Movie,
-            types::ItemKind::Episode => model::ItemKind::Episode,
-            types::ItemKind::Show => model::ItemKind::Show,
-            types::ItemKind::Season => model::ItemKind::Season,
-            types::ItemKind::Other => model::ItemKind::Other,
-        },
-        section_id: i.section_id,
-        files: i.files.clone(),
-    }
-}
-
 /// A host section as the WIT `section` record.
 pub fn to_wit_section(s: &model::Section) -> types::Section {
     types::Section {

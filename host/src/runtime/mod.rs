@@ -338,10 +338,14 @@ fn classify(
         .filter(|l| !l.is_empty() && !l.starts_with("note:"))
         .collect();
     let said = (!said.is_empty()).then(|| said.join(" "));
-    let trap = e
-        .downcast_ref::<wasmtime::Trap>()
-        .map(|t| t.to_string())
-        .unwrap_or_else(|| format!("{e}"));
+    let trap = match e.downcast_ref::<wasmtime::Trap>() {
+        // Rust keeps its stack in linear memory: running off its end is this trap.
+        Some(wasmtime::Trap::MemoryOutOfBounds) => {
+            "wasm trap: out of bounds memory access (a stack overflow, e.g. runaway recursion, or a memory bug)".to_owned()
+        }
+        Some(t) => t.to_string(),
+        None => format!("{e}"),
+    };
     let detail = match said {
         Some(s) => format!("{s} ({trap})"),
         None => trap,
