@@ -19,6 +19,7 @@ fn main() {
         "guest/Cargo.toml",
         "guest/Cargo.lock",
         "guest/default-matcher",
+        "guest/sdk",
         "guest/matchkit",
         "wit",
     ] {

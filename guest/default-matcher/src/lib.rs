@@ -13,19 +13,11 @@
 //!
 //! Plex failures are errors, never "not found" (W4).
 
-wit_bindgen::generate!({ path: "../../wit", world: "plugin" });
-
-use exports::plexmatch::plugin::matcher::{Guest, PluginInfo};
-use plexmatch::plugin::log::{Level, log};
-use plexmatch::plugin::types::{
-    Confidence, Item, MatchError, MatchOutcome, PlexError, Section, SectionKind,
-};
-use plexmatch::plugin::{library_cache, match_cache, plex};
-use plexmatch_matchkit::{file_name, has_file_named, name_key, title_variants};
+use plexmatch_sdk::prelude::*;
 
 struct DefaultMatcher;
 
-impl Guest for DefaultMatcher {
+impl Matcher for DefaultMatcher {
     fn info() -> PluginInfo {
         PluginInfo {
             name: "default".into(),
@@ -60,7 +52,7 @@ impl Guest for DefaultMatcher {
         }
 
         if fresh && let Some(items) = library_cache::items_by_file_name(section.id, name) {
-            return score(&section, name, items);
+            return decide(&section, name, items);
         }
 
         let mut search_error: Option<PlexError> = None;
@@ -92,13 +84,13 @@ impl Guest for DefaultMatcher {
                     ),
                 );
                 if !found.is_empty() {
-                    return score(&section, name, found);
+                    return decide(&section, name, found);
                 }
             }
         }
 
         match plex::items_by_file_name(section.id, name) {
-            Ok(items) => score(&section, name, items),
+            Ok(items) => decide(&section, name, items),
             // The index failing after a search failed: the search's error says more.
             Err(e) => Err(MatchError::Plex(search_error.unwrap_or(e))),
         }
@@ -118,7 +110,7 @@ fn verify_cached(
         // was cached turns the answer into LOW instead of going unnoticed (W2).
         let items = library_cache::items_by_file_name(section.id, name).unwrap_or_default();
         if items.iter().any(|i| i.rating_key == rating_key) {
-            return score(section, name, items).map(Some);
+            return decide(section, name, items).map(Some);
         }
         return Ok(None);
     }
@@ -129,30 +121,6 @@ fn verify_cached(
         Ok(_) | Err(PlexError::NotFound(_)) => Ok(None),
         // A timeout or an outage says nothing about the entry: keep it (W3).
         Err(e) => Err(MatchError::Plex(e)),
-    }
-}
-
-fn score(section: &Section, name: &str, mut items: Vec<Item>) -> Result<MatchOutcome, MatchError> {
-    items.dedup_by(|a, b| a.rating_key == b.rating_key);
-    match items.len() {
-        0 => Err(MatchError::NotFound(format!(
-            "no item in section {:?} has a file named {name:?}",
-            section.title
-        ))),
-        1 => Ok(high(items.pop().expect("one item"))),
-        _ => Ok(MatchOutcome {
-            confidence: Confidence::Low,
-            chosen: None,
-            candidates: items,
-        }),
-    }
-}
-
-fn high(item: Item) -> MatchOutcome {
-    MatchOutcome {
-        confidence: Confidence::High,
-        chosen: Some(item.clone()),
-        candidates: vec![item],
     }
 }
 
@@ -167,4 +135,4 @@ fn describe(e: &PlexError) -> String {
     }
 }
 
-export!(DefaultMatcher);
+plexmatch_sdk::export!(DefaultMatcher);
