@@ -1,5 +1,5 @@
-//! Builds the default matcher plugin (guest/default-matcher) for wasm32-wasip2 so that
-//! the `plexmatch` binary embeds it and works with no plugin path given.
+//! Builds the built-in matcher plugins (guest/default-matcher, guest/path-matcher) for
+//! wasm32-wasip2 so that the `plexmatch` binary embeds them and works with no plugin file.
 //!
 //! The guest has its own workspace and target dir: a nested cargo sharing the outer
 //! target dir deadlocks on its lock in release builds (see the toolchain spike).
@@ -20,6 +20,7 @@ fn main() {
         "guest/Cargo.lock",
         "guest/default-matcher",
         "guest/sdk",
+        "guest/path-matcher",
         "guest/matchkit",
         "wit",
     ] {
@@ -36,6 +37,8 @@ fn main() {
             "wasm32-wasip2",
             "-p",
             "default-matcher",
+            "-p",
+            "path-matcher",
             "--target-dir",
         ])
         .arg(&target_dir)
@@ -51,10 +54,12 @@ fn main() {
         status.success(),
         "building the default plugin failed; is the wasm32-wasip2 target installed? (rustup target add wasm32-wasip2)"
     );
-    let wasm = target_dir.join("wasm32-wasip2/release/default_matcher.wasm");
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
-        .join("default_matcher.wasm");
-    std::fs::copy(&wasm, &out).unwrap_or_else(|e| panic!("cannot copy {}: {e}", wasm.display()));
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    for name in ["default_matcher.wasm", "path_matcher.wasm"] {
+        let wasm = target_dir.join("wasm32-wasip2/release").join(name);
+        std::fs::copy(&wasm, out_dir.join(name))
+            .unwrap_or_else(|e| panic!("cannot copy {}: {e}", wasm.display()));
+    }
 }
 
 /// Installs the wasm32-wasip2 standard library when rustup is there and it is missing.

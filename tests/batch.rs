@@ -76,7 +76,7 @@ fn compare(plugin_for: impl Fn(&Arc<Backend>) -> Arc<Plugin>, traps: bool) {
         window: 16,
     };
     batch::run(
-        &plugin,
+        std::slice::from_ref(&plugin),
         &backend,
         &sections,
         input.clone().into_iter(),
@@ -130,7 +130,7 @@ fn a_large_batch_lists_each_section_once_instead_of_searching() {
     let input = paths(&library, false);
     let mut n = 0;
     batch::run(
-        &plugin,
+        std::slice::from_ref(&plugin),
         &backend,
         &sections,
         input.into_iter(),

@@ -91,7 +91,8 @@ fn the_file_alone_is_enough_and_flags_beat_env_beat_file() {
     let (code, _, stderr) = out(c);
     assert_eq!(code, Some(0), "environment beats file: {stderr}");
 
-    // A flag beats the environment.
+    // A flag beats the environment (fresh caches, which would answer without the server).
+    let fresh = tempfile::tempdir().unwrap();
     let mut c = bare(
         &fx,
         &[
@@ -107,7 +108,8 @@ fn the_file_alone_is_enough_and_flags_beat_env_beat_file() {
         ],
     );
     c.env("PLEX_URL", fx.emulator.url())
-        .env("PLEX_TOKEN", fx.emulator.token());
+        .env("PLEX_TOKEN", fx.emulator.token())
+        .env("PLEXMATCH_DATA_DIR", fresh.path());
     let (code, _, stderr) = out(c);
     assert_eq!(code, Some(3), "the flag's dead server was used: {stderr}");
     assert!(

@@ -173,6 +173,7 @@ fn cached_match_without_a_snapshot_costs_one_fetch() {
         )),
         Some("101")
     );
+    cold.library.clear(Some(1)).unwrap(); // no snapshot of Movies any more
     let (before, metadata_before) = (fx.emulator.requests(), fx.emulator.requests_to("metadata"));
     let warm = fx.backend(CachePolicy::default());
     let m = match_one(&default_plugin(&warm), &warm, INCEPTION, &movies);

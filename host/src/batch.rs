@@ -15,7 +15,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::backend::Backend;
-use crate::matching::{Matcher, PathMatch};
+use crate::chain::Chain;
+use crate::matching::PathMatch;
 use crate::plex::Section;
 use crate::runtime::Plugin;
 
@@ -73,10 +74,11 @@ type Job = (Vec<(usize, String)>, Instant);
 /// one and waiting for each answer).
 const READ_AHEAD_WAIT: Duration = Duration::from_millis(100);
 
-/// Matches every path of `paths` against `sections` and calls `emit` with each answer, in
+/// Matches every path of `paths` against `sections` with the plugin chain `plugins` and
+/// calls `emit` with each answer, in
 /// input order, as soon as it and every earlier answer are ready.
 pub fn run(
-    plugin: &Arc<Plugin>,
+    plugins: &[Arc<Plugin>],
     backend: &Arc<Backend>,
     sections: &[Section],
     paths: impl Iterator<Item = String> + Send,
@@ -96,7 +98,7 @@ pub fn run(
         for _ in 0..workers {
             let job_rx = Arc::clone(&job_rx);
             let event_tx = event_tx.clone();
-            let mut matcher = Matcher::new(Arc::clone(plugin), Arc::clone(backend));
+            let mut matcher = Chain::new(plugins, backend);
             scope.spawn(move || {
                 loop {
                     let job = job_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();

@@ -11,6 +11,7 @@ pub mod batch;
 pub mod bench;
 pub mod cache;
 pub mod capabilities;
+pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod matching;
@@ -20,3 +21,13 @@ pub mod sections;
 
 /// The default matcher plugin, built from `guest/default-matcher` and embedded.
 pub const DEFAULT_PLUGIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/default_matcher.wasm"));
+
+/// The `path-matcher` plugin, built from `guest/path-matcher` and embedded.
+pub const PATH_MATCHER_PLUGIN: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/path_matcher.wasm"));
+
+/// The built-in plugins, by the name `--plugin` accepts.
+pub const BUILTIN_PLUGINS: &[(&str, &[u8])] = &[
+    ("default", DEFAULT_PLUGIN),
+    ("path-matcher", PATH_MATCHER_PLUGIN),
+];

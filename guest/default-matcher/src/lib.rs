@@ -7,7 +7,8 @@
 //!    duplicate is seen (W29);
 //! 3. otherwise, in movie sections, title searches with the path's title variants
 //!    (quality markers stripped as whole words, W6; dates stripped); a failed search
-//!    moves on to the next variant (W5);
+//!    moves on to the next variant (W5); items found are checked against the section's
+//!    snapshot for other items holding a file of that name, so that HIGH is global (W29);
 //! 4. then the file-name index, which refreshes the snapshot (and finds episodes in show
 //!    sections, W10).
 //!
@@ -84,7 +85,25 @@ impl Matcher for DefaultMatcher {
                     ),
                 );
                 if !found.is_empty() {
-                    return decide(&section, name, found);
+                    // A title search sees only items with that title; another item may
+                    // hold a file of the same name (W29). The snapshot sees them all. One at
+                    // hand, even stale, costs no request: if it shows no other holder, the
+                    // answer stands; if it does (or there is none), the index is refreshed
+                    // to know for sure.
+                    let others = |items: &[Item]| {
+                        items
+                            .iter()
+                            .any(|i| !found.iter().any(|f| f.rating_key == i.rating_key))
+                    };
+                    let everyone = match library_cache::items_by_file_name(section.id, name) {
+                        Some(items) if !others(&items) => items,
+                        _ => {
+                            plex::items_by_file_name(section.id, name).map_err(MatchError::Plex)?
+                        }
+                    };
+                    let mut all = found;
+                    all.extend(everyone);
+                    return decide(&section, name, all);
                 }
             }
         }

@@ -25,7 +25,8 @@ impl Matcher for PathMatcher {
     }
 
     fn find(section: Section, path: String) -> Result<MatchOutcome, MatchError> {
-        let name = file_name(&path).ok_or_else(|| MatchError::InvalidInput(format!("{path:?} has no file name")))?;
+        let name = file_name(&path)
+            .ok_or_else(|| MatchError::InvalidInput(format!("{path:?} has no file name")))?;
         let rewrites = rewrites()?;
         let wanted = components(&rewrite(&path, &rewrites));
         let items = plex::items_by_file_name(section.id, name).map_err(MatchError::Plex)?;
@@ -34,16 +35,42 @@ impl Matcher for PathMatcher {
         }
         let scored: Vec<(usize, Item)> = items
             .into_iter()
-            .map(|i| (i.files.iter().map(|f| shared_tail(&components(f), &wanted)).max().unwrap_or(0), i))
+            .map(|i| {
+                (
+                    i.files
+                        .iter()
+                        .map(|f| shared_tail(&components(f), &wanted))
+                        .max()
+                        .unwrap_or(0),
+                    i,
+                )
+            })
             .collect();
-        let exact: Vec<Item> = scored.iter().filter(|(n, _)| *n == wanted.len()).map(|(_, i)| i.clone()).collect();
+        let exact: Vec<Item> = scored
+            .iter()
+            .filter(|(n, _)| *n == wanted.len())
+            .map(|(_, i)| i.clone())
+            .collect();
         if !exact.is_empty() {
-            log(Level::Debug, &format!("{path:?}: {} item(s) at exactly this path", exact.len()));
+            log(
+                Level::Debug,
+                &format!("{path:?}: {} item(s) at exactly this path", exact.len()),
+            );
             return decide(&section, name, exact);
         }
         let best = scored.iter().map(|(n, _)| *n).max().unwrap_or(0);
-        let winners: Vec<Item> = scored.into_iter().filter(|(n, _)| *n == best).map(|(_, i)| i).collect();
-        log(Level::Debug, &format!("{path:?}: {} item(s) share the last {best} path component(s)", winners.len()));
+        let winners: Vec<Item> = scored
+            .into_iter()
+            .filter(|(n, _)| *n == best)
+            .map(|(_, i)| i)
+            .collect();
+        log(
+            Level::Debug,
+            &format!(
+                "{path:?}: {} item(s) share the last {best} path component(s)",
+                winners.len()
+            ),
+        );
         decide(&section, name, winners)
     }
 }
@@ -54,8 +81,12 @@ fn rewrites() -> Result<Vec<(String, String)>, MatchError> {
         .into_iter()
         .filter(|(k, _)| k.starts_with("rewrite"))
         .map(|(k, v)| match v.split_once("=>") {
-            Some((from, to)) if !from.trim().is_empty() => Ok((from.trim().to_owned(), to.trim().to_owned())),
-            _ => Err(MatchError::InvalidInput(format!("setting {k}={v:?} is not FROM=>TO (e.g. /mnt/stash/=>/data/media/)"))),
+            Some((from, to)) if !from.trim().is_empty() => {
+                Ok((from.trim().to_owned(), to.trim().to_owned()))
+            }
+            _ => Err(MatchError::InvalidInput(format!(
+                "setting {k}={v:?} is not FROM=>TO (e.g. /mnt/stash/=>/data/media/)"
+            ))),
         })
         .collect()
 }
@@ -65,7 +96,10 @@ fn rewrite(path: &str, rewrites: &[(String, String)]) -> String {
     let norm = path.replace('\\', "/");
     rewrites
         .iter()
-        .filter(|(from, _)| norm.to_lowercase().starts_with(&from.replace('\\', "/").to_lowercase()))
+        .filter(|(from, _)| {
+            norm.to_lowercase()
+                .starts_with(&from.replace('\\', "/").to_lowercase())
+        })
         .max_by_key(|(from, _)| from.len())
         .map(|(from, to)| format!("{to}{}", &norm[from.len()..]))
         .unwrap_or(norm)
@@ -73,12 +107,19 @@ fn rewrite(path: &str, rewrites: &[(String, String)]) -> String {
 
 /// The path's components, compared as the host compares names (case, Unicode form).
 fn components(path: &str) -> Vec<String> {
-    path.split(['/', '\\']).filter(|c| !c.is_empty()).map(name_key).collect()
+    path.split(['/', '\\'])
+        .filter(|c| !c.is_empty())
+        .map(name_key)
+        .collect()
 }
 
 /// How many trailing components `a` and `b` share.
 fn shared_tail(a: &[String], b: &[String]) -> usize {
-    a.iter().rev().zip(b.iter().rev()).take_while(|(x, y)| x == y).count()
+    a.iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 plexmatch_sdk::export!(PathMatcher);

@@ -37,10 +37,13 @@ pub mod prelude {
     pub use crate::outcome::{decide, high, low, not_found};
     pub use crate::plexmatch::plugin::log::{Level, log};
     pub use crate::plexmatch::plugin::types::{
-        CacheError, Confidence, Item, ItemKind, MatchError, MatchOutcome, PlexError, Section, SectionKind,
+        CacheError, Confidence, Item, ItemKind, MatchError, MatchOutcome, PlexError, Section,
+        SectionKind,
     };
     pub use crate::plexmatch::plugin::{library_cache, match_cache, plex, settings};
-    pub use plexmatch_matchkit::{file_name, has_file_named, name_key, parent_name, title_variants};
+    pub use plexmatch_matchkit::{
+        file_name, has_file_named, name_key, parent_name, title_variants,
+    };
 }
 
 /// File-name rules and title variants, as the host's index uses them.

@@ -124,7 +124,7 @@ fn run_pass(
     };
     let started = Instant::now();
     batch::run(
-        plugin,
+        std::slice::from_ref(plugin),
         backend,
         &sections,
         input.iter().cloned(),

@@ -1,7 +1,6 @@
 //! `plexmatch doctor`: checks the Plex server, the token, the sections, the data dir and
 //! the plugins, and says what is wrong in words a user can act on.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,9 +19,9 @@ pub struct DoctorArgs {
     pub plex: PlexArgs,
     #[command(flatten)]
     pub cache: CacheArgs,
-    /// Also check this plugin file (repeatable); the built-in plugin is always checked.
-    #[arg(long, value_name = "FILE")]
-    pub plugin: Vec<PathBuf>,
+    /// Also check this plugin (a built-in name or a file; repeatable); the default plugin is always checked.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub plugin: Vec<String>,
 }
 
 /// Findings, printed as they come; the exit code is that of the first problem's kind.
@@ -112,11 +111,11 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
     let plugin_backend = backend.clone().or_else(|| offline_backend(dir.as_deref()));
     match plugin_backend {
         Some(b) => {
-            let mut plugins: Vec<Option<PathBuf>> = vec![None];
+            let mut plugins: Vec<Option<String>> = vec![None];
             plugins.extend(args.plugin.iter().cloned().map(Some));
             for p in plugins {
                 let started = Instant::now();
-                match setup::plugin(p.as_deref(), Vec::new(), Limits::default(), b.clone()) {
+                match setup::plugin(p.as_deref(), &[], Limits::default(), b.clone()) {
                     Ok(plugin) => r.ok(&format!(
                         "{} {} loads ({:.0?}): {}",
                         plugin.info().name,

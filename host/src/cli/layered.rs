@@ -165,7 +165,7 @@ pub fn cache(l: &mut Layering, a: &mut CacheArgs) {
 /// `[match]` and `[limits]` under the sections, plugin, settings, workers and limits.
 pub fn matching(l: &mut Layering, a: &mut MatchOptions) {
     let (m, lim) = (&l.file.contents.matching, &l.file.contents.limits);
-    let (sections, plugin, workers) = (m.sections.clone(), m.plugin.clone(), m.workers.clone());
+    let (sections, plugins, workers) = (m.sections.clone(), m.plugins.clone(), m.workers.clone());
     let (cpu, mem) = (lim.cpu_deadline_ms.clone(), lim.memory_mib.clone());
     let file_settings: Vec<(String, toml::Spanned<String>)> = m
         .settings
@@ -185,20 +185,27 @@ pub fn matching(l: &mut Layering, a: &mut MatchOptions) {
             }
         },
     );
-    l.option(
-        names(
-            "match.plugin",
-            "plugin",
-            "--plugin",
-            Some("PLEXMATCH_PLUGIN"),
-        ),
-        &mut a.plugin,
-        plugin.as_ref(),
-        |v: &String| expand(v),
+    l.value(
+        names("match.plugins", "plugins", "--plugin", None),
+        &mut a.plugins,
+        plugins.as_ref(),
+        |v: &Vec<String>| {
+            v.iter()
+                .map(|p| {
+                    if p.starts_with("~/") {
+                        expand(p).display().to_string()
+                    } else {
+                        p.clone()
+                    }
+                })
+                .collect()
+        },
         |v| {
-            v.as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "(built-in default plugin)".into())
+            if v.is_empty() {
+                "default (built in)".into()
+            } else {
+                v.join(" → ")
+            }
         },
     );
     // Settings merge key by key: a --setting replaces the file's value for its key.

@@ -1,7 +1,6 @@
 //! `plexmatch match`: match paths against sections and print one answer per path.
 
 use std::io::{BufRead, IsTerminal};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -20,10 +19,13 @@ pub struct MatchOptions {
     /// Section to search, by title or id (repeatable; default: every movie and show section).
     #[arg(long = "section", short = 's', value_name = "SECTION")]
     pub sections: Vec<String>,
-    /// Matcher plugin (a wasm32-wasip2 component); default: the built-in plugin.
-    #[arg(long, env = "PLEXMATCH_PLUGIN", value_name = "FILE")]
-    pub plugin: Option<PathBuf>,
-    /// A plugin setting, key=value (repeatable), e.g. --setting prefix=/mnt/stash/.
+    /// Matcher plugin: a built-in one's name (default, path-matcher) or a wasm32-wasip2
+    /// component file. Repeat it for a chain, tried in order per path: the first HIGH
+    /// decides, LOW candidates are carried forward. Example: --plugin path-matcher --plugin default
+    #[arg(long = "plugin", value_name = "NAME|FILE")]
+    pub plugins: Vec<String>,
+    /// A plugin setting, key=value (repeatable); plugin:key=value for one plugin of a
+    /// chain. Example: --setting path-matcher:rewrite=/mnt/stash/=>/data/media/
     #[arg(long = "setting", value_name = "KEY=VALUE", value_parser = setup::parse_setting)]
     pub settings: Vec<(String, String)>,
     /// Paths matched at once (one plugin instance each); default: one per core.
@@ -89,12 +91,7 @@ pub fn run(args: MatchArgs) -> Result<i32> {
         cpu_deadline: Duration::from_millis(o.cpu_deadline_ms.max(1)),
         memory_bytes: o.memory_mib.max(1) << 20,
     };
-    let plugin = setup::plugin(
-        o.plugin.as_deref(),
-        o.settings.clone(),
-        limits,
-        backend.clone(),
-    )?;
+    let plugins = setup::plugins(&o.plugins, &o.settings, limits, &backend)?;
     let all = backend.sections()?;
     let sections = crate::sections::resolve(&o.sections, &all)?;
     let format = match (args.json, args.format) {
@@ -123,10 +120,10 @@ pub fn run(args: MatchArgs) -> Result<i32> {
             .map_while(Result::ok)
             .map(|l| l.trim_end_matches(['\r', '\n']).to_owned())
             .filter(|l| !l.trim().is_empty());
-        batch::run(&plugin, &backend, &sections, lines, options, emit);
+        batch::run(&plugins, &backend, &sections, lines, options, emit);
     } else {
         batch::run(
-            &plugin,
+            &plugins,
             &backend,
             &sections,
             args.paths.clone().into_iter(),

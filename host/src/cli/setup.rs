@@ -102,28 +102,87 @@ pub fn backend(plex: &PlexArgs, cache: &CacheArgs) -> Result<Arc<Backend>> {
     Ok(Arc::new(Backend::open(&config, &dir, cache.policy())?))
 }
 
-/// Loads the plugin at `path`, or the embedded default plugin.
+/// Loads one plugin: `spec` is a built-in plugin's name (`default`, `path-matcher`) or a
+/// component file; `None` is the default plugin. `settings` are the chain's: keys without
+/// a `plugin:` scope go to every plugin, `name:key` only to the plugin called `name`.
 pub fn plugin(
-    path: Option<&Path>,
-    settings: Vec<(String, String)>,
+    spec: Option<&str>,
+    settings: &[(String, String)],
     limits: Limits,
     backend: Arc<Backend>,
 ) -> Result<Arc<Plugin>> {
-    let plugin = match path {
-        None => Plugin::load(
-            "default (built in)",
-            crate::DEFAULT_PLUGIN,
-            settings,
-            limits,
-            backend,
-        )?,
-        Some(p) => {
-            let bytes = std::fs::read(p)
-                .with_context(|| format!("cannot read plugin file {}", p.display()))?;
-            Plugin::load(&p.display().to_string(), &bytes, settings, limits, backend)?
+    let spec = spec.unwrap_or("default");
+    let builtin = crate::BUILTIN_PLUGINS
+        .iter()
+        .find(|(n, _)| *n == spec && !Path::new(spec).exists());
+    let (name, origin, bytes) = match builtin {
+        Some((n, bytes)) => (n.to_string(), format!("{n} (built in)"), bytes.to_vec()),
+        None => {
+            let path = Path::new(spec);
+            let bytes = std::fs::read(path).with_context(|| {
+                let known = crate::BUILTIN_PLUGINS
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    "cannot read plugin file {} (built-in plugins: {known})",
+                    path.display()
+                )
+            })?;
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (stem, path.display().to_string(), bytes)
         }
     };
+    let mine = plugin_settings(&name, settings);
+    let plugin = Plugin::load(&origin, &bytes, mine.clone(), limits, backend.clone())?;
+    // A plugin may call itself differently from its file: scoped settings use either name.
+    let own = plugin.name().to_owned();
+    if own != name
+        && settings
+            .iter()
+            .any(|(k, _)| k.starts_with(&format!("{own}:")))
+    {
+        return Ok(Arc::new(Plugin::load(
+            &origin,
+            &bytes,
+            plugin_settings(&own, settings),
+            limits,
+            backend,
+        )?));
+    }
     Ok(Arc::new(plugin))
+}
+
+/// Loads a chain of plugins (none: the default plugin alone).
+pub fn plugins(
+    specs: &[String],
+    settings: &[(String, String)],
+    limits: Limits,
+    backend: &Arc<Backend>,
+) -> Result<Vec<Arc<Plugin>>> {
+    if specs.is_empty() {
+        return Ok(vec![plugin(None, settings, limits, backend.clone())?]);
+    }
+    specs
+        .iter()
+        .map(|s| plugin(Some(s), settings, limits, backend.clone()))
+        .collect()
+}
+
+/// The settings one plugin sees: unscoped ones, and its own with the scope removed.
+fn plugin_settings(name: &str, settings: &[(String, String)]) -> Vec<(String, String)> {
+    settings
+        .iter()
+        .filter_map(|(k, v)| match k.split_once(':') {
+            None => Some((k.clone(), v.clone())),
+            Some((scope, key)) if scope == name => Some((key.to_owned(), v.clone())),
+            Some(_) => None,
+        })
+        .collect()
 }
 
 /// Parses `key=value` plugin settings.

@@ -26,9 +26,10 @@ pub struct PlexSection {
 #[serde(deny_unknown_fields)]
 pub struct MatchSection {
     pub sections: Option<Spanned<Vec<String>>>,
-    pub plugin: Option<Spanned<String>>,
+    /// The plugin chain: built-in names or component files, tried in order.
+    pub plugins: Option<Spanned<Vec<String>>>,
     pub workers: Option<Spanned<usize>>,
-    /// The plugin's settings.
+    /// The plugins' settings; `"plugin:key"` reaches only that plugin of a chain.
     #[serde(default)]
     pub settings: BTreeMap<String, Spanned<String>>,
 }

@@ -1,0 +1,79 @@
+//! Plugin chains: several strategies tried in order for each path. The first HIGH answer
+//! decides; LOW candidates of earlier plugins are carried forward and become the answer
+//! if no later plugin is sure; a plugin's failure only counts if no plugin answered.
+
+use std::sync::Arc;
+
+use crate::backend::Backend;
+use crate::matching::{MatchedItem, Matcher, Outcome, PathMatch};
+use crate::plex::Section;
+use crate::runtime::Plugin;
+
+/// One matcher per plugin of the chain.
+pub struct Chain {
+    matchers: Vec<Matcher>,
+}
+
+impl Chain {
+    /// A chain running `plugins` in order against `backend`.
+    pub fn new(plugins: &[Arc<Plugin>], backend: &Arc<Backend>) -> Chain {
+        Chain {
+            matchers: plugins
+                .iter()
+                .map(|p| Matcher::new(Arc::clone(p), Arc::clone(backend)))
+                .collect(),
+        }
+    }
+
+    /// The answer for one path; `plugin` names who decided (`a+b` when LOW candidates
+    /// came from several).
+    pub fn match_path(&mut self, path: &str, sections: &[Section]) -> PathMatch {
+        if self.matchers.len() == 1 {
+            return self.matchers[0].match_path(path, sections);
+        }
+        let mut carried: Vec<MatchedItem> = Vec::new();
+        let mut low_from: Vec<String> = Vec::new();
+        let mut failed: Option<PathMatch> = None;
+        let mut tried: Vec<String> = Vec::new();
+        for m in &mut self.matchers {
+            let answer = m.match_path(path, sections);
+            tried.push(answer.plugin.clone());
+            match answer.outcome {
+                Outcome::High => return answer,
+                Outcome::Low => {
+                    for c in answer.candidates {
+                        if !carried.iter().any(|k| k.rating_key == c.rating_key) {
+                            carried.push(c);
+                        }
+                    }
+                    low_from.push(answer.plugin);
+                }
+                Outcome::NotFound => {}
+                Outcome::Error => {
+                    failed.get_or_insert(answer);
+                }
+            }
+        }
+        if !carried.is_empty() {
+            return PathMatch {
+                path: path.to_owned(),
+                outcome: Outcome::Low,
+                item: None,
+                candidates: carried,
+                plugin: low_from.join("+"),
+                error: None,
+            };
+        }
+        if let Some(f) = failed {
+            return f;
+        }
+        PathMatch {
+            path: path.to_owned(),
+            outcome: Outcome::NotFound,
+            item: None,
+            candidates: Vec::new(),
+            plugin: tried.join("+"),
+            error: None,
+        }
+    }
+}
