@@ -9,7 +9,9 @@
 //! 2. otherwise the items whose file shares the longest tail of folders with the path —
 //!    `2020/holiday.mp4` tells `/data/movies/2020/holiday.mp4` from `.../2019/holiday.mp4`.
 //!
-//! One item is HIGH; several equally good are LOW; none is not found.
+//! When a rewrite applied, the mapping is known and only (1) counts: a file of the same
+//! name elsewhere is another file. One item is HIGH; several equally good are LOW; none is
+//! not found.
 
 use plexmatch_sdk::prelude::*;
 
@@ -28,7 +30,8 @@ impl Matcher for PathMatcher {
         let name = file_name(&path)
             .ok_or_else(|| MatchError::InvalidInput(format!("{path:?} has no file name")))?;
         let rewrites = rewrites()?;
-        let wanted = components(&rewrite(&path, &rewrites));
+        let (rewritten, mapped) = rewrite(&path, &rewrites);
+        let wanted = components(&rewritten);
         let items = plex::items_by_file_name(section.id, name).map_err(MatchError::Plex)?;
         if items.is_empty() {
             return Err(not_found(&section, name));
@@ -51,10 +54,13 @@ impl Matcher for PathMatcher {
             .filter(|(n, _)| *n == wanted.len())
             .map(|(_, i)| i.clone())
             .collect();
-        if !exact.is_empty() {
+        if !exact.is_empty() || mapped {
             log(
                 Level::Debug,
-                &format!("{path:?}: {} item(s) at exactly this path", exact.len()),
+                &format!(
+                    "{path:?} → {rewritten:?}: {} item(s) at exactly this path",
+                    exact.len()
+                ),
             );
             return decide(&section, name, exact);
         }
@@ -91,18 +97,18 @@ fn rewrites() -> Result<Vec<(String, String)>, MatchError> {
         .collect()
 }
 
-/// `path` with the first matching prefix rewritten (the longest `from` wins).
-fn rewrite(path: &str, rewrites: &[(String, String)]) -> String {
+/// `path` with the matching prefix rewritten (the longest `from` wins), and whether one did.
+fn rewrite(path: &str, rewrites: &[(String, String)]) -> (String, bool) {
     let norm = path.replace('\\', "/");
-    rewrites
+    let lower = norm.to_lowercase();
+    match rewrites
         .iter()
-        .filter(|(from, _)| {
-            norm.to_lowercase()
-                .starts_with(&from.replace('\\', "/").to_lowercase())
-        })
+        .filter(|(from, _)| lower.starts_with(&from.replace('\\', "/").to_lowercase()))
         .max_by_key(|(from, _)| from.len())
-        .map(|(from, to)| format!("{to}{}", &norm[from.len()..]))
-        .unwrap_or(norm)
+    {
+        Some((from, to)) => (format!("{to}{}", &norm[from.len()..]), true),
+        None => (norm, false),
+    }
 }
 
 /// The path's components, compared as the host compares names (case, Unicode form).

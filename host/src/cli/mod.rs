@@ -9,6 +9,7 @@ mod emulator_cmd;
 mod layered;
 mod match_cmd;
 mod output;
+mod plugin_cmd;
 mod progress;
 mod sections_cmd;
 mod setup;
@@ -79,6 +80,9 @@ pub enum Command {
     /// Run a shipped benchmark against a generated library on the emulator.
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
+    /// Inspect a plugin, or test it against a library on the emulator.
+    #[command(subcommand)]
+    Plugin(plugin_cmd::PluginCommand),
     /// Show the effective configuration and where each value comes from.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
@@ -203,6 +207,7 @@ pub fn run() -> i32 {
         Command::Doctor(a) => doctor_cmd::run(a),
         Command::Bench(c) => bench_cmd::run(c),
         Command::Config(c) => config_cmd::run(c, file.as_deref(), &shown),
+        Command::Plugin(c) => plugin_cmd::run(c),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -1,0 +1,290 @@
+//! `plexmatch plugin`: what a plugin file is (`inspect`), and whether it answers as its
+//! author expects against a library served by the emulator (`test`) — the kit a plugin
+//! author uses without a Plex server.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use serde::Deserialize;
+
+use super::{exit, setup};
+use crate::backend::{Backend, CachePolicy};
+use crate::chain::Chain;
+use crate::matching::Outcome;
+use crate::plex::{DEFAULT_PAGE_SIZE, PlexConfig, RetryPolicy};
+use crate::runtime::compile_cache::Readiness;
+use crate::runtime::{Limits, contract};
+use plexmatch_emulator::{Emulator, LibraryFile, Options};
+
+/// Plugin subcommands.
+#[derive(Subcommand, Debug)]
+pub enum PluginCommand {
+    /// Show a plugin's name, version, contract version, imports, size and whether this
+    /// plexmatch can run it.
+    ///
+    /// Example: plexmatch plugin inspect target/wasm32-wasip2/release/my_matcher.wasm
+    Inspect(InspectArgs),
+    /// Run a plugin against a library served by the emulator and check the outcomes a
+    /// cases file expects; prints a pass/fail table (exit 0 when every case passes).
+    ///
+    /// Example: plexmatch plugin test my_matcher.wasm --library library.toml --cases cases.toml
+    Test(TestArgs),
+}
+
+/// Options of `plexmatch plugin inspect`.
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// The plugin: a component file, or a built-in plugin's name.
+    pub plugin: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `plexmatch plugin test`.
+#[derive(Args, Debug)]
+pub struct TestArgs {
+    /// The plugin: a component file, or a built-in plugin's name (repeat --plugin after it for a chain).
+    pub plugin: String,
+    /// More plugins after the first, tried in order (a chain).
+    #[arg(long = "plugin", value_name = "NAME|FILE")]
+    pub more: Vec<String>,
+    /// The library the emulator serves (TOML, or JSON with a .json extension).
+    #[arg(long, value_name = "FILE")]
+    pub library: PathBuf,
+    /// The cases: a TOML file of [[case]] tables (path, expect, rating_key, candidates, sections).
+    #[arg(long, value_name = "FILE")]
+    pub cases: PathBuf,
+    /// A plugin setting, key=value (repeatable; plugin:key=value for one plugin of a chain).
+    #[arg(long = "setting", value_name = "KEY=VALUE", value_parser = setup::parse_setting)]
+    pub settings: Vec<(String, String)>,
+}
+
+/// Runs a plugin subcommand.
+pub fn run(cmd: PluginCommand) -> Result<i32> {
+    match cmd {
+        PluginCommand::Inspect(a) => inspect(a),
+        PluginCommand::Test(a) => test(a),
+    }
+}
+
+/// A throwaway backend in a temporary data dir, pointed at `url`.
+fn scratch_backend(url: &str, token: &str, dir: &Path) -> Result<Arc<Backend>> {
+    let config = PlexConfig {
+        url: url.to_owned(),
+        token: token.to_owned(),
+        client_id: "plexmatch-plugin-kit".into(),
+        connect_timeout: Duration::from_secs(5),
+        read_timeout: Duration::from_secs(30),
+        page_size: DEFAULT_PAGE_SIZE,
+        retry: RetryPolicy::default(),
+    };
+    Ok(Arc::new(Backend::open(
+        &config,
+        dir,
+        CachePolicy::default(),
+    )?))
+}
+
+fn inspect(args: InspectArgs) -> Result<i32> {
+    let builtin = crate::BUILTIN_PLUGINS
+        .iter()
+        .find(|(n, _)| *n == args.plugin && !Path::new(&args.plugin).exists());
+    let bytes = match builtin {
+        Some((_, b)) => b.to_vec(),
+        None => std::fs::read(&args.plugin)
+            .with_context(|| format!("cannot read plugin file {}", args.plugin))?,
+    };
+    let dir = tempfile::tempdir()?;
+    let backend = scratch_backend("http://127.0.0.1:9", "unused", dir.path())?;
+    let loaded = setup::plugin(Some(&args.plugin), &[], Limits::default(), backend);
+    // What the file declares can be read even when it cannot run here.
+    let engine = crate::runtime::engine();
+    let component = wasmtime::component::Component::new(engine, &bytes).ok();
+    let declared = component.as_ref().map(|c| contract::declared(engine, c));
+    let contract_version = declared
+        .as_ref()
+        .and_then(|d| d.version)
+        .map(|v| v.to_string());
+    let imports: Vec<String> = declared
+        .as_ref()
+        .map(|d| d.imports.clone())
+        .unwrap_or_default();
+    let (compatible, problem) = match &loaded {
+        Ok(_) => (true, None),
+        Err(e) => (false, Some(format!("{e:#}"))),
+    };
+    if args.json {
+        let info = loaded.as_ref().ok().map(|p| p.info().clone());
+        let v = serde_json::json!({
+            "file": args.plugin,
+            "size_bytes": bytes.len(),
+            "name": info.as_ref().map(|i| i.name.clone()),
+            "version": info.as_ref().map(|i| i.version.clone()),
+            "description": info.as_ref().map(|i| i.description.clone()),
+            "contract": contract_version,
+            "host_supports": contract::supported_range(),
+            "imports": imports,
+            "compatible": compatible,
+            "problem": problem,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("file:        {} ({} bytes)", args.plugin, bytes.len());
+        if let Ok(p) = &loaded {
+            println!("name:        {}", p.info().name);
+            println!("version:     {}", p.info().version);
+            println!("description: {}", p.info().description);
+            let ready = match p.readiness() {
+                Readiness::Compiled(d) => format!("compiled in {d:.1?}"),
+                Readiness::Cached(d) => format!("loaded compiled in {d:.1?}"),
+            };
+            println!("start:       {ready}");
+        }
+        println!(
+            "contract:    {} (this plexmatch runs {})",
+            contract_version
+                .as_deref()
+                .map(|v| format!("{}@{v}", contract::PACKAGE))
+                .unwrap_or_else(|| "none found".into()),
+            contract::supported_range()
+        );
+        println!("imports:");
+        for i in &imports {
+            println!("  {i}");
+        }
+        match &problem {
+            None => println!("compatible:  yes"),
+            Some(p) => println!("compatible:  no: {p}"),
+        }
+    }
+    Ok(if compatible {
+        exit::ALL_HIGH
+    } else {
+        exit::PLUGIN
+    })
+}
+
+/// One expected outcome.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    /// The media path to match.
+    path: String,
+    /// `high`, `low`, `not-found` or `error`.
+    expect: String,
+    /// For `high`: the item's rating key.
+    rating_key: Option<String>,
+    /// For `low`: the candidates' rating keys (any order).
+    candidates: Option<Vec<String>>,
+    /// Sections to match against (titles or ids; default: every movie and show section).
+    #[serde(default)]
+    sections: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CasesFile {
+    #[serde(rename = "case")]
+    cases: Vec<Case>,
+}
+
+fn test(args: TestArgs) -> Result<i32> {
+    let library = LibraryFile::load(&args.library)?;
+    let text = std::fs::read_to_string(&args.cases)
+        .with_context(|| format!("cannot read cases file {}", args.cases.display()))?;
+    let cases: CasesFile = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+        anyhow::anyhow!(
+            "cases file {}{}: {}",
+            args.cases.display(),
+            line.map(|l| format!(", line {l}")).unwrap_or_default(),
+            e.message()
+        )
+    })?;
+    for (n, c) in cases.cases.iter().enumerate() {
+        if !["high", "low", "not-found", "error"].contains(&c.expect.as_str()) {
+            bail!(
+                "case {} ({}): expect must be high, low, not-found or error, not {:?}",
+                n + 1,
+                c.path,
+                c.expect
+            );
+        }
+    }
+    let emulator = Emulator::start(&library, Options::default())?;
+    let dir = tempfile::tempdir()?;
+    let backend = scratch_backend(emulator.url(), emulator.token(), dir.path())?;
+    let mut specs = vec![args.plugin.clone()];
+    specs.extend(args.more.iter().cloned());
+    let plugins = setup::plugins(&specs, &args.settings, Limits::default(), &backend)?;
+    let all = backend.sections()?;
+    let mut chain = Chain::new(&plugins, &backend);
+    println!(
+        "{:<4}  {:<6}  {:<10}  {:<24}  PATH",
+        "CASE", "RESULT", "EXPECTED", "GOT"
+    );
+    let mut failed = 0;
+    for (n, c) in cases.cases.iter().enumerate() {
+        let sections = crate::sections::resolve(&c.sections, &all)?;
+        let m = chain.match_path(&c.path, &sections);
+        let got = match m.outcome {
+            Outcome::High => format!(
+                "high {}",
+                m.item
+                    .as_ref()
+                    .map(|i| i.rating_key.as_str())
+                    .unwrap_or("?")
+            ),
+            Outcome::Low => {
+                let mut keys: Vec<&str> =
+                    m.candidates.iter().map(|i| i.rating_key.as_str()).collect();
+                keys.sort();
+                format!("low {}", keys.join(","))
+            }
+            Outcome::NotFound => "not-found".into(),
+            Outcome::Error => format!(
+                "error: {}",
+                m.error.as_ref().map(|e| e.to_string()).unwrap_or_default()
+            ),
+        };
+        let expected = match (c.expect.as_str(), &c.rating_key, &c.candidates) {
+            ("high", Some(k), _) => format!("high {k}"),
+            ("low", _, Some(keys)) => {
+                let mut keys = keys.clone();
+                keys.sort();
+                format!("low {}", keys.join(","))
+            }
+            (e, _, _) => e.to_owned(),
+        };
+        let pass = if expected.contains(' ') {
+            got == expected
+        } else {
+            got.split([' ', ':']).next() == Some(expected.as_str())
+        };
+        if !pass {
+            failed += 1;
+        }
+        println!(
+            "{:<4}  {:<6}  {:<10}  {:<24}  {}",
+            n + 1,
+            if pass { "pass" } else { "FAIL" },
+            expected,
+            got,
+            c.path
+        );
+    }
+    println!(
+        "{} case(s): {} passed, {failed} failed",
+        cases.cases.len(),
+        cases.cases.len() - failed
+    );
+    Ok(if failed == 0 {
+        exit::ALL_HIGH
+    } else {
+        exit::NOT_ALL_HIGH
+    })
+}

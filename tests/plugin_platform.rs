@@ -1,0 +1,257 @@
+//! The plugin platform: the second strategy, chains, the compiled-plugin cache, and the
+//! plugin author's kit (`plexmatch plugin inspect` and `plexmatch plugin test`).
+
+mod support;
+
+use std::process::Command;
+use std::sync::Arc;
+
+use plexmatch::backend::CachePolicy;
+use plexmatch::chain::Chain;
+use plexmatch::matching::Outcome;
+use plexmatch::runtime::compile_cache::{Readiness, artifact_path};
+use plexmatch::runtime::{Limits, Plugin};
+use support::*;
+
+const HOLIDAY_2020: &str = "/stash/movies/2020/holiday.mp4";
+
+fn path_matcher(
+    backend: &Arc<plexmatch::backend::Backend>,
+    settings: &[(&str, &str)],
+) -> Arc<Plugin> {
+    let settings = settings
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Arc::new(
+        Plugin::load(
+            "path-matcher",
+            plexmatch::PATH_MATCHER_PLUGIN,
+            settings,
+            Limits::default(),
+            backend.clone(),
+        )
+        .unwrap(),
+    )
+}
+
+#[test]
+fn path_matcher_tells_apart_what_the_default_plugin_cannot() {
+    let fx = Fixture::sample();
+    let backend = fx.backend(CachePolicy::default());
+    let movies = sections(&backend, &[1]);
+    let by_name = match_one(&default_plugin(&backend), &backend, HOLIDAY_2020, &movies);
+    assert_eq!(
+        by_name.outcome,
+        Outcome::Low,
+        "two items hold holiday.mp4: {by_name:?}"
+    );
+    let by_path = match_one(
+        &path_matcher(&backend, &[]),
+        &backend,
+        HOLIDAY_2020,
+        &movies,
+    );
+    assert_eq!(
+        (by_path.outcome, by_path.item.map(|i| i.rating_key)),
+        (Outcome::High, Some("109".into()))
+    );
+
+    // With the mapping known, a file of the same name elsewhere is another file.
+    let mapped = path_matcher(&backend, &[("rewrite", "/stash/=>/data/")]);
+    let dune = match_one(
+        &mapped,
+        &backend,
+        "/stash/movies-4k/Dune (2021)/Dune (2021).mkv",
+        &all_sections(&backend),
+    );
+    assert_eq!(
+        (dune.outcome, dune.item.map(|i| i.rating_key)),
+        (Outcome::High, Some("301".into()))
+    );
+    let bad = path_matcher(&backend, &[("rewrite.2", "no arrow")]);
+    let m = match_one(&bad, &backend, HOLIDAY_2020, &movies);
+    assert!(
+        format!("{:?}", m.error).contains("rewrite.2")
+            && format!("{:?}", m.error).contains("FROM=>TO"),
+        "{m:?}"
+    );
+}
+
+#[test]
+fn a_chain_takes_the_first_high_and_carries_low_candidates() {
+    let fx = Fixture::sample();
+    let backend = fx.backend(CachePolicy::default());
+    let sections = all_sections(&backend);
+    let default = default_plugin(&backend);
+    let path = path_matcher(&backend, &[]);
+
+    let mut chain = Chain::new(&[default.clone(), path.clone()], &backend);
+    let m = chain.match_path(HOLIDAY_2020, &sections);
+    assert_eq!(
+        (m.outcome, m.plugin.as_str()),
+        (Outcome::High, "path-matcher"),
+        "default said LOW, path-matcher decided"
+    );
+
+    let m = chain.match_path("/x/Inception (2010) - 1080p.mkv", &sections);
+    assert_eq!(
+        (m.outcome, m.plugin.as_str()),
+        (Outcome::High, "default"),
+        "the first HIGH wins; the rest never run"
+    );
+
+    let m = chain.match_path("/elsewhere/holiday.mp4", &sections);
+    assert_eq!(m.outcome, Outcome::Low);
+    assert_eq!(m.plugin, "default+path-matcher", "both said LOW");
+    assert_eq!(
+        m.candidates.len(),
+        2,
+        "candidates carried forward, deduplicated"
+    );
+
+    let m = chain.match_path("/x/nothing at all.mkv", &sections);
+    assert_eq!(
+        (m.outcome, m.plugin.as_str()),
+        (Outcome::NotFound, "default+path-matcher")
+    );
+}
+
+#[test]
+fn compiled_plugins_are_cached_and_a_damaged_artifact_is_rebuilt() {
+    let fx = Fixture::sample();
+    let backend = fx.backend(CachePolicy::default());
+    let load = || {
+        Plugin::load(
+            "path-matcher",
+            plexmatch::PATH_MATCHER_PLUGIN,
+            Vec::new(),
+            Limits::default(),
+            backend.clone(),
+        )
+        .unwrap()
+    };
+    let first = load();
+    let artifact = artifact_path(
+        plexmatch::runtime::engine(),
+        &fx.data_dir().join("plugins"),
+        plexmatch::PATH_MATCHER_PLUGIN,
+    );
+    assert!(artifact.is_file(), "{} written", artifact.display());
+    drop(first);
+    let second = load();
+    assert!(
+        matches!(second.readiness(), Readiness::Cached(_)),
+        "{:?}",
+        second.readiness()
+    );
+    assert_eq!(
+        match_one(
+            &Arc::new(second),
+            &backend,
+            HOLIDAY_2020,
+            &sections(&backend, &[1])
+        )
+        .outcome,
+        Outcome::High
+    );
+
+    std::fs::write(&artifact, b"not a compiled component").unwrap();
+    let third = load();
+    assert!(
+        matches!(third.readiness(), Readiness::Compiled(_)),
+        "a damaged artifact is compiled again"
+    );
+    assert!(
+        std::fs::read(&artifact).unwrap().len() > 1000,
+        "and replaced"
+    );
+}
+
+fn plexmatch_cmd(args: &[&str]) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_plexmatch"))
+        .args(args)
+        .current_dir(repo_root())
+        .env("PLEXMATCH_DATA_DIR", dir.path())
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn plugin_test_runs_a_cases_file_against_a_library_without_plex() {
+    let args = [
+        "plugin",
+        "test",
+        "path-matcher",
+        "--library",
+        "host/emulator/libraries/sample.toml",
+        "--cases",
+        "tests/plugins/cases/path-matcher.toml",
+        "--setting",
+        "rewrite=/stash/=>/data/",
+    ];
+    let (code, stdout, stderr) = plexmatch_cmd(&args);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("6 case(s): 6 passed, 0 failed"), "{stdout}");
+
+    // Without the rewrite, the 4K Dune cannot be told from the other one: that case fails.
+    let (code, stdout, _) = plexmatch_cmd(&args[..7]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL    high 301    low 106,301"),
+        "{stdout}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("bad.toml");
+    std::fs::write(&cases, "[[case]]\npath = \"/a.mkv\"\nexpect = \"maybe\"\n").unwrap();
+    let (code, _, stderr) = plexmatch_cmd(&[
+        "plugin",
+        "test",
+        "default",
+        "--library",
+        "host/emulator/libraries/sample.toml",
+        "--cases",
+        cases.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("expect must be high, low, not-found or error, not \"maybe\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn plugin_inspect_says_what_a_file_is_and_whether_it_runs_here() {
+    let (code, stdout, _) = plexmatch_cmd(&["plugin", "inspect", "--json", "path-matcher"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["name"], "path-matcher");
+    assert_eq!(v["contract"], "0.1.0");
+    assert_eq!(v["compatible"], true);
+    assert!(
+        v["imports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i == "plexmatch:plugin/plex@0.1.0")
+    );
+    assert!(v["size_bytes"].as_u64().unwrap() > 10_000);
+
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.wasm");
+    std::fs::write(&broken, &plexmatch::PATH_MATCHER_PLUGIN[..5000]).unwrap();
+    let (code, stdout, _) = plexmatch_cmd(&["plugin", "inspect", broken.to_str().unwrap()]);
+    assert_eq!(code, Some(4), "{stdout}");
+    assert!(
+        stdout.contains("compatible:  no") && stdout.contains("broken.wasm"),
+        "{stdout}"
+    );
+}
