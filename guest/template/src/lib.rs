@@ -1,0 +1,25 @@
+//! The template for a new plexmatch plugin: it answers with the items of the section that
+//! hold a file of the path's name. Change `find` to your strategy; see docs/plugins.md.
+
+use plexmatch_sdk::prelude::*;
+
+struct Template;
+
+impl Matcher for Template {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "template".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "Items holding a file of the same name".into(),
+        }
+    }
+
+    fn find(section: Section, path: String) -> Result<MatchOutcome, MatchError> {
+        let name = file_name(&path)
+            .ok_or_else(|| MatchError::InvalidInput(format!("{path:?} has no file name")))?;
+        let items = plex::items_by_file_name(section.id, name).map_err(MatchError::Plex)?;
+        decide(&section, name, items)
+    }
+}
+
+plexmatch_sdk::export!(Template);
