@@ -97,7 +97,13 @@ pub struct Matcher {
     instance: Option<Instance>,
     /// Match-cache entries the plugin read for the current path, by section.
     cache_reads: HashMap<u32, crate::cache::CachedMatch>,
+    /// `find` calls made, for recycling the instance.
+    calls: u64,
 }
+
+/// Calls after which an instance is replaced by a fresh one (about 17 µs), so that a
+/// plugin's leaks or fragmentation cannot build up over a long batch.
+const RECYCLE_AFTER: u64 = 10_000;
 
 impl Matcher {
     /// A matcher running `plugin` against `backend`.
@@ -107,6 +113,7 @@ impl Matcher {
             backend,
             instance: None,
             cache_reads: HashMap::new(),
+            calls: 0,
         }
     }
 
@@ -170,6 +177,11 @@ impl Matcher {
 
     /// One section: the plugin's answer, with the host's own record of each item.
     fn ask(&mut self, section: &Section, path: &str) -> Result<Vec<Item>, Asked> {
+        // A long-lived instance keeps whatever its plugin leaked: start afresh now and then.
+        self.calls += 1;
+        if self.calls % RECYCLE_AFTER == 0 {
+            self.instance = None;
+        }
         let instance = match self.instance.as_mut() {
             Some(i) => i,
             None => {
