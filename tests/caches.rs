@@ -11,16 +11,6 @@ use plexmatch::cache::{LibraryCache, MatchCache};
 use plexmatch::plex::{Item, ItemKind};
 use support::*;
 
-fn plexmatch(fx: &Fixture, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_plexmatch"));
-    cmd.args(args)
-        .env("PLEX_URL", fx.emulator.url())
-        .env("PLEX_TOKEN", fx.emulator.token())
-        .env("PLEXMATCH_DATA_DIR", fx.data_dir())
-        .env_remove("RUST_LOG");
-    cmd
-}
-
 fn item(key: u32, title: &str, files: &[&str]) -> Item {
     Item {
         rating_key: key.to_string(),

@@ -8,16 +8,6 @@ use std::process::{Command, Output, Stdio};
 
 use support::*;
 
-fn plexmatch(fx: &Fixture, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_plexmatch"));
-    cmd.args(args)
-        .env("PLEX_URL", fx.emulator.url())
-        .env("PLEX_TOKEN", fx.emulator.token())
-        .env("PLEXMATCH_DATA_DIR", fx.data_dir())
-        .env_remove("RUST_LOG");
-    cmd
-}
-
 fn run(mut cmd: Command) -> Output {
     cmd.output().expect("plexmatch runs")
 }

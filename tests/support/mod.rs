@@ -159,3 +159,14 @@ pub fn match_one(
 ) -> PathMatch {
     Matcher::new(plugin.clone(), backend.clone()).match_path(path, sections)
 }
+
+/// The real `plexmatch` binary, pointed at the fixture's emulator and data dir.
+pub fn plexmatch(fx: &Fixture, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_plexmatch"));
+    cmd.args(args)
+        .env("PLEX_URL", fx.emulator.url())
+        .env("PLEX_TOKEN", fx.emulator.token())
+        .env("PLEXMATCH_DATA_DIR", fx.data_dir())
+        .env_remove("RUST_LOG");
+    cmd
+}

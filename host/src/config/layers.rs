@@ -117,19 +117,7 @@ impl<'a> Layering<'a> {
         convert: impl Fn(&F) -> T,
         show: impl Fn(&Option<T>) -> String,
     ) {
-        let source = match (self.given(&n), from_file) {
-            (Some(s), _) => s,
-            (None, Some(v)) => {
-                *current = Some(convert(v.get_ref()));
-                Source::File(self.file.place(v))
-            }
-            (None, None) => Source::Default,
-        };
-        self.shown.push(Shown {
-            key: n.key.to_owned(),
-            value: show(current),
-            source,
-        });
+        self.value(n, current, from_file, |v| Some(convert(v)), show);
     }
 
     /// Records a value that was worked out rather than read.
