@@ -179,7 +179,7 @@ impl Matcher {
     fn ask(&mut self, section: &Section, path: &str) -> Result<Vec<Item>, Asked> {
         // A long-lived instance keeps whatever its plugin leaked: start afresh now and then.
         self.calls += 1;
-        if self.calls % RECYCLE_AFTER == 0 {
+        if self.calls.is_multiple_of(RECYCLE_AFTER) {
             self.instance = None;
         }
         let instance = match self.instance.as_mut() {
