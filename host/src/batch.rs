@@ -107,7 +107,16 @@ pub fn run(
                         .into_iter()
                         .map(|(index, path)| {
                             let started = Instant::now();
-                            let result = matcher.match_path(&path, sections);
+                            // A bug that panics must not lose the path (the batch would wait
+                            // for its answer for ever): it becomes that path's error.
+                            let result =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                    matcher.match_path(&path, sections)
+                                }))
+                                .unwrap_or_else(|panic| {
+                                    matcher = Chain::new(plugins, backend);
+                                    internal_error(&path, panic)
+                                });
                             Answer {
                                 index,
                                 result,
@@ -208,6 +217,26 @@ pub fn run(
         }
         drop(job_tx);
     });
+}
+
+/// The answer for a path whose matching panicked.
+fn internal_error(path: &str, panic: Box<dyn std::any::Any + Send>) -> PathMatch {
+    let what = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into());
+    tracing::error!("matching {path:?} panicked: {what}");
+    PathMatch {
+        path: path.to_owned(),
+        outcome: crate::matching::Outcome::Error,
+        item: None,
+        candidates: Vec::new(),
+        plugin: String::new(),
+        error: Some(crate::matching::Failure::Plugin(format!(
+            "internal error while matching: {what}"
+        ))),
+    }
 }
 
 /// Refreshes the stale snapshots of `sections`, several at a time.
