@@ -19,8 +19,6 @@ pub struct Options {
     pub port: u16,
     /// The token clients must send.
     pub token: String,
-    /// Unused: each connection has its own thread. Kept so callers need not change.
-    pub threads: usize,
 }
 
 impl Default for Options {
@@ -28,7 +26,6 @@ impl Default for Options {
         Options {
             port: 0,
             token: "plexmatch-emulator-token".into(),
-            threads: 4,
         }
     }
 }

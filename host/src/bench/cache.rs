@@ -48,13 +48,7 @@ pub fn run(items: usize, page_sizes: &[usize], lookups: usize) -> Result<CacheRe
         .iter()
         .flat_map(|i| i.files.iter().flat_map(|f| f.parts()).map(str::to_owned))
         .collect();
-    let emulator = Emulator::start(
-        &library,
-        Options {
-            threads: 2,
-            ..Options::default()
-        },
-    )?;
+    let emulator = Emulator::start(&library, Options::default())?;
     let dir = tempfile::tempdir()?;
 
     let mut refreshes = Vec::new();
