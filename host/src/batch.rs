@@ -20,6 +20,10 @@ use crate::matching::PathMatch;
 use crate::plex::Section;
 use crate::runtime::Plugin;
 
+/// Most worker threads: matching is CPU-bound once snapshots are listed, and each worker
+/// holds a plugin instance per plugin of the chain.
+pub const MAX_WORKERS: usize = 64;
+
 /// A batch with at least this many paths lists stale sections before matching.
 pub const PREFETCH_THRESHOLD: usize = 64;
 
@@ -85,7 +89,7 @@ pub fn run(
     options: BatchOptions,
     mut emit: impl FnMut(Answer),
 ) {
-    let workers = options.workers.max(1);
+    let workers = options.workers.clamp(1, MAX_WORKERS);
     let window = options.window.max(workers);
     let _pin = backend.pin_snapshots();
     // How many answers were emitted: the reader stays within `window` of it.

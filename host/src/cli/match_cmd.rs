@@ -28,7 +28,7 @@ pub struct MatchOptions {
     /// chain. Example: --setting path-matcher:rewrite=/mnt/stash/=>/data/media/
     #[arg(long = "setting", value_name = "KEY=VALUE", value_parser = setup::parse_setting)]
     pub settings: Vec<(String, String)>,
-    /// Paths matched at once (one plugin instance each); default: one per core.
+    /// Paths matched at once (one plugin instance each; at most 64); default: one per core.
     #[arg(long, env = "PLEXMATCH_WORKERS", value_name = "N")]
     pub workers: Option<usize>,
     /// CPU time a plugin may use per path and section, in milliseconds.
