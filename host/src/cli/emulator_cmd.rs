@@ -44,7 +44,6 @@ pub fn run(args: EmulatorArgs) -> Result<i32> {
         Options {
             port: args.port,
             token: args.token.clone(),
-            ..Options::default()
         },
     )?;
     println!(
