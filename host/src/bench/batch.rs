@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use super::Latency;
+use super::{Histogram, Latency};
 use crate::backend::{Backend, CachePolicy};
 use crate::batch::{self, BatchOptions};
 use crate::matching::Outcome;
@@ -57,7 +57,9 @@ pub struct Pass {
 pub fn run(items: usize, paths: usize, workers: usize) -> Result<BatchReport> {
     let emulator = ChildEmulator::start(items)?;
     let library = plexmatch_emulator::generate(items, SEED);
-    let input = batch_paths(&library, paths);
+    // The file names the batch draws from (the section's, not the batch's size); the paths
+    // themselves are made as the batch reads them, so the benchmark holds no batch-sized list.
+    let input = BatchPaths::new(&library, paths);
     drop(library);
     let dir = tempfile::tempdir()?;
     let config = PlexConfig {
@@ -102,7 +104,7 @@ pub fn run(items: usize, paths: usize, workers: usize) -> Result<BatchReport> {
     let cold = passes.pop().expect("two passes");
     Ok(BatchReport {
         items,
-        paths: input.len(),
+        paths,
         workers,
         cold,
         warm,
@@ -116,14 +118,14 @@ fn run_pass(
     emulator: &ChildEmulator,
     backend: &Arc<Backend>,
     plugin: &Arc<Plugin>,
-    input: &[String],
+    input: &BatchPaths,
     workers: usize,
 ) -> Result<Pass> {
     reset_peak_rss();
     let before = emulator.requests()?;
     let sections = crate::sections::resolve(&[], &backend.sections()?)?;
-    let mut samples = Vec::with_capacity(input.len());
-    let mut turnarounds = Vec::with_capacity(input.len());
+    let mut samples = Histogram::default();
+    let mut turnarounds = Histogram::default();
     let (mut high, mut low, mut not_found, mut errors) = (0, 0, 0, 0);
     let options = BatchOptions {
         workers,
@@ -134,11 +136,11 @@ fn run_pass(
         std::slice::from_ref(plugin),
         backend,
         &sections,
-        input.iter().cloned(),
+        input.iter(),
         options,
         |a| {
-            samples.push(a.latency);
-            turnarounds.push(a.turnaround);
+            samples.add(a.latency);
+            turnarounds.add(a.turnaround);
             match a.result.outcome {
                 Outcome::High => high += 1,
                 Outcome::Low => low += 1,
@@ -152,8 +154,8 @@ fn run_pass(
     Ok(Pass {
         seconds,
         matches_per_second: input.len() as f64 / seconds,
-        latency: Latency::of(&mut samples),
-        turnaround: Latency::of(&mut turnarounds),
+        latency: samples.latency(),
+        turnaround: turnarounds.latency(),
         plex_requests: emulator.requests()? - before,
         peak_rss_mib: peak_rss_kib() as f64 / 1024.0,
         high,
@@ -168,24 +170,48 @@ const SEED: u64 = 42;
 /// A realistic batch: file names as the media manager has them (other folders), spread
 /// over the section, so it holds plain, quality-suffixed and dated names and the
 /// generator's duplicates; one path in twenty is a file Plex does not have.
-pub fn batch_paths(library: &plexmatch_emulator::LibraryFile, n: usize) -> Vec<String> {
-    let names: Vec<&str> = library
-        .sections
-        .iter()
-        .flat_map(|s| s.items.iter())
-        .flat_map(|i| i.files.iter())
-        .filter_map(|f| f.parts().first().copied())
-        .map(|p| p.rsplit(['/', '\\']).next().unwrap_or(p))
-        .collect();
-    (0..n)
-        .map(|i| {
+pub struct BatchPaths {
+    names: Vec<String>,
+    len: usize,
+}
+
+impl BatchPaths {
+    /// `len` paths drawn from `library`.
+    pub fn new(library: &plexmatch_emulator::LibraryFile, len: usize) -> BatchPaths {
+        let names = library
+            .sections
+            .iter()
+            .flat_map(|s| s.items.iter())
+            .flat_map(|i| i.files.iter())
+            .filter_map(|f| f.parts().first().copied())
+            .map(|p| p.rsplit(['/', '\\']).next().unwrap_or(p).to_owned())
+            .collect();
+        BatchPaths { names, len }
+    }
+
+    /// How many paths.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The paths, made one by one.
+    pub fn iter(&self) -> impl Iterator<Item = String> + Send + '_ {
+        (0..self.len).map(|i| {
             if i % 20 == 19 {
                 format!("/stash/incoming/Not In Plex {i} (2024) - 1080p.mkv")
             } else {
-                format!("/stash/library/{}", names[(i * 7919) % names.len()])
+                format!(
+                    "/stash/library/{}",
+                    self.names[(i * 7919) % self.names.len()]
+                )
             }
         })
-        .collect()
+    }
 }
 
 /// `plexmatch emulator` in a child process, killed when dropped.

@@ -42,6 +42,56 @@ impl Latency {
     }
 }
 
+/// Latencies counted in 1 µs buckets up to 100 ms (and one bucket beyond), so that a
+/// benchmark's memory does not grow with the number of samples.
+pub struct Histogram {
+    buckets: Vec<u64>,
+    count: u64,
+    max: Duration,
+}
+
+const HISTOGRAM_MICROS: usize = 100_000;
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            buckets: vec![0; HISTOGRAM_MICROS + 1],
+            count: 0,
+            max: Duration::ZERO,
+        }
+    }
+}
+
+impl Histogram {
+    /// Counts one sample.
+    pub fn add(&mut self, d: Duration) {
+        self.buckets[(d.as_micros() as usize).min(HISTOGRAM_MICROS)] += 1;
+        self.count += 1;
+        self.max = self.max.max(d);
+    }
+
+    /// Percentiles (to the microsecond).
+    pub fn latency(&self) -> Latency {
+        let at = |q: f64| {
+            let rank = ((self.count as f64 * q) as u64).min(self.count.saturating_sub(1));
+            let mut seen = 0;
+            for (us, n) in self.buckets.iter().enumerate() {
+                seen += n;
+                if seen > rank {
+                    return Duration::from_micros(us as u64).min(self.max);
+                }
+            }
+            self.max
+        };
+        Latency {
+            count: self.count as usize,
+            p50: at(0.5),
+            p99: at(0.99),
+            max: self.max,
+        }
+    }
+}
+
 fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1e6)
 }

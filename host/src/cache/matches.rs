@@ -25,6 +25,9 @@ CREATE INDEX matches_by_use ON matches (last_used);
 /// Default size limit, as in the reference (50 MiB).
 pub const DEFAULT_LIMIT: u64 = 50 << 20;
 
+/// Last uses kept in memory before they are written (one transaction per batch of them).
+const TOUCHES_BATCH: usize = 4096;
+
 /// Entries evicted per step while the file is over its limit.
 const EVICTION_STEP: i64 = 512;
 
@@ -84,8 +87,11 @@ impl MatchCache {
             .optional()?
         };
         self.stats.record("match", found.is_some());
-        if found.is_some() {
-            self.touches.touch((section_id, key));
+        if found.is_some() && self.touches.touch((section_id, key)) >= TOUCHES_BATCH {
+            let mut conn = self.conn();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            write_touches(&tx, self.touches.take())?;
+            tx.commit()?;
         }
         Ok(found)
     }

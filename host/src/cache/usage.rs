@@ -20,12 +20,12 @@ impl<K: Hash + Eq> Default for Touches<K> {
 }
 
 impl<K: Hash + Eq> Touches<K> {
-    /// Records that `key` was used now.
-    pub fn touch(&self, key: K) {
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, super::db::now_millis());
+    /// Records that `key` was used now; returns how many uses wait to be written, so that
+    /// the caller can write them before they pile up over a long batch.
+    pub fn touch(&self, key: K) -> usize {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.insert(key, super::db::now_millis());
+        pending.len()
     }
 
     /// The recorded uses, emptied.
