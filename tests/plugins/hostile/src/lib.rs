@@ -9,15 +9,11 @@
 //! Any other name is matched honestly through the host's file-name index, so tests can
 //! check that the host recovers.
 
-wit_bindgen::generate!({ path: "../../../wit", world: "plugin" });
-
-use exports::plexmatch::plugin::matcher::{Guest, PluginInfo};
-use plexmatch::plugin::types::{Confidence, Item, ItemKind, MatchError, MatchOutcome, Section};
-use plexmatch::plugin::{match_cache, plex};
+use plexmatch_sdk::prelude::*;
 
 struct Hostile;
 
-impl Guest for Hostile {
+impl Matcher for Hostile {
     fn info() -> PluginInfo {
         PluginInfo {
             name: "hostile".into(),
@@ -55,11 +51,7 @@ impl Guest for Hostile {
                         files: Vec::new(),
                     })
                     .collect();
-                Ok(MatchOutcome {
-                    confidence: Confidence::Low,
-                    chosen: None,
-                    candidates,
-                })
+                Ok(low(candidates))
             }
             "bigstring.mkv" => {
                 let item = Item {
@@ -69,11 +61,7 @@ impl Guest for Hostile {
                     section_id: section.id,
                     files: vec![path.clone()],
                 };
-                Ok(MatchOutcome {
-                    confidence: Confidence::High,
-                    chosen: Some(item.clone()),
-                    candidates: vec![item],
-                })
+                Ok(high(item))
             }
             "recurse.mkv" => Err(MatchError::InvalidInput(format!(
                 "depth {}",
@@ -108,11 +96,7 @@ impl Guest for Hostile {
                     section_id: section.id,
                     files: vec![path.clone()],
                 };
-                Ok(MatchOutcome {
-                    confidence: Confidence::High,
-                    chosen: Some(item.clone()),
-                    candidates: vec![item],
-                })
+                Ok(high(item))
             }
             "poison.mkv" => match match_cache::put(section.id, &path, "101") {
                 Ok(()) => Err(MatchError::InvalidInput(
@@ -124,24 +108,9 @@ impl Guest for Hostile {
                 if name == "stderr.mkv" {
                     eprintln!("hostile plugin writes to stderr");
                 }
-                let mut items =
+                let items =
                     plex::items_by_file_name(section.id, &name).map_err(MatchError::Plex)?;
-                match items.len() {
-                    0 => Err(MatchError::NotFound(name)),
-                    1 => {
-                        let item = items.pop().expect("one item");
-                        Ok(MatchOutcome {
-                            confidence: Confidence::High,
-                            chosen: Some(item.clone()),
-                            candidates: vec![item],
-                        })
-                    }
-                    _ => Ok(MatchOutcome {
-                        confidence: Confidence::Low,
-                        chosen: None,
-                        candidates: items,
-                    }),
-                }
+                decide(&section, &name, items)
             }
         }
     }
@@ -157,4 +126,4 @@ fn recurse(depth: u64) -> u64 {
     }
 }
 
-export!(Hostile);
+plexmatch_sdk::export!(Hostile);
