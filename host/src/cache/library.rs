@@ -121,18 +121,17 @@ impl LibraryCache {
 
     /// Replaces the cached section list.
     pub fn store_sections(&self, sections: &[Section]) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute("DELETE FROM sections", [])?;
-        let now = db::now();
-        for s in sections {
-            tx.execute(
-                "INSERT OR REPLACE INTO sections (id, uuid, title, kind, listed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![s.id, s.uuid, s.title, s.kind.as_str(), now],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.conns.write(|tx| {
+            tx.execute("DELETE FROM sections", [])?;
+            let now = db::now();
+            for s in sections {
+                tx.execute(
+                    "INSERT OR REPLACE INTO sections (id, uuid, title, kind, listed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![s.id, s.uuid, s.title, s.kind.as_str(), now],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     /// The section's snapshot bookkeeping, if there is a snapshot.
@@ -332,12 +331,10 @@ impl LibraryCache {
 
     /// Writes this process's lookup counters and last uses to the file.
     pub fn flush(&self) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        self.stats.flush(&tx)?;
-        write_touches(&tx, self.touches.take())?;
-        tx.commit()?;
-        Ok(())
+        self.conns.write(|tx| {
+            self.stats.flush(tx)?;
+            Ok(write_touches(tx, self.touches.take())?)
+        })
     }
 
     /// Evicts least recently used snapshots and searches until the file's pages fit in

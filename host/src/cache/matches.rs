@@ -88,10 +88,8 @@ impl MatchCache {
         };
         self.stats.record("match", found.is_some());
         if found.is_some() && self.touches.touch((section_id, key)) >= TOUCHES_BATCH {
-            let mut conn = self.conn();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            write_touches(&tx, self.touches.take())?;
-            tx.commit()?;
+            self.conns
+                .write(|tx| Ok(write_touches(tx, self.touches.take())?))?;
         }
         Ok(found)
     }
@@ -181,12 +179,10 @@ impl MatchCache {
 
     /// Writes this process's lookup counters and last uses to the file.
     pub fn flush(&self) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        self.stats.flush(&tx)?;
-        write_touches(&tx, self.touches.take())?;
-        tx.commit()?;
-        Ok(())
+        self.conns.write(|tx| {
+            self.stats.flush(tx)?;
+            Ok(write_touches(tx, self.touches.take())?)
+        })
     }
 
     /// Bytes of pages in use (what the limit counts) and of the file with its log.

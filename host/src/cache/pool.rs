@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use anyhow::Result;
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::db;
 
@@ -39,6 +39,18 @@ impl Pool {
         }
         let home = thread_slot() % self.conns.len();
         self.conns[home].lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Pool {
+    /// Runs `f` in a write transaction, begun IMMEDIATE (so it never has to upgrade a read
+    /// lock, which another writer could refuse) and committed if `f` succeeds.
+    pub fn write<R>(&self, f: impl FnOnce(&Transaction) -> Result<R>) -> Result<R> {
+        let mut conn = self.get();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let r = f(&tx)?;
+        tx.commit()?;
+        Ok(r)
     }
 }
 
