@@ -272,13 +272,8 @@ fn doctor_reports_a_healthy_setup_and_says_what_to_do_otherwise() {
 fn the_token_appears_in_no_output_or_log_even_when_plex_fails() {
     let fx = Fixture::sample();
     let token = fx.emulator.token().to_owned();
-    fx.emulator.inject(
-        plexmatch_emulator::Fault::Status {
-            code: 503,
-            retry_after: None,
-        },
-        1,
-    );
+    fx.emulator
+        .inject(plexmatch_emulator::Fault::status(503), 1);
     fx.emulator.inject(plexmatch_emulator::Fault::CutShort, 1);
     fx.emulator.inject(
         plexmatch_emulator::Fault::Status {

@@ -12,6 +12,15 @@ use support::*;
 
 const INCEPTION: &str = "/stash/movies/Inception (2010)/Inception (2010) - 1080p.mkv";
 
+/// Matches Inception with a fresh default plugin (which caches the match) and checks it.
+fn match_inception(
+    backend: &std::sync::Arc<plexmatch::backend::Backend>,
+    sections: &[plexmatch::plex::Section],
+) {
+    let m = match_one(&default_plugin(backend), backend, INCEPTION, sections);
+    assert_eq!(key(&m), Some("101"), "{m:?}");
+}
+
 fn key(m: &plexmatch::matching::PathMatch) -> Option<&str> {
     m.item.as_ref().map(|i| i.rating_key.as_str())
 }
@@ -164,15 +173,7 @@ fn cached_match_without_a_snapshot_costs_one_fetch() {
     let fx = Fixture::sample();
     let cold = fx.backend(CachePolicy::default());
     let movies = sections(&cold, &[1]);
-    assert_eq!(
-        key(&match_one(
-            &default_plugin(&cold),
-            &cold,
-            INCEPTION,
-            &movies
-        )),
-        Some("101")
-    );
+    match_inception(&cold, &movies);
     cold.library.clear(Some(1)).unwrap(); // no snapshot of Movies any more
     let (before, metadata_before) = (fx.emulator.requests(), fx.emulator.requests_to("metadata"));
     let warm = fx.backend(CachePolicy::default());
@@ -191,15 +192,7 @@ fn cached_match_is_checked_with_one_request_when_the_snapshot_is_stale() {
     let fx = Fixture::sample();
     let backend = fx.backend(CachePolicy::default());
     let movies = sections(&backend, &[1]);
-    assert_eq!(
-        key(&match_one(
-            &default_plugin(&backend),
-            &backend,
-            INCEPTION,
-            &movies
-        )),
-        Some("101")
-    );
+    match_inception(&backend, &movies);
 
     let stale = fx.backend(CachePolicy {
         library_ttl: Duration::ZERO,
@@ -237,15 +230,7 @@ fn stale_match_cache_entry_is_replaced_when_plex_answers_404() {
     let fx = Fixture::sample();
     let backend = fx.backend(CachePolicy::default());
     let movies = sections(&backend, &[1]);
-    assert_eq!(
-        key(&match_one(
-            &default_plugin(&backend),
-            &backend,
-            INCEPTION,
-            &movies
-        )),
-        Some("101")
-    );
+    match_inception(&backend, &movies);
 
     fx.emulator.set_library(&inception_replaced()).unwrap();
     let stale = fx.backend(CachePolicy {
@@ -405,15 +390,7 @@ fn an_unreachable_server_keeps_cached_matches() {
     let fx = Fixture::sample();
     let backend = fx.backend(CachePolicy::default());
     let movies = sections(&backend, &[1]);
-    assert_eq!(
-        key(&match_one(
-            &default_plugin(&backend),
-            &backend,
-            INCEPTION,
-            &movies
-        )),
-        Some("101")
-    );
+    match_inception(&backend, &movies);
     let Fixture { emulator, dir } = fx;
     let url = emulator.url().to_owned();
     drop(emulator);

@@ -172,20 +172,8 @@ fn no_token(fx: &Fixture, e: &PlexError) {
 fn server_errors_are_retried_then_succeed() {
     let fx = Fixture::sample();
     let c = client(&fx, |_| {});
-    fx.emulator.inject(
-        Fault::Status {
-            code: 503,
-            retry_after: None,
-        },
-        2,
-    );
-    fx.emulator.inject(
-        Fault::Status {
-            code: 500,
-            retry_after: None,
-        },
-        1,
-    );
+    fx.emulator.inject(Fault::status(503), 2);
+    fx.emulator.inject(Fault::status(500), 1);
     assert_eq!(c.sections().unwrap().len(), 3);
     assert_eq!(
         fx.emulator.requests_to("sections"),
@@ -198,13 +186,7 @@ fn server_errors_are_retried_then_succeed() {
 fn a_lasting_outage_gives_up_after_the_policy_with_a_clear_message() {
     let fx = Fixture::sample();
     let c = client(&fx, |_| {});
-    fx.emulator.inject(
-        Fault::Status {
-            code: 503,
-            retry_after: None,
-        },
-        100,
-    );
+    fx.emulator.inject(Fault::status(503), 100);
     let e = c.sections().unwrap_err();
     assert!(
         matches!(e, PlexError::Unavailable(_)),
@@ -393,13 +375,7 @@ fn a_failed_or_partial_listing_never_replaces_the_snapshot() {
 
     // The second page fails for good: the listing as a whole fails.
     fx.emulator.inject(Fault::Delay(Duration::ZERO), 1); // page 1 goes through
-    fx.emulator.inject(
-        Fault::Status {
-            code: 503,
-            retry_after: None,
-        },
-        100,
-    );
+    fx.emulator.inject(Fault::status(503), 100);
     let e = backend.force_refresh(1).unwrap_err();
     assert!(
         matches!(e, PlexError::Unavailable(ref m) if m.contains("items 1000")),

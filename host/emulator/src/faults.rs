@@ -23,6 +23,16 @@ pub enum Fault {
     Malformed,
 }
 
+impl Fault {
+    /// Answer with HTTP `code` (no `Retry-After`).
+    pub fn status(code: u16) -> Fault {
+        Fault::Status {
+            code,
+            retry_after: None,
+        }
+    }
+}
+
 /// Faults waiting for requests.
 #[derive(Default)]
 pub struct Faults {
