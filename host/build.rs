@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+include!("guest_cargo.rs");
+
 fn main() {
     let manifest_dir =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -22,34 +24,21 @@ fn main() {
         "guest/sdk",
         "guest/path-matcher",
         "guest/matchkit",
+        "host/guest_cargo.rs",
         "wit",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     ensure_wasm_target();
-    let status = Command::new(cargo)
-        .current_dir(root.join("guest"))
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "-p",
-            "default-matcher",
-            "-p",
-            "path-matcher",
-            "--target-dir",
-        ])
-        .arg(&target_dir)
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("RUSTFLAGS")
-        .env_remove("RUSTC_WRAPPER")
-        .env_remove("RUSTC_WORKSPACE_WRAPPER")
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET")
-        .status()
-        .expect("cannot run cargo to build the default plugin");
+    let status = guest_cargo(
+        &cargo,
+        &root,
+        &target_dir,
+        &["default-matcher", "path-matcher"],
+    )
+    .status()
+    .expect("cannot run cargo to build the default plugin");
     assert!(
         status.success(),
         "building the default plugin failed; is the wasm32-wasip2 target installed? (rustup target add wasm32-wasip2)"

@@ -93,29 +93,15 @@ pub fn hostile_plugin(backend: &Arc<Backend>, limits: Limits) -> Arc<Plugin> {
     )
 }
 
+include!("../../host/guest_cargo.rs");
+
 /// Builds the hostile plugin once per test process and returns its path.
 pub fn hostile_wasm() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let root = repo_root();
         let target = root.join("target").join("guest");
-        let status = Command::new(env!("CARGO"))
-            .current_dir(root.join("guest"))
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "-p",
-                "hostile",
-                "--target-dir",
-            ])
-            .arg(&target)
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("RUSTFLAGS")
-            .env_remove("RUSTC_WRAPPER")
-            .env_remove("RUSTC_WORKSPACE_WRAPPER")
-            .env_remove("CARGO_TARGET_DIR")
+        let status = guest_cargo(env!("CARGO"), &root, &target, &["hostile"])
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building tests/plugins/hostile failed");
