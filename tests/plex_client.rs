@@ -13,7 +13,7 @@ use plexmatch_emulator::Fault;
 use support::*;
 
 fn fixtures() -> PathBuf {
-    repo_root().join("../shared/plex-fixtures/plex-api.rs")
+    repo_root().join("tests/fixtures/plex/plex-api.rs")
 }
 
 fn parse(name: &str) -> Envelope {
