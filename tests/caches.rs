@@ -76,7 +76,7 @@ fn invalidating_a_section_leaves_a_section_whose_title_it_prefixes() {
         String::from_utf8_lossy(&out.stdout).contains("forgot 29 match(es) of section 1"),
         "{out:?}"
     );
-    let matches = MatchCache::open(fx.data_dir(), 50 << 20).unwrap();
+    let matches = MatchCache::open(&fx.cache_dir(), 50 << 20).unwrap();
     assert_eq!(matches.get(1, "/stash/f1.mkv").unwrap(), None);
     assert_eq!(matches.len().unwrap(), 20);
     assert_eq!(
@@ -187,13 +187,14 @@ fn a_refresh_killed_midway_leaves_the_previous_snapshot() {
 #[test]
 fn corrupt_or_foreign_cache_files_are_moved_aside_and_rebuilt() {
     let fx = Fixture::sample();
+    std::fs::create_dir_all(fx.cache_dir()).unwrap();
     std::fs::write(
-        fx.data_dir().join("library.sqlite3"),
+        fx.cache_dir().join("library.sqlite3"),
         b"this is not a database, it is a cache that got damaged",
     )
     .unwrap();
     {
-        let conn = rusqlite::Connection::open(fx.data_dir().join("matches.sqlite3")).unwrap();
+        let conn = rusqlite::Connection::open(fx.cache_dir().join("matches.sqlite3")).unwrap();
         conn.execute_batch("CREATE TABLE matches (x); PRAGMA user_version = 1;")
             .unwrap();
     }
@@ -206,7 +207,7 @@ fn corrupt_or_foreign_cache_files_are_moved_aside_and_rebuilt() {
     );
     assert_eq!(m.item.map(|i| i.rating_key), Some("101".to_owned()));
     assert_eq!(backend.matches.len().unwrap(), 1);
-    let aside: Vec<String> = std::fs::read_dir(fx.data_dir())
+    let aside: Vec<String> = std::fs::read_dir(fx.cache_dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.contains(".corrupt-"))

@@ -78,12 +78,14 @@ fn paths_come_from_stdin_and_low_or_missing_exit_1() {
             .iter()
             .map(|l| l["outcome"].as_str().unwrap())
             .collect::<Vec<_>>(),
-        ["low", "not-found"]
+        ["low", "error", "not-found"],
+        "every line gets one answer: the empty one is an input error"
     );
+    assert_eq!(lines[1]["error"]["kind"], "input");
     assert_eq!(lines[0]["candidates"].as_array().unwrap().len(), 2);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("2 path(s): 0 HIGH, 1 LOW, 1 not found"),
+        stderr.contains("3 path(s): 0 HIGH, 1 LOW, 1 not found, 1 error(s)"),
         "{stderr}"
     );
 }

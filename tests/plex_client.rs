@@ -133,25 +133,19 @@ fn lenient_models_read_odd_but_real_types() {
         .container
         .metadata
         .into_iter()
-        .filter_map(|m| m.into_item(section))
+        .map(|m| m.into_checked_item(section))
         .collect();
-    assert_eq!(
-        items.len(),
-        2,
-        "an entry without a rating key is skipped, not an error"
+    let first = items[0].as_ref().unwrap();
+    assert_eq!((first.rating_key.as_str(), first.section_id), ("7", 4));
+    // Broken entries are errors that say what is wrong, never items quietly dropped.
+    assert!(
+        items[1]
+            .as_ref()
+            .is_err_and(|e| e.contains("x-8") && e.contains("episode with no Media")),
+        "{:?}",
+        items[1]
     );
-    assert_eq!(
-        (items[0].rating_key.as_str(), items[0].section_id),
-        ("7", 4)
-    );
-    assert_eq!(
-        (
-            items[1].rating_key.as_str(),
-            items[1].title.as_str(),
-            items[1].files.len()
-        ),
-        ("x-8", "", 0)
-    );
+    assert_eq!(items[2].as_ref().unwrap_err(), "has no ratingKey");
 }
 
 fn client(fx: &Fixture, tweak: impl FnOnce(&mut PlexConfig)) -> PlexClient {

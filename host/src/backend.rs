@@ -11,6 +11,7 @@ use anyhow::Result;
 
 use crate::cache::{self, LibraryCache, MatchCache};
 use crate::plex::{Item, PlexClient, PlexConfig, PlexError, Section};
+use crate::servers::{self, ServerIdentity};
 use plexmatch_matchkit::{file_name, has_file_named, name_key};
 
 /// How long an empty title search is trusted. Plex indexes a new file within a minute or
@@ -30,7 +31,16 @@ pub struct CachePolicy {
     pub library_limit: u64,
     /// Size limit of the match cache file, in bytes.
     pub match_limit: u64,
+    /// How long a failure is remembered within a run: a section whose listing or search
+    /// failed (or a server that could not be reached) is not asked again for every path
+    /// meanwhile; the paths that need it get the same error at once.
+    pub failure_backoff: Duration,
 }
+
+/// How long a failed section (or an unreachable server) is not asked again: long enough
+/// that a batch of thousands of paths costs one failed listing, short enough that a
+/// server back after a restart is used again within the run.
+pub const FAILURE_BACKOFF: Duration = Duration::from_secs(30);
 
 impl Default for CachePolicy {
     fn default() -> Self {
@@ -39,6 +49,7 @@ impl Default for CachePolicy {
             negative_ttl: NEGATIVE_TTL,
             library_limit: cache::LIBRARY_DEFAULT_LIMIT,
             match_limit: cache::MATCH_DEFAULT_LIMIT,
+            failure_backoff: FAILURE_BACKOFF,
         }
     }
 }
@@ -62,7 +73,29 @@ pub struct Backend {
     /// Snapshot bookkeeping read recently, by section: every lookup asks for it, and a
     /// refresh by another process is seen within [`SNAPSHOT_MEMO`].
     snapshot_memo: Mutex<HashMap<u32, (Instant, Option<cache::SnapshotInfo>)>>,
+    /// The Plex server the caches belong to.
+    pub server: ServerIdentity,
+    /// The folder of this server's caches and locks.
+    pub cache_dir: PathBuf,
+    /// Failures remembered within the run.
+    failures: Mutex<Failures>,
+    /// Whether the section list was listed again this run after a section answered 404.
+    relisted: std::sync::atomic::AtomicBool,
 }
+
+/// Failures remembered so that they are not repeated for every path.
+#[derive(Default)]
+struct Failures {
+    /// The token was refused: nothing more is asked of the server this run.
+    refused: Option<PlexError>,
+    /// The server could not be reached (refused connection, timeout), and when.
+    server: Option<(Instant, PlexError)>,
+    /// Sections whose listing or search failed, and when; [`SECTION_LIST`] for the list.
+    sections: HashMap<u32, (Instant, PlexError)>,
+}
+
+/// The key under which a failed section list is remembered.
+const SECTION_LIST: u32 = u32::MAX;
 
 /// How long this process reuses a section's snapshot bookkeeping without reading it again.
 const SNAPSHOT_MEMO: Duration = Duration::from_secs(1);
@@ -80,23 +113,115 @@ impl Drop for SnapshotPin<'_> {
 }
 
 impl Backend {
-    /// Opens the caches in `data_dir` and prepares the Plex client.
+    /// Prepares the Plex client, finds out which server it reaches (remembered, or one
+    /// request) and opens that server's caches in `data_dir`.
     pub fn open(plex: &PlexConfig, data_dir: &Path, policy: CachePolicy) -> Result<Backend> {
+        let client = PlexClient::new(plex)?;
+        let server = servers::identify(&client, &plex.url, data_dir, policy.library_ttl)?;
+        Backend::with_client(client, server, data_dir, policy)
+    }
+
+    /// Like [`Backend::open`], for a server known without asking (tools that need no
+    /// Plex server, such as `plugin inspect`).
+    pub fn open_for(
+        plex: &PlexConfig,
+        server: ServerIdentity,
+        data_dir: &Path,
+        policy: CachePolicy,
+    ) -> Result<Backend> {
+        Backend::with_client(PlexClient::new(plex)?, server, data_dir, policy)
+    }
+
+    fn with_client(
+        plex: PlexClient,
+        server: ServerIdentity,
+        data_dir: &Path,
+        policy: CachePolicy,
+    ) -> Result<Backend> {
+        let cache_dir = servers::prepare(data_dir, &server)?;
         Ok(Backend {
-            plex: PlexClient::new(plex)?,
-            library: LibraryCache::open(data_dir, policy.library_limit)?,
-            matches: MatchCache::open(data_dir, policy.match_limit)?,
+            plex,
+            library: LibraryCache::open(&cache_dir, policy.library_limit)?,
+            matches: MatchCache::open(&cache_dir, policy.match_limit)?,
             policy,
             refreshing: Mutex::new(HashMap::new()),
-            locks_dir: data_dir.join("locks"),
+            locks_dir: cache_dir.join("locks"),
             data_dir: data_dir.to_path_buf(),
             sections: Mutex::new(None),
             pins: Mutex::new((0, 0)),
             snapshot_memo: Mutex::new(HashMap::new()),
+            server,
+            cache_dir,
+            failures: Mutex::new(Failures::default()),
+            relisted: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
-    /// Every section of the server, from the cache while it is fresh.
+    /// Whether a request may be sent now: not after the token was refused, nor while the
+    /// server or this section (`None`: a request about no section) recently failed.
+    fn gate(&self, section: Option<u32>) -> Result<(), PlexError> {
+        let f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = &f.refused {
+            return Err(e.clone());
+        }
+        let recent = |(at, e): &(Instant, PlexError)| {
+            let age = at.elapsed();
+            (age < self.policy.failure_backoff).then(|| {
+                e.clone().noted(&format!(
+                    "failed {:.0?} ago; not asked again for {:.0?}",
+                    age,
+                    self.policy.failure_backoff - age
+                ))
+            })
+        };
+        if let Some(e) = f.server.as_ref().and_then(recent) {
+            return Err(e);
+        }
+        if let Some(e) = section.and_then(|id| f.sections.get(&id)).and_then(recent) {
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Remembers what a failed request says about the server or the section.
+    fn note_failure(&self, section: Option<u32>, e: &PlexError) {
+        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        match e {
+            PlexError::Unauthorized(_) => {
+                if f.refused.is_none() {
+                    tracing::error!("{e}; no further request is sent to the server in this run");
+                    f.refused = Some(e.clone().noted(
+                        "the token was refused earlier in this run; nothing more was asked",
+                    ));
+                }
+            }
+            _ if e.is_unreachable() => f.server = Some((Instant::now(), e.clone())),
+            PlexError::NotFound(_) => {}
+            _ => {
+                if let Some(id) = section {
+                    f.sections.insert(id, (Instant::now(), e.clone()));
+                }
+            }
+        }
+    }
+
+    /// Sends a request through the gate and remembers its failure.
+    fn ask<T>(
+        &self,
+        section: Option<u32>,
+        request: impl FnOnce() -> Result<T, PlexError>,
+    ) -> Result<T, PlexError> {
+        self.gate(section)?;
+        request().inspect_err(|e| self.note_failure(section, e))
+    }
+
+    /// One item by rating key, from Plex (through the failure gate).
+    pub fn fetch_item(&self, rating_key: &str) -> Result<Item, PlexError> {
+        self.ask(None, || self.plex.fetch_item(rating_key))
+    }
+
+    /// Every section of the server, from the cache while it is fresh (an empty list only
+    /// for the negative TTL).
     pub fn sections(&self) -> Result<Vec<Section>, PlexError> {
         if let Some(s) = self.sections.lock().expect("sections lock").clone() {
             return Ok(s);
@@ -105,12 +230,12 @@ impl Backend {
             tracing::warn!("cannot read the cached section list: {e:#}");
             None
         });
-        let fresh = cached.filter(|(_, listed_at)| self.is_fresh(*listed_at));
+        let fresh = cached.filter(|(s, listed_at)| self.is_fresh_for(*listed_at, s.is_empty()));
         self.library.stats.record("sections", fresh.is_some());
         let sections = match fresh {
             Some((s, _)) => s,
             None => {
-                let s = self.plex.sections()?;
+                let s = self.ask(Some(SECTION_LIST), || self.plex.sections())?;
                 if let Err(e) = self.library.store_sections(&s) {
                     tracing::warn!("cannot cache the section list: {e:#}");
                 }
@@ -119,6 +244,25 @@ impl Backend {
         };
         *self.sections.lock().expect("sections lock") = Some(sections.clone());
         Ok(sections)
+    }
+
+    /// After a section answered 404, lists the sections again (once per run): the cached
+    /// list is out of date.
+    fn relist_sections(&self, section_id: u32) {
+        if self
+            .relisted
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return;
+        }
+        tracing::info!("section {section_id} answered 404: listing the sections again");
+        *self.sections.lock().expect("sections lock") = None;
+        if let Err(e) = self.library.forget_sections() {
+            tracing::warn!("cannot update the cached section list: {e:#}");
+        }
+        if let Err(e) = self.sections() {
+            tracing::warn!("cannot list the sections again: {e}");
+        }
     }
 
     /// One section by id.
@@ -131,8 +275,15 @@ impl Backend {
             })
     }
 
-    fn is_fresh(&self, at: i64) -> bool {
-        cache::now().saturating_sub(at) < self.policy.library_ttl.as_secs() as i64
+    /// Whether something cached at `at` is still trusted: an empty answer (no sections,
+    /// no items) only for the negative TTL, anything else for the library TTL.
+    fn is_fresh_for(&self, at: i64, empty: bool) -> bool {
+        let ttl = if empty {
+            self.policy.negative_ttl
+        } else {
+            self.policy.library_ttl
+        };
+        cache::now().saturating_sub(at) < ttl.as_secs() as i64
     }
 
     /// The section's snapshot info and whether it is fresh.
@@ -156,7 +307,8 @@ impl Backend {
             Ok(info) => info.map(|i| {
                 (
                     i,
-                    self.is_fresh(i.refreshed_at) || self.is_pinned(i.refreshed_at),
+                    self.is_fresh_for(i.refreshed_at, i.item_count == 0)
+                        || self.is_pinned(i.refreshed_at),
                 )
             }),
             Err(e) => {
@@ -183,7 +335,13 @@ impl Backend {
 
     /// A title search, asked of Plex and cached (empty answers only briefly).
     pub fn search(&self, section_id: u32, title: &str) -> Result<Vec<Item>, PlexError> {
-        let items = self.plex.search(section_id, title)?;
+        let items = self
+            .ask(Some(section_id), || self.plex.search(section_id, title))
+            .inspect_err(|e| {
+                if matches!(e, PlexError::NotFound(_)) {
+                    self.relist_sections(section_id);
+                }
+            })?;
         if let Err(e) = self.library.store_search(section_id, title, &items) {
             tracing::warn!("cannot cache a search answer: {e:#}");
         }
@@ -246,6 +404,11 @@ impl Backend {
         section_id: u32,
         force: bool,
     ) -> Result<Option<usize>, PlexError> {
+        // A section that just failed is not listed again for every path (a refresh the
+        // user asks for is).
+        if !force {
+            self.gate(Some(section_id))?;
+        }
         let lock = Arc::clone(
             self.refreshing
                 .lock()
@@ -254,6 +417,10 @@ impl Backend {
                 .or_default(),
         );
         let _in_process = lock.lock().unwrap_or_else(|p| p.into_inner());
+        if !force {
+            // It may have failed while this caller waited for the lock.
+            self.gate(Some(section_id))?;
+        }
         let before = self.snapshot(section_id).map(|(info, _)| info.refreshed_at);
         let _across_processes = self.lock_file(section_id);
         // Another process may have refreshed while this one waited: read it from the file.
@@ -308,7 +475,15 @@ impl Backend {
             )));
         };
         let started = std::time::Instant::now();
-        let items = self.plex.list_section(section_id, item_type)?;
+        let items = self
+            .plex
+            .list_section(section_id, item_type)
+            .inspect_err(|e| {
+                self.note_failure(Some(section_id), e);
+                if matches!(e, PlexError::NotFound(_)) {
+                    self.relist_sections(section_id);
+                }
+            })?;
         if let Err(e) = self.library.replace_snapshot(section_id, &items) {
             tracing::warn!("cannot store the snapshot of section {section_id}: {e:#}");
         }
@@ -339,7 +514,6 @@ impl Backend {
             None => match self.library.item(section_id, rating_key).ok().flatten() {
                 Some(i) if self.snapshot(section_id).is_some_and(|(_, f)| f) => i,
                 _ => self
-                    .plex
                     .fetch_item(rating_key)
                     .map_err(|e| format!("cannot check item {rating_key}: {e}"))?,
             },

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::backend::Backend;
 use crate::chain::Chain;
+use crate::input::Input;
 use crate::matching::PathMatch;
 use crate::plex::Section;
 use crate::runtime::Plugin;
@@ -61,7 +62,7 @@ pub struct Answer {
 /// What the engine's main loop hears about: input from the reader thread, answers from
 /// the workers.
 enum Event {
-    Path(usize, String),
+    Path(usize, Input),
     End,
     Done(Vec<Answer>),
 }
@@ -71,7 +72,7 @@ enum Event {
 const CHUNK: usize = 32;
 
 /// Paths for one worker, and when they were handed over.
-type Job = (Vec<(usize, String)>, Instant);
+type Job = (Vec<(usize, Input)>, Instant);
 
 /// How long the engine waits for more input before deciding, with fewer paths than
 /// [`PREFETCH_THRESHOLD`], that the batch is small (a caller may be feeding paths one by
@@ -81,11 +82,13 @@ const READ_AHEAD_WAIT: Duration = Duration::from_millis(100);
 /// Matches every path of `paths` against `sections` with the plugin chain `plugins` and
 /// calls `emit` with each answer, in
 /// input order, as soon as it and every earlier answer are ready.
-pub fn run(
+/// Each path is checked first ([`Input`]): an unusable one is answered with its input
+/// error without asking a plugin.
+pub fn run<P: Into<Input>>(
     plugins: &[Arc<Plugin>],
     backend: &Arc<Backend>,
     sections: &[Section],
-    paths: impl Iterator<Item = String> + Send,
+    paths: impl Iterator<Item = P> + Send,
     options: BatchOptions,
     mut emit: impl FnMut(Answer),
 ) {
@@ -109,8 +112,19 @@ pub fn run(
                     let Ok((paths, dispatched)) = job else { break };
                     let answers = paths
                         .into_iter()
-                        .map(|(index, path)| {
+                        .map(|(index, input)| {
                             let started = Instant::now();
+                            let path = match input {
+                                Input::Path(p) => p,
+                                Input::Invalid { shown, why } => {
+                                    return Answer {
+                                        index,
+                                        result: input_error(shown, why),
+                                        latency: started.elapsed(),
+                                        turnaround: dispatched.elapsed(),
+                                    };
+                                }
+                            };
                             // A bug that panics must not lose the path (the batch would wait
                             // for its answer for ever): it becomes that path's error.
                             let result =
@@ -140,7 +154,7 @@ pub fn run(
         let reader_tx = event_tx.clone();
         scope.spawn(move || {
             let (lock, cvar) = &*reader_emitted;
-            for (index, path) in paths.enumerate() {
+            for (index, path) in paths.map(Into::into).enumerate() {
                 let mut done = lock.lock().unwrap_or_else(|p| p.into_inner());
                 while index >= *done + window {
                     done = cvar.wait(done).unwrap_or_else(|p| p.into_inner());
@@ -155,7 +169,7 @@ pub fn run(
         drop(event_tx);
 
         // Read ahead: a large batch lists stale sections once before matching.
-        let mut head: Vec<(usize, String)> = Vec::new();
+        let mut head: Vec<(usize, Input)> = Vec::new();
         let mut ended = false;
         while head.len() < PREFETCH_THRESHOLD {
             match events.recv_timeout(READ_AHEAD_WAIT) {
@@ -173,7 +187,7 @@ pub fn run(
         }
 
         let mut job_tx = Some(job_tx);
-        let mut queue: Vec<(usize, String)> = head;
+        let mut queue: Vec<(usize, Input)> = head;
         let mut dispatched = 0usize;
         let mut pending: BTreeMap<usize, Answer> = BTreeMap::new();
         let mut next = 0usize;
@@ -221,6 +235,18 @@ pub fn run(
         }
         drop(job_tx);
     });
+}
+
+/// The answer for a line that is not a usable path.
+fn input_error(shown: String, why: String) -> PathMatch {
+    PathMatch {
+        path: shown,
+        outcome: crate::matching::Outcome::Error,
+        item: None,
+        candidates: Vec::new(),
+        plugin: String::new(),
+        error: Some(crate::matching::Failure::Input(why)),
+    }
 }
 
 /// The answer for a path whose matching panicked.

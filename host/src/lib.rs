@@ -14,10 +14,13 @@ pub mod capabilities;
 pub mod chain;
 pub mod cli;
 pub mod config;
+pub mod input;
 pub mod matching;
 pub mod plex;
 pub mod runtime;
 pub mod sections;
+pub mod servers;
+pub mod text;
 
 /// The default matcher plugin, built from `guest/default-matcher` and embedded.
 pub const DEFAULT_PLUGIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/default_matcher.wasm"));

@@ -133,7 +133,8 @@ impl Matcher {
                 }
                 Err(Asked::NotFound) => {}
                 Err(Asked::Failed(f, stop)) => {
-                    tracing::warn!("{path}: section {:?}: {f}", section.title);
+                    // The answer carries the error; the log repeats it only when asked to.
+                    tracing::debug!("{path}: section {:?}: {f}", section.title);
                     failure.get_or_insert(f);
                     if stop {
                         break;

@@ -58,6 +58,14 @@ impl Fixture {
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
     }
+
+    /// The folder of the emulator's caches in the data dir (caches are kept per server).
+    pub fn cache_dir(&self) -> PathBuf {
+        self.dir
+            .path()
+            .join("servers")
+            .join(self.emulator.machine_id())
+    }
 }
 
 /// Retries as in production, but with millisecond waits so that fault tests stay fast.

@@ -13,6 +13,8 @@ pub enum Value {
     Int(i64),
     UInt(u64),
     Bool(bool),
+    /// Raw JSON (in XML: the text itself); only for faults that send what Plex never would.
+    RawJson(String),
 }
 
 impl From<&str> for Value {
@@ -111,6 +113,7 @@ impl Element {
                 Value::Int(n) => write!(out, "{n}").expect("write to String"),
                 Value::UInt(n) => write!(out, "{n}").expect("write to String"),
                 Value::Bool(b) => out.push(if *b { '1' } else { '0' }),
+                Value::RawJson(s) => escape_xml(s, out),
             }
             out.push('"');
         }
@@ -143,6 +146,9 @@ impl Element {
                 Value::Int(n) => serde_json::Value::from(*n),
                 Value::UInt(n) => serde_json::Value::from(*n),
                 Value::Bool(b) => serde_json::Value::Bool(*b),
+                Value::RawJson(s) => {
+                    serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.clone()))
+                }
             };
             map.insert((*name).to_owned(), v);
         }

@@ -156,6 +156,7 @@ pub fn generate(n: usize, seed: u64) -> LibraryFile {
         server_name: Some(format!(
             "plexmatch emulator (generated, {n} items, seed {seed})"
         )),
+        machine_id: Some(format!("9e4e{n:018x}{seed:018x}")),
         sections: vec![SectionSpec {
             id: 1,
             title: "Movies".into(),

@@ -14,7 +14,7 @@ mod library;
 mod responses;
 mod server;
 
-pub use faults::Fault;
+pub use faults::{BadItem, Fault};
 pub use generate::generate;
 pub use library::{FileSpec, ItemSpec, LibraryFile, SectionSpec, SectionType};
 pub use server::{COUNTERS_PATH, Emulator, Options};

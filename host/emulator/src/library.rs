@@ -41,6 +41,10 @@ pub struct LibraryFile {
     /// Name the server reports (`friendlyName`).
     #[serde(default)]
     pub server_name: Option<String>,
+    /// The server's `machineIdentifier`; derived from the library's content when absent,
+    /// so that two emulators serving different libraries are two different servers.
+    #[serde(default)]
+    pub machine_id: Option<String>,
     /// The sections, in the order the server lists them.
     #[serde(default)]
     pub sections: Vec<SectionSpec>,
@@ -230,6 +234,7 @@ pub struct Section {
 #[derive(Debug, Clone)]
 pub struct Library {
     pub server_name: String,
+    pub machine_id: String,
     pub sections: Vec<Section>,
     pub entries: HashMap<u64, Entry>,
 }
@@ -261,6 +266,10 @@ impl Library {
                 .server_name
                 .clone()
                 .unwrap_or_else(|| "plexmatch emulator".into()),
+            machine_id: file
+                .machine_id
+                .clone()
+                .unwrap_or_else(|| derived_machine_id(file)),
             sections: Vec::new(),
             entries: HashMap::new(),
         };
@@ -423,6 +432,21 @@ impl Library {
             self.collect(&self.entries[c], kind, out);
         }
     }
+}
+
+/// A 40-hex-digit id (as Plex's) from the library's content: FNV-1a over its JSON form,
+/// spread over five 64-bit words.
+fn derived_machine_id(file: &LibraryFile) -> String {
+    let text = serde_json::to_string(file).unwrap_or_default();
+    (0u64..5)
+        .map(|round| {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ round.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            for b in text.bytes() {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            format!("{:08x}", h >> 32)
+        })
+        .collect()
 }
 
 /// A stable uuid-shaped string for a section id.

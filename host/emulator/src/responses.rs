@@ -7,19 +7,17 @@ use crate::library::{Entry, EntryKind, Library, Section};
 const ADDED_AT: u64 = 1_700_000_000;
 /// The server version the emulator reports.
 pub const VERSION: &str = "1.41.3.9314-a0bfb8370";
-/// The server's machine identifier.
-pub const MACHINE_ID: &str = "0e3a5c7d9b1f2e4a6c8d0f1b3d5e7a9c1e3f5a7b";
 
 fn container() -> Element {
     Element::new("MediaContainer", "MediaContainer")
 }
 
 /// `GET /identity`.
-pub fn identity() -> Element {
+pub fn identity(lib: &Library) -> Element {
     container()
         .attr("size", 0u32)
         .attr("claimed", true)
-        .attr("machineIdentifier", MACHINE_ID)
+        .attr("machineIdentifier", lib.machine_id.as_str())
         .attr("version", VERSION)
 }
 
@@ -36,7 +34,7 @@ pub fn root(lib: &Library) -> Element {
         .attr("certificate", false)
         .attr("companionProxy", true)
         .attr("friendlyName", lib.server_name.as_str())
-        .attr("machineIdentifier", MACHINE_ID)
+        .attr("machineIdentifier", lib.machine_id.as_str())
         .attr("multiuser", true)
         .attr("myPlex", false)
         .attr("platform", "Linux")

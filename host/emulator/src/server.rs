@@ -93,6 +93,16 @@ impl Emulator {
         &self.url
     }
 
+    /// The server's `machineIdentifier`.
+    pub fn machine_id(&self) -> String {
+        self.shared
+            .library
+            .read()
+            .expect("library lock")
+            .machine_id
+            .clone()
+    }
+
     /// The token clients must send.
     pub fn token(&self) -> &str {
         &self.shared.token
@@ -119,8 +129,13 @@ impl Emulator {
 
     /// Replaces the served library (as when the server rescans), keeping the counters.
     pub fn set_library(&self, library: &LibraryFile) -> Result<()> {
-        let built = Library::build(library)?;
-        *self.shared.library.write().expect("library lock") = built;
+        let mut built = Library::build(library)?;
+        let mut served = self.shared.library.write().expect("library lock");
+        // A rescan changes the library, not which server it is.
+        if library.machine_id.is_none() {
+            built.machine_id = served.machine_id.clone();
+        }
+        *served = built;
         Ok(())
     }
 
@@ -135,6 +150,12 @@ impl Emulator {
     /// Makes the next `times` requests fail with `fault` (after faults already queued).
     pub fn inject(&self, fault: Fault, times: usize) {
         self.shared.faults.inject(fault, times);
+    }
+
+    /// Makes the next `times` requests to `endpoint` (as [`Emulator::requests_to`] names
+    /// them) fail with `fault`; other requests are served normally.
+    pub fn inject_on(&self, endpoint: &'static str, fault: Fault, times: usize) {
+        self.shared.faults.inject_on(endpoint, fault, times);
     }
 
     /// Forgets the faults not yet applied.
@@ -241,10 +262,14 @@ fn handle(shared: &Shared, request: &Request) -> Delivery {
     if endpoint == "listing" && delay > 0 {
         std::thread::sleep(std::time::Duration::from_millis(delay));
     }
+    let fault = shared.faults.next(endpoint);
     let response = match reply {
         Reply::Unauthorized => html(401, responses::UNAUTHORIZED_HTML),
         Reply::NotFound => html(404, responses::NOT_FOUND_HTML),
-        Reply::Doc(doc, page) => {
+        Reply::Doc(mut doc, page) => {
+            if let Some(f) = fault.as_ref().filter(|f| f.is_in_body()) {
+                spoil(&mut doc, f);
+            }
             let (body, ctype) = if incoming.json {
                 (doc.to_json(), "application/json")
             } else {
@@ -265,8 +290,9 @@ fn handle(shared: &Shared, request: &Request) -> Delivery {
             }
         }
     };
-    match shared.faults.next() {
+    match fault {
         None => Delivery::Whole(response),
+        Some(f) if f.is_in_body() => Delivery::Whole(response),
         Some(Fault::Status { code, retry_after }) => {
             let mut r = html(
                 code,
@@ -277,6 +303,11 @@ fn handle(shared: &Shared, request: &Request) -> Delivery {
             if let Some(s) = retry_after {
                 r.headers.push(("Retry-After".into(), s.to_string()));
             }
+            Delivery::Whole(r)
+        }
+        Some(Fault::Redirect(location)) => {
+            let mut r = html(302, "<html><body>Found</body></html>");
+            r.headers.push(("Location".into(), location));
             Delivery::Whole(r)
         }
         Some(Fault::Delay(d)) => {
@@ -296,6 +327,62 @@ fn handle(shared: &Shared, request: &Request) -> Delivery {
             r.body.extend_from_slice(b"\x00<<not a MediaContainer");
             Delivery::Whole(r)
         }
+        Some(_) => unreachable!("body faults are applied above"),
+    }
+}
+
+/// Applies a fault that changes the document itself.
+fn spoil(doc: &mut Element, fault: &Fault) {
+    use crate::document::Value;
+    use crate::faults::BadItem;
+    let set = |doc: &mut Element, name: &'static str, value: Option<Value>| {
+        doc.attrs.retain(|(n, _)| *n != name);
+        if let Some(v) = value {
+            doc.attrs.push((name, v));
+        }
+    };
+    let total = doc.attrs.iter().find_map(|(n, v)| match (n, v) {
+        (&"totalSize", Value::UInt(t)) => Some(*t as i64),
+        _ => None,
+    });
+    match fault {
+        Fault::DropItems(n) => {
+            let keep = doc.children.len().saturating_sub(*n);
+            doc.children.truncate(keep);
+        }
+        Fault::NoTotalSize => set(doc, "totalSize", None),
+        Fault::TotalSizeNotANumber => set(doc, "totalSize", Some(Value::Str("many".into()))),
+        Fault::TotalSizeOff(by) => {
+            let t = total.unwrap_or(doc.children.len() as i64);
+            set(doc, "totalSize", Some(Value::Int(t + by)));
+        }
+        Fault::Empty => {
+            doc.children.clear();
+            set(doc, "size", Some(Value::UInt(0)));
+            if total.is_some() {
+                set(doc, "totalSize", Some(Value::UInt(0)));
+            }
+        }
+        Fault::BadItem(how) => {
+            if let Some(item) = doc.children.first_mut() {
+                match how {
+                    BadItem::NoRatingKey => item.attrs.retain(|(n, _)| *n != "ratingKey"),
+                    BadItem::RatingKeyObject => {
+                        item.attrs.retain(|(n, _)| *n != "ratingKey");
+                        item.attrs.push(("ratingKey", Value::RawJson("{}".into())));
+                    }
+                    BadItem::NoMedia => item.children.retain(|c| c.tag != "Media"),
+                }
+            }
+        }
+        Fault::BadSectionKey => {
+            if let Some(d) = doc.children.first_mut() {
+                d.attrs.retain(|(n, _)| *n != "key");
+                d.attrs
+                    .push(("key", Value::Str("/library/sections/one".into())));
+            }
+        }
+        _ => {}
     }
 }
 
@@ -313,7 +400,8 @@ fn html(status: u16, body: &str) -> Response {
 
 fn route(shared: &Shared, req: &Incoming) -> (&'static str, Reply) {
     if req.path == "/identity" {
-        return ("identity", Reply::Doc(responses::identity(), None));
+        let lib = shared.library.read().expect("library lock");
+        return ("identity", Reply::Doc(responses::identity(&lib), None));
     }
     if req.token.as_deref() != Some(shared.token.as_str()) {
         return ("unauthorized", Reply::Unauthorized);

@@ -21,23 +21,29 @@ pub fn open(path: &Path, version: i32, schema: &str) -> Result<Connection> {
     match try_open(path, version, schema) {
         Ok(conn) => Ok(conn),
         Err(e) if path.exists() && !is_busy(&e) => {
-            let aside = aside_name(path);
-            tracing::warn!(
-                "cache file {} is unusable ({e:#}); moving it to {} and starting afresh",
-                path.display(),
-                aside.display()
-            );
-            std::fs::rename(path, &aside).with_context(|| {
-                format!("cannot move unusable cache file {} aside", path.display())
-            })?;
-            for suffix in ["-wal", "-shm"] {
-                let side = PathBuf::from(format!("{}{suffix}", path.display()));
-                let _ = std::fs::remove_file(side);
-            }
+            set_aside(path, &e)?;
             try_open(path, version, schema)
         }
         Err(e) => Err(e),
     }
+}
+
+/// Moves an unusable cache file aside (`<name>.corrupt-<unix time>`, kept for inspection)
+/// with one warning, and removes its write-ahead log and shared-memory files.
+pub fn set_aside(path: &Path, why: &anyhow::Error) -> Result<()> {
+    let aside = aside_name(path);
+    tracing::warn!(
+        "cache file {} is unusable ({why:#}); moving it to {} and starting afresh",
+        path.display(),
+        aside.display()
+    );
+    std::fs::rename(path, &aside)
+        .with_context(|| format!("cannot move unusable cache file {} aside", path.display()))?;
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{suffix}", path.display()));
+        let _ = std::fs::remove_file(side);
+    }
+    Ok(())
 }
 
 /// Another connection to a file [`open`] has opened (and checked) already.

@@ -97,30 +97,33 @@ impl LibraryCache {
 
     /// The cached section list and when it was listed.
     pub fn sections(&self) -> Result<Option<(Vec<Section>, i64)>> {
-        let conn = self.conn();
-        let mut st = conn.prepare_cached(
-            "SELECT id, uuid, title, kind, listed_at FROM sections ORDER BY rowid",
-        )?;
-        let rows: Vec<(Section, i64)> = st
-            .query_map([], |r| {
-                let kind = SectionKind::parse(&r.get::<_, String>(3)?);
-                Ok((
-                    Section {
-                        id: r.get(0)?,
-                        uuid: r.get(1)?,
-                        title: r.get(2)?,
-                        kind,
-                    },
-                    r.get(4)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let listed_at = rows.iter().map(|(_, t)| *t).min();
-        Ok(listed_at.map(|t| (rows.into_iter().map(|(s, _)| s).collect(), t)))
+        self.conns.healing(|| {
+            let conn = self.conn();
+            let mut st = conn.prepare_cached(
+                "SELECT id, uuid, title, kind, listed_at FROM sections ORDER BY rowid",
+            )?;
+            let rows: Vec<(Section, i64)> = st
+                .query_map([], |r| {
+                    let kind = SectionKind::parse(&r.get::<_, String>(3)?);
+                    Ok((
+                        Section {
+                            id: r.get(0)?,
+                            uuid: r.get(1)?,
+                            title: r.get(2)?,
+                            kind,
+                        },
+                        r.get(4)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let listed_at = rows.iter().map(|(_, t)| *t).min();
+            Ok(listed_at.map(|t| (rows.into_iter().map(|(s, _)| s).collect(), t)))
+        })
     }
 
     /// Replaces the cached section list.
     pub fn store_sections(&self, sections: &[Section]) -> Result<()> {
+        self.conns.healing(|| {
         self.conns.write(|tx| {
             tx.execute("DELETE FROM sections", [])?;
             let now = db::now();
@@ -132,27 +135,39 @@ impl LibraryCache {
             }
             Ok(())
         })
+        })
+    }
+
+    /// Forgets the cached section list (it is out of date).
+    pub fn forget_sections(&self) -> Result<()> {
+        self.conns.healing(|| {
+            self.conns
+                .write(|tx| Ok(tx.execute("DELETE FROM sections", []).map(|_| ())?))
+        })
     }
 
     /// The section's snapshot bookkeeping, if there is a snapshot.
     pub fn snapshot_info(&self, section_id: u32) -> Result<Option<SnapshotInfo>> {
-        let conn = self.conn();
-        let mut st = conn.prepare_cached(
-            "SELECT item_count, refreshed_at FROM snapshots WHERE section_id = ?1",
-        )?;
-        Ok(st
-            .query_row([section_id], |r| {
-                Ok(SnapshotInfo {
-                    item_count: r.get(0)?,
-                    refreshed_at: r.get(1)?,
+        self.conns.healing(|| {
+            let conn = self.conn();
+            let mut st = conn.prepare_cached(
+                "SELECT item_count, refreshed_at FROM snapshots WHERE section_id = ?1",
+            )?;
+            Ok(st
+                .query_row([section_id], |r| {
+                    Ok(SnapshotInfo {
+                        item_count: r.get(0)?,
+                        refreshed_at: r.get(1)?,
+                    })
                 })
-            })
-            .optional()?)
+                .optional()?)
+        })
     }
 
     /// Replaces a section's snapshot in one transaction (readers, in this process or
     /// another, see the old one or the new one), then keeps the file under its limit.
     pub fn replace_snapshot(&self, section_id: u32, items: &[Item]) -> Result<()> {
+        self.conns.healing(|| {
         {
             let mut conn = self.conn();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -220,36 +235,41 @@ impl LibraryCache {
         }
         self.enforce_limit(Some(section_id))?;
         Ok(())
+        })
     }
 
     /// Items of the section's snapshot with a file named like `file_name` (an indexed query).
     pub fn items_by_file_name(&self, section_id: u32, file_name: &str) -> Result<Vec<Item>> {
-        let key = name_key(file_name);
-        let conn = self.conn();
-        let keys: Vec<Value> = {
-            let mut st = conn.prepare_cached(
+        self.conns.healing(|| {
+            let key = name_key(file_name);
+            let conn = self.conn();
+            let keys: Vec<Value> = {
+                let mut st = conn.prepare_cached(
                 "SELECT DISTINCT rating_key FROM entries WHERE section_id = ?1 AND name_hash = ?2",
             )?;
-            st.query_map(params![section_id, name_hash(file_name)], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?
-        };
-        let mut out = Vec::with_capacity(keys.len());
-        for k in keys {
-            // Equal hashes are not equal names: check.
-            if let Some(item) = load_item(&conn, section_id, k)?
-                && has_file_named(&item.files, &key)
-            {
-                out.push(item);
+                st.query_map(params![section_id, name_hash(file_name)], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            let mut out = Vec::with_capacity(keys.len());
+            for k in keys {
+                // Equal hashes are not equal names: check.
+                if let Some(item) = load_item(&conn, section_id, k)?
+                    && has_file_named(&item.files, &key)
+                {
+                    out.push(item);
+                }
             }
-        }
-        self.touches.touch(Unit::Snapshot(section_id));
-        Ok(out)
+            self.touches.touch(Unit::Snapshot(section_id));
+            Ok(out)
+        })
     }
 
     /// One item of the section's snapshot.
     pub fn item(&self, section_id: u32, rating_key: &str) -> Result<Option<Item>> {
-        self.touches.touch(Unit::Snapshot(section_id));
-        load_item(&self.conn(), section_id, key_value(rating_key))
+        self.conns.healing(|| {
+            self.touches.touch(Unit::Snapshot(section_id));
+            load_item(&self.conn(), section_id, key_value(rating_key))
+        })
     }
 
     /// A cached search answer younger than its TTL: `ttl_secs` for an answer with items,
@@ -262,34 +282,37 @@ impl LibraryCache {
         ttl_secs: u64,
         negative_ttl_secs: u64,
     ) -> Result<Option<Vec<Item>>> {
-        let title_key = name_key(title);
-        let json: Option<String> = {
-            let conn = self.conn();
-            let mut st = conn.prepare_cached(
-                "SELECT items FROM searches WHERE section_id = ?1 AND title_key = ?2
+        self.conns.healing(|| {
+            let title_key = name_key(title);
+            let json: Option<String> = {
+                let conn = self.conn();
+                let mut st = conn.prepare_cached(
+                    "SELECT items FROM searches WHERE section_id = ?1 AND title_key = ?2
                    AND stored_at > ?3 - (CASE WHEN item_count = 0 THEN ?5 ELSE ?4 END)",
-            )?;
-            st.query_row(
-                params![
-                    section_id,
-                    title_key,
-                    db::now(),
-                    ttl_secs as i64,
-                    negative_ttl_secs as i64
-                ],
-                |r| r.get(0),
-            )
-            .optional()?
-        };
-        let found = json.and_then(|j| serde_json::from_str(&j).ok());
-        if found.is_some() {
-            self.touches.touch(Unit::Search(section_id, title_key));
-        }
-        Ok(found)
+                )?;
+                st.query_row(
+                    params![
+                        section_id,
+                        title_key,
+                        db::now(),
+                        ttl_secs as i64,
+                        negative_ttl_secs as i64
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()?
+            };
+            let found = json.and_then(|j| serde_json::from_str(&j).ok());
+            if found.is_some() {
+                self.touches.touch(Unit::Search(section_id, title_key));
+            }
+            Ok(found)
+        })
     }
 
     /// Stores a search answer.
     pub fn store_search(&self, section_id: u32, title: &str, items: &[Item]) -> Result<()> {
+        self.conns.healing(|| {
         self.conn()
             .prepare_cached(
                 "INSERT OR REPLACE INTO searches (section_id, title_key, stored_at, item_count, last_used, items)
@@ -305,10 +328,12 @@ impl LibraryCache {
             ])?;
         self.enforce_limit(None)?;
         Ok(())
+        })
     }
 
     /// Deletes everything cached, or everything about one section.
     pub fn clear(&self, section_id: Option<u32>) -> Result<()> {
+        self.conns.healing(|| {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         match section_id {
@@ -327,19 +352,23 @@ impl LibraryCache {
         tx.commit()?;
         db::shrink(&conn)?;
         Ok(())
+        })
     }
 
     /// Writes this process's lookup counters and last uses to the file.
     pub fn flush(&self) -> Result<()> {
-        self.conns.write(|tx| {
-            self.stats.flush(tx)?;
-            Ok(write_touches(tx, self.touches.take())?)
+        self.conns.healing(|| {
+            self.conns.write(|tx| {
+                self.stats.flush(tx)?;
+                Ok(write_touches(tx, self.touches.take())?)
+            })
         })
     }
 
     /// Evicts least recently used snapshots and searches until the file's pages fit in
     /// the limit; `keep` (the snapshot just written) is evicted last, never.
     pub fn enforce_limit(&self, keep: Option<u32>) -> Result<u64> {
+        self.conns.healing(|| {
         let mut conn = self.conn();
         if db::used_bytes(&conn)? <= self.limit {
             return Ok(0);
@@ -386,27 +415,30 @@ impl LibraryCache {
             );
         }
         Ok(evicted)
+        })
     }
 
     /// Persisted lookup counters, by kind.
     pub fn stats_totals(&self) -> Result<BTreeMap<String, Counts>> {
-        Ok(Stats::totals(&self.conn())?)
+        self.conns.healing(|| Ok(Stats::totals(&self.conn())?))
     }
 
     /// What the cache holds and its size.
     pub fn footprint(&self) -> Result<LibraryFootprint> {
-        let conn = self.conn();
-        let count = |sql: &str| -> Result<u64> {
-            Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
-        };
-        Ok(LibraryFootprint {
-            sections: count("SELECT COUNT(*) FROM sections")?,
-            snapshots: count("SELECT COUNT(*) FROM snapshots")?,
-            items: count("SELECT COUNT(*) FROM entries WHERE seq = 0")?,
-            files: count("SELECT COUNT(*) FROM entries WHERE name_hash >= 0")?,
-            searches: count("SELECT COUNT(*) FROM searches")?,
-            used_bytes: db::used_bytes(&conn)?,
-            file_bytes: db::file_bytes(&self.path),
+        self.conns.healing(|| {
+            let conn = self.conn();
+            let count = |sql: &str| -> Result<u64> {
+                Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+            };
+            Ok(LibraryFootprint {
+                sections: count("SELECT COUNT(*) FROM sections")?,
+                snapshots: count("SELECT COUNT(*) FROM snapshots")?,
+                items: count("SELECT COUNT(*) FROM entries WHERE seq = 0")?,
+                files: count("SELECT COUNT(*) FROM entries WHERE name_hash >= 0")?,
+                searches: count("SELECT COUNT(*) FROM searches")?,
+                used_bytes: db::used_bytes(&conn)?,
+                file_bytes: db::file_bytes(&self.path),
+            })
         })
     }
 }

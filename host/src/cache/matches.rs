@@ -73,6 +73,7 @@ impl MatchCache {
 
     /// The match for `path` in the section (paths compare case-insensitively, NFC).
     pub fn get(&self, section_id: u32, path: &str) -> Result<Option<CachedMatch>> {
+        self.conns.healing(|| {
         let key = name_key(path);
         let found = {
             let conn = self.conn();
@@ -92,10 +93,12 @@ impl MatchCache {
                 .write(|tx| Ok(write_touches(tx, self.touches.take())?))?;
         }
         Ok(found)
+        })
     }
 
     /// Records (or re-confirms) a match: verified and used now.
     pub fn put(&self, section_id: u32, path: &str, rating_key: &str) -> Result<()> {
+        self.conns.healing(|| {
         self.conn()
             .prepare_cached(
                 "INSERT OR REPLACE INTO matches (section_id, path_key, rating_key, verified_at, last_used)
@@ -111,88 +114,104 @@ impl MatchCache {
             self.enforce_limit()?;
         }
         Ok(())
+        })
     }
 
     /// Evicts least recently used entries until the file's pages fit in the limit.
     pub fn enforce_limit(&self) -> Result<u64> {
-        let mut conn = self.conn();
-        if db::used_bytes(&conn)? <= self.limit {
-            return Ok(0);
-        }
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        write_touches(&tx, self.touches.take())?;
-        let mut evicted = 0u64;
-        while db::used_bytes(&tx)? > self.limit * 9 / 10 {
-            let n = tx.execute(
-                "DELETE FROM matches WHERE (section_id, path_key) IN
-                   (SELECT section_id, path_key FROM matches ORDER BY last_used LIMIT ?1)",
-                [EVICTION_STEP],
-            )?;
-            if n == 0 {
-                break;
+        self.conns.healing(|| {
+            let mut conn = self.conn();
+            if db::used_bytes(&conn)? <= self.limit {
+                return Ok(0);
             }
-            evicted += n as u64;
-        }
-        tx.commit()?;
-        db::shrink(&conn)?;
-        tracing::info!("match cache over its limit: evicted {evicted} least recently used entries");
-        Ok(evicted)
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            write_touches(&tx, self.touches.take())?;
+            let mut evicted = 0u64;
+            while db::used_bytes(&tx)? > self.limit * 9 / 10 {
+                let n = tx.execute(
+                    "DELETE FROM matches WHERE (section_id, path_key) IN
+                   (SELECT section_id, path_key FROM matches ORDER BY last_used LIMIT ?1)",
+                    [EVICTION_STEP],
+                )?;
+                if n == 0 {
+                    break;
+                }
+                evicted += n as u64;
+            }
+            tx.commit()?;
+            db::shrink(&conn)?;
+            tracing::info!(
+                "match cache over its limit: evicted {evicted} least recently used entries"
+            );
+            Ok(evicted)
+        })
     }
 
     /// Forgets one path's match; a missing entry is not an error.
     pub fn invalidate(&self, section_id: u32, path: &str) -> Result<()> {
-        let conn = self.conn();
-        conn.prepare_cached("DELETE FROM matches WHERE section_id = ?1 AND path_key = ?2")?
-            .execute(params![section_id, name_key(path)])?;
-        Ok(())
+        self.conns.healing(|| {
+            let conn = self.conn();
+            conn.prepare_cached("DELETE FROM matches WHERE section_id = ?1 AND path_key = ?2")?
+                .execute(params![section_id, name_key(path)])?;
+            Ok(())
+        })
     }
 
     /// Forgets every match of a section (an indexed delete: no prefix collisions, W11).
     pub fn invalidate_section(&self, section_id: u32) -> Result<u64> {
-        let conn = self.conn();
-        Ok(conn.execute("DELETE FROM matches WHERE section_id = ?1", [section_id])? as u64)
+        self.conns.healing(|| {
+            let conn = self.conn();
+            Ok(conn.execute("DELETE FROM matches WHERE section_id = ?1", [section_id])? as u64)
+        })
     }
 
     /// Deletes every match and counter.
     pub fn clear(&self) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute("DELETE FROM matches", [])?;
-        self.stats.reset(&tx)?;
-        tx.commit()?;
-        db::shrink(&conn)?;
-        Ok(())
+        self.conns.healing(|| {
+            let mut conn = self.conn();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute("DELETE FROM matches", [])?;
+            self.stats.reset(&tx)?;
+            tx.commit()?;
+            db::shrink(&conn)?;
+            Ok(())
+        })
     }
 
     /// Entries held.
     pub fn len(&self) -> Result<u64> {
-        let n: i64 = self
-            .conn()
-            .query_row("SELECT COUNT(*) FROM matches", [], |r| r.get(0))?;
-        Ok(n as u64)
+        self.conns.healing(|| {
+            let n: i64 = self
+                .conn()
+                .query_row("SELECT COUNT(*) FROM matches", [], |r| r.get(0))?;
+            Ok(n as u64)
+        })
     }
 
     /// Whether the cache holds no entry.
     pub fn is_empty(&self) -> Result<bool> {
-        Ok(self.len()? == 0)
+        self.conns.healing(|| Ok(self.len()? == 0))
     }
 
     /// Writes this process's lookup counters and last uses to the file.
     pub fn flush(&self) -> Result<()> {
-        self.conns.write(|tx| {
-            self.stats.flush(tx)?;
-            Ok(write_touches(tx, self.touches.take())?)
+        self.conns.healing(|| {
+            self.conns.write(|tx| {
+                self.stats.flush(tx)?;
+                Ok(write_touches(tx, self.touches.take())?)
+            })
         })
     }
 
     /// Bytes of pages in use (what the limit counts) and of the file with its log.
     pub fn bytes(&self) -> Result<(u64, u64)> {
-        Ok((db::used_bytes(&self.conn())?, db::file_bytes(&self.path)))
+        self.conns
+            .healing(|| Ok((db::used_bytes(&self.conn())?, db::file_bytes(&self.path))))
     }
 
     /// Persisted lookup counters, by kind.
     pub fn stats_totals(&self) -> Result<std::collections::BTreeMap<String, Counts>> {
-        Ok(Stats::totals(&self.conn())?)
+        self.conns.healing(|| Ok(Stats::totals(&self.conn())?))
     }
 }
 

@@ -2,7 +2,8 @@
 //! not queue on one connection's mutex: WAL lets them read at the same time, and SQLite
 //! itself serialises writers (waiting up to the busy timeout).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use anyhow::Result;
@@ -13,6 +14,11 @@ use super::db;
 /// Connections to one cache file.
 pub struct Pool {
     conns: Vec<Mutex<Connection>>,
+    path: PathBuf,
+    version: i32,
+    schema: String,
+    /// Set once the file was rebuilt in this process: a second corruption is only reported.
+    healed: AtomicBool,
 }
 
 impl Pool {
@@ -27,7 +33,56 @@ impl Pool {
         for _ in 1..size {
             conns.push(Mutex::new(db::open_more(path)?));
         }
-        Ok(Pool { conns })
+        Ok(Pool {
+            conns,
+            path: path.to_path_buf(),
+            version,
+            schema: schema.to_owned(),
+            healed: AtomicBool::new(false),
+        })
+    }
+
+    /// Runs `f`; if it meets a corrupt database (at any read or write, not only at open),
+    /// the file is moved aside and rebuilt empty, with one warning, and `f`'s error is
+    /// returned (the caller treats it as a miss: it is only a cache).
+    pub fn healing<R>(&self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        let r = f();
+        if let Err(e) = &r
+            && is_corrupt(e)
+            && !self.healed.swap(true, Ordering::SeqCst)
+        {
+            self.rebuild(e);
+        }
+        r
+    }
+
+    /// Moves the damaged file aside and points every connection at a new one. The caller
+    /// holds no connection (its guard was dropped with `f`), so locking them all in order
+    /// cannot deadlock.
+    fn rebuild(&self, cause: &anyhow::Error) {
+        let mut guards: Vec<MutexGuard<'_, Connection>> = self
+            .conns
+            .iter()
+            .map(|c| c.lock().unwrap_or_else(|p| p.into_inner()))
+            .collect();
+        let fresh = db::set_aside(&self.path, cause).and_then(|_| {
+            let mut conns = vec![db::open(&self.path, self.version, &self.schema)?];
+            for _ in 1..guards.len() {
+                conns.push(db::open_more(&self.path)?);
+            }
+            Ok(conns)
+        });
+        match fresh {
+            Ok(conns) => {
+                for (g, c) in guards.iter_mut().zip(conns) {
+                    **g = c;
+                }
+            }
+            Err(e) => tracing::warn!(
+                "cache file {} is damaged and could not be rebuilt: {e:#}",
+                self.path.display()
+            ),
+        }
     }
 
     /// A free connection if there is one, else the calling thread's usual one.
@@ -52,6 +107,18 @@ impl Pool {
         tx.commit()?;
         Ok(r)
     }
+}
+
+/// Whether the error says the database file is damaged.
+fn is_corrupt(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<rusqlite::Error>().is_some_and(|e| {
+            matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+            )
+        })
+    })
 }
 
 /// A small number that differs between threads.

@@ -30,7 +30,6 @@ impl Host for State {
         self.host_call(|s| {
             let item = s
                 .backend
-                .plex
                 .fetch_item(&rating_key)
                 .map_err(to_wit_plex_error)?;
             s.serve([&item]);

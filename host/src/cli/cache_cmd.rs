@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use super::{CacheArgs, PlexArgs, exit, setup};
 use crate::cache::{Counts, LibraryCache, MatchCache};
 use crate::plex::Section;
+use crate::servers::{self, ServerIdentity};
 
 /// Cache subcommands.
 #[derive(Subcommand, Debug)]
@@ -30,11 +31,22 @@ pub enum CacheCommand {
     Clear(ClearArgs),
 }
 
+/// Which server's caches a command works on.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ServerArg {
+    /// The Plex server whose caches to use, by name or machine id (default: the one
+    /// PLEX_URL was last found to be, or the only one with caches in the data dir).
+    #[arg(long, env = "PLEXMATCH_SERVER", value_name = "NAME|ID")]
+    pub server: Option<String>,
+}
+
 /// Options of `plexmatch cache stats`.
 #[derive(Args, Debug)]
 pub struct StatsArgs {
     #[command(flatten)]
     pub cache: CacheArgs,
+    #[command(flatten)]
+    pub server: ServerArg,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -57,6 +69,8 @@ pub struct RefreshArgs {
 pub struct InvalidateArgs {
     #[command(flatten)]
     pub cache: CacheArgs,
+    #[command(flatten)]
+    pub server: ServerArg,
     /// The section, by id or by title (titles are looked up in the cached section list).
     #[arg(long, short = 's', value_name = "SECTION")]
     pub section: String,
@@ -70,6 +84,8 @@ pub struct InvalidateArgs {
 pub struct ClearArgs {
     #[command(flatten)]
     pub cache: CacheArgs,
+    #[command(flatten)]
+    pub server: ServerArg,
     /// Only this section, by id or by title (titles are looked up in the cached section list).
     #[arg(long, short = 's', value_name = "SECTION")]
     pub section: Option<String>,
@@ -101,16 +117,55 @@ pub fn run(cmd: CacheCommand) -> Result<i32> {
     }
 }
 
-fn open(cache: &CacheArgs) -> Result<(std::path::PathBuf, LibraryCache, MatchCache)> {
-    let dir = setup::data_dir(cache)?;
+/// One server's caches, with no request to any server.
+struct Opened {
+    server: ServerIdentity,
+    dir: std::path::PathBuf,
+    library: LibraryCache,
+    matches: MatchCache,
+}
+
+fn open(cache: &CacheArgs, server: &ServerArg) -> Result<Option<Opened>> {
+    let data_dir = setup::data_dir(cache)?;
+    let url = std::env::var("PLEX_URL").ok();
+    let Some(server) = servers::choose(&data_dir, server.server.as_deref(), url.as_deref())? else {
+        return Ok(None);
+    };
+    let dir = server.cache_dir(&data_dir);
     let policy = cache.policy();
     let library = LibraryCache::open(&dir, policy.library_limit)?;
     let matches = MatchCache::open(&dir, policy.match_limit)?;
-    Ok((dir, library, matches))
+    Ok(Some(Opened {
+        server,
+        dir,
+        library,
+        matches,
+    }))
+}
+
+/// The caches to work on, or an error saying there are none yet.
+fn open_existing(cache: &CacheArgs, server: &ServerArg) -> Result<Opened> {
+    open(cache, server)?.ok_or_else(|| {
+        anyhow::anyhow!("no server has caches in this data dir yet; nothing to change")
+    })
 }
 
 fn stats(args: StatsArgs) -> Result<i32> {
-    let (dir, library, matches) = open(&args.cache)?;
+    let Some(Opened {
+        server,
+        dir,
+        library,
+        matches,
+    }) = open(&args.cache, &args.server)?
+    else {
+        let dir = setup::data_dir(&args.cache)?;
+        if args.json {
+            println!("{}", serde_json::json!({"data_dir": dir, "server": null}));
+        } else {
+            println!("data dir: {} (no server's caches yet)", dir.display());
+        }
+        return Ok(exit::ALL_HIGH);
+    };
     let lib = library.footprint()?;
     let entries = matches.len()?;
     let (match_used, match_file) = matches.bytes()?;
@@ -125,6 +180,7 @@ fn stats(args: StatsArgs) -> Result<i32> {
         };
         let v = serde_json::json!({
             "data_dir": dir,
+            "server": {"name": server.name, "machine_id": server.machine_id},
             "library": {
                 "sections": lib.sections, "snapshots": lib.snapshots, "items": lib.items, "files": lib.files,
                 "searches": lib.searches, "used_bytes": lib.used_bytes, "file_bytes": lib.file_bytes,
@@ -139,7 +195,8 @@ fn stats(args: StatsArgs) -> Result<i32> {
         return Ok(exit::ALL_HIGH);
     }
     let mib = |b: u64| b as f64 / (1 << 20) as f64;
-    println!("data dir: {}", dir.display());
+    println!("server: {}", server.describe());
+    println!("caches: {}", dir.display());
     println!(
         "library cache: {} snapshot(s) of {} section(s), {} items, {} files, {} search answer(s); {:.2} MiB of {:.0} MiB",
         lib.snapshots,
@@ -198,7 +255,9 @@ fn refresh(args: RefreshArgs) -> Result<i32> {
 }
 
 fn invalidate(args: InvalidateArgs) -> Result<i32> {
-    let (_, library, matches) = open(&args.cache)?;
+    let Opened {
+        library, matches, ..
+    } = open_existing(&args.cache, &args.server)?;
     let section = section_id(&args.section, &library)?;
     match &args.path {
         Some(p) => {
@@ -218,7 +277,12 @@ fn invalidate(args: InvalidateArgs) -> Result<i32> {
 }
 
 fn clear(args: ClearArgs) -> Result<i32> {
-    let (dir, library, matches) = open(&args.cache)?;
+    let Opened {
+        server,
+        library,
+        matches,
+        ..
+    } = open_existing(&args.cache, &args.server)?;
     match &args.section {
         Some(sel) => {
             let id = section_id(sel, &library)?;
@@ -229,7 +293,7 @@ fn clear(args: ClearArgs) -> Result<i32> {
         None => {
             library.clear(None)?;
             matches.clear()?;
-            println!("cleared both caches in {}", dir.display());
+            println!("cleared both caches of server {}", server.describe());
         }
     }
     Ok(exit::ALL_HIGH)

@@ -91,7 +91,21 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
     };
     let backend = match (&config, &dir) {
         (Some(c), Some(d)) => match Backend::open(c, d, args.cache.policy()) {
-            Ok(b) => Some(Arc::new(b)),
+            Ok(b) => {
+                r.ok(&format!(
+                    "server {}; its caches are in {}",
+                    b.server.describe(),
+                    b.cache_dir.display()
+                ));
+                Some(Arc::new(b))
+            }
+            Err(e) if e.chain().any(|c| c.downcast_ref::<PlexError>().is_some()) => {
+                r.problem(
+                    exit::PLEX,
+                    &format!("cannot tell which Plex server {} is: {e:#}", c.url),
+                );
+                None
+            }
             Err(e) => {
                 r.problem(
                     exit::USAGE,
@@ -253,7 +267,11 @@ fn offline_backend(dir: Option<&std::path::Path>) -> Option<Arc<Backend>> {
             ..Default::default()
         },
     };
-    Backend::open(&config, dir, Default::default())
+    let server = crate::servers::ServerIdentity {
+        machine_id: "offline".into(),
+        name: "no server".into(),
+    };
+    Backend::open_for(&config, server, dir, Default::default())
         .ok()
         .map(Arc::new)
 }

@@ -1,6 +1,6 @@
 //! `plexmatch match`: match paths against sections and print one answer per path.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -115,11 +115,9 @@ pub fn run(args: MatchArgs) -> Result<i32> {
         progress.inc();
     };
     if args.paths.is_empty() {
-        let lines = std::io::BufReader::new(std::io::stdin())
-            .lines()
-            .map_while(Result::ok)
-            .map(|l| l.trim_end_matches(['\r', '\n']).to_owned())
-            .filter(|l| !l.trim().is_empty());
+        // Bytes, not text: a line that is not UTF-8 is that path's input error, and the
+        // lines after it are read as usual.
+        let lines = crate::input::lines(std::io::BufReader::new(std::io::stdin()));
         batch::run(&plugins, &backend, &sections, lines, options, emit);
     } else {
         batch::run(

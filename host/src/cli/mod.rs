@@ -173,6 +173,7 @@ impl CacheArgs {
             negative_ttl: std::time::Duration::from_secs(self.negative_ttl),
             library_limit: self.library_cache_mib.max(1) << 20,
             match_limit: self.match_cache_mib.max(1) << 20,
+            ..Default::default()
         }
     }
 }

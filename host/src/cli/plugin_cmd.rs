@@ -82,8 +82,14 @@ fn scratch_backend(url: &str, token: &str, dir: &Path) -> Result<Arc<Backend>> {
         page_size: DEFAULT_PAGE_SIZE,
         retry: RetryPolicy::default(),
     };
-    Ok(Arc::new(Backend::open(
+    // A temporary data dir for one command: its caches need no server identity.
+    let server = crate::servers::ServerIdentity {
+        machine_id: "plugin-kit".into(),
+        name: "plugin kit".into(),
+    };
+    Ok(Arc::new(Backend::open_for(
         &config,
+        server,
         dir,
         CachePolicy::default(),
     )?))

@@ -15,8 +15,10 @@ use crate::runtime::{Limits, Plugin};
 /// Logs go to stderr: warnings by default, more with -v/-vv, or as RUST_LOG says.
 pub fn init_logging(verbose: u8) {
     // -v and -vv are about plexmatch (and its plugins), not about every library's internals.
+    // A plugin's own lines, whatever their level, only with -v: its answer (or error) is
+    // already in the output, and a plugin must not be able to fill the terminal.
     let default = match verbose {
-        0 => "warn",
+        0 => "warn,plugin=off",
         1 => "warn,plexmatch=info,plugin=info",
         _ => "warn,plexmatch=debug,plugin=debug",
     };

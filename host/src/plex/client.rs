@@ -21,7 +21,8 @@ pub struct PlexConfig {
     pub client_id: String,
     /// How long reaching the server may take.
     pub connect_timeout: Duration,
-    /// How long an answer may take once connected (sent, waited for and read).
+    /// How long one attempt may take as a whole: connecting, sending, waiting for and
+    /// reading the answer.
     pub read_timeout: Duration,
     /// Items per page of a listing.
     pub page_size: usize,
@@ -94,6 +95,39 @@ pub struct ServerInfo {
     pub machine_id: String,
 }
 
+/// Redirects followed within the configured server before giving up.
+const MAX_REDIRECTS: usize = 5;
+
+/// Scheme, host and port: what a redirect may not change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Origin(String, Option<String>, Option<u16>);
+
+impl Origin {
+    fn of(url: &reqwest::Url) -> Origin {
+        Origin(
+            url.scheme().to_owned(),
+            url.host_str().map(str::to_ascii_lowercase),
+            url.port_or_known_default(),
+        )
+    }
+}
+
+/// A redirect to another server, refused so that the token stays home.
+#[derive(Debug)]
+struct OffServerRedirect(String);
+
+impl std::fmt::Display for OffServerRedirect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the server redirected to {}, another server; not followed, so that the token is sent nowhere else",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for OffServerRedirect {}
+
 /// A blocking Plex client that counts the requests it sends.
 pub struct PlexClient {
     base: String,
@@ -134,14 +168,29 @@ impl PlexClient {
                 .map_err(|_| anyhow::anyhow!("invalid value for header {name}"))?;
             headers.insert(HeaderName::from_static(name), value);
         }
-        // Two separate bounds (W28): reaching the server, and then its whole answer, so
-        // that a server dripping a byte now and then cannot hold a run either.
+        // Bounds (W28): `connect_timeout` for reaching the server, `read_timeout` for one
+        // attempt as a whole (connecting included), so that neither a hung server nor one
+        // dripping a byte now and then holds an attempt longer than the read timeout.
+        let origin = Origin::of(&parsed);
         let inner = reqwest::Client::builder()
             .default_headers(headers)
             .connect_timeout(config.connect_timeout)
+            // The token travels in a header that reqwest would carry along a redirect to
+            // any host: follow none that leaves the configured server, and send no Referer.
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() >= MAX_REDIRECTS {
+                    return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+                }
+                if Origin::of(attempt.url()) == origin {
+                    return attempt.follow();
+                }
+                let target = attempt.url().to_string();
+                attempt.error(OffServerRedirect(target))
+            }))
+            .referer(false)
             .user_agent(concat!("plexmatch/", env!("CARGO_PKG_VERSION")));
         let http = reqwest::blocking::ClientBuilder::from(inner)
-            .timeout(config.connect_timeout + config.read_timeout)
+            .timeout(config.read_timeout)
             .build()?;
         Ok(PlexClient {
             base,
@@ -167,6 +216,24 @@ impl PlexClient {
         })
     }
 
+    /// The server's id and version (`GET /identity`, which Plex answers without a token).
+    pub fn identity(&self) -> Result<ServerInfo, PlexError> {
+        let c = self.get("/identity", None)?;
+        let machine_id = c
+            .machine_identifier
+            .filter(|id| !id.trim().is_empty())
+            .ok_or_else(|| {
+                PlexError::BadResponse(
+                    "GET /identity: the answer names no machineIdentifier".into(),
+                )
+            })?;
+        Ok(ServerInfo {
+            name: c.friendly_name.unwrap_or_default(),
+            version: c.version.unwrap_or_default(),
+            machine_id,
+        })
+    }
+
     /// How many items of `item_type` a section holds (a count-only request: page size 0).
     pub fn count_items(&self, section_id: u32, item_type: u32) -> Result<u64, PlexError> {
         let c = self.get(
@@ -176,13 +243,22 @@ impl PlexClient {
         Ok(c.total_size.or(c.size).unwrap_or(0))
     }
 
-    /// Every library section (`/library/sections`).
+    /// Every library section (`/library/sections`). An entry whose key is not a section
+    /// id makes the whole list a bad answer: a list with a section missing is never used.
     pub fn sections(&self) -> Result<Vec<Section>, PlexError> {
         let c = self.get("/library/sections", None)?;
-        Ok(c.directory
+        c.directory
             .into_iter()
-            .filter_map(|d| d.into_section())
-            .collect())
+            .enumerate()
+            .map(|(i, d)| {
+                d.into_section().map_err(|why| {
+                    PlexError::BadResponse(format!(
+                        "GET /library/sections: section entry {} {why}",
+                        i + 1
+                    ))
+                })
+            })
+            .collect()
     }
 
     /// Items of a section whose title contains `title` (`/library/sections/{id}/all?title=`).
@@ -205,39 +281,82 @@ impl PlexClient {
         let path = format!("/library/metadata/{}", encode(rating_key));
         let c = self.get(&path, None)?;
         let section = c.library_section_id;
-        c.metadata
+        let first = c
+            .metadata
             .into_iter()
             .next()
-            .and_then(|m| m.into_item(section))
-            .ok_or_else(|| PlexError::NotFound(format!("GET {path} returned no item")))
+            .ok_or_else(|| PlexError::NotFound(format!("GET {path} returned no item")))?;
+        first
+            .into_checked_item(section)
+            .map_err(|why| PlexError::BadResponse(format!("GET {path}: the item {why}")))
     }
 
-    /// Pages through a listing until `totalSize` items were read.
+    /// Pages through a listing and accepts it only when it is complete and consistent:
+    /// every page states the same `totalSize`, starts at the offset asked for and holds
+    /// every item it should; every item parses; and the distinct rating keys number
+    /// `totalSize` at the end. Anything else is a bad answer naming the page (and item),
+    /// never a shorter list.
     fn list(&self, path: &str, section_id: u32) -> Result<Vec<Item>, PlexError> {
         let mut items = Vec::new();
+        let mut keys = std::collections::HashSet::new();
+        let mut expected_total: Option<u64> = None;
         let mut start = 0usize;
-        loop {
-            let c = self.get(path, Some((start, self.page_size)))?;
-            let count = c.metadata.len();
-            let total = c.total_size.or(c.size).map(|t| t as usize);
-            let section = c.library_section_id.or(Some(section_id as u64));
-            items.extend(c.metadata.into_iter().filter_map(|m| m.into_item(section)));
-            start += count;
-            let done = match total {
-                Some(total) => start >= total,
-                None => count < self.page_size,
-            };
-            if done {
-                return Ok(items);
+        let size = self.page_size;
+        for page in 1.. {
+            let what = format!(
+                "GET {path} (page {page}, items {start}–{})",
+                start + size - 1
+            );
+            let bad = |why: String| PlexError::BadResponse(format!("{what}: {why}"));
+            let c = self.get(path, Some((start, size)))?;
+            let total = c.total_size.ok_or_else(|| {
+                bad(
+                    "the answer has no usable totalSize, so the listing cannot be known complete"
+                        .into(),
+                )
+            })?;
+            match expected_total {
+                Some(t) if t != total => {
+                    return Err(bad(format!(
+                        "totalSize changed from {t} to {total} between pages"
+                    )));
+                }
+                _ => expected_total = Some(total),
             }
-            if count == 0 {
-                // A listing that stops short is an error, never a smaller snapshot.
-                return Err(PlexError::BadResponse(format!(
-                    "GET {path}: the listing ended after {start} of {} items",
-                    total.unwrap_or(start)
+            if let Some(offset) = c.offset
+                && offset != start as u64
+            {
+                return Err(bad(format!(
+                    "the page starts at item {offset}, not {start}"
                 )));
             }
+            let count = c.metadata.len();
+            let due = (total as usize).saturating_sub(start).min(size);
+            if count != due {
+                return Err(bad(format!(
+                    "the page holds {count} items where {due} were due (totalSize {total})"
+                )));
+            }
+            let section = c.library_section_id.or(Some(section_id as u64));
+            for (i, m) in c.metadata.into_iter().enumerate() {
+                let item = m
+                    .into_checked_item(section)
+                    .map_err(|why| bad(format!("item {} of the listing {why}", start + i + 1)))?;
+                keys.insert(item.rating_key.clone());
+                items.push(item);
+            }
+            start += count;
+            if start as u64 >= total {
+                if keys.len() as u64 != total {
+                    return Err(PlexError::BadResponse(format!(
+                        "GET {path}: the listing holds {} distinct items, but totalSize is {total}",
+                        keys.len()
+                    )));
+                }
+                return Ok(items);
+            }
         }
+        unreachable!("the loop returns")
     }
 
     /// One GET, retried as the policy says, with the status mapped to a [`PlexError`].
@@ -336,10 +455,15 @@ fn transport_error(what: &str, e: &reqwest::Error) -> PlexError {
         detail = s.to_string();
         source = s.source();
     }
-    if e.is_timeout() {
+    if e.is_redirect() {
+        PlexError::BadResponse(format!("{what}: {detail}"))
+    } else if e.is_timeout() {
         PlexError::Timeout(format!("{what}: {detail}"))
     } else if e.is_connect() {
-        PlexError::Unavailable(format!("{what}: cannot connect: {detail}"))
+        PlexError::Unavailable(format!(
+            "{what}: {}: {detail}",
+            super::error::CANNOT_CONNECT
+        ))
     } else if e.is_body() || e.is_decode() {
         // The connection ended inside the answer: the server went away mid-way.
         PlexError::Unavailable(format!("{what}: the answer was cut short: {detail}"))

@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+/// What the message of a connection that could not be made says.
+pub const CANNOT_CONNECT: &str = "cannot connect";
+
 /// A failed Plex request. Messages name the request (method and path), never the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlexError {
@@ -26,6 +29,29 @@ impl PlexError {
             self,
             PlexError::Unavailable(_) | PlexError::Timeout(_) | PlexError::RateLimited(..)
         )
+    }
+
+    /// Whether the server itself could not be reached or did not answer (as opposed to
+    /// one request failing): every other request would fail the same way.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            PlexError::Timeout(_) => true,
+            PlexError::Unavailable(m) => m.contains(CANNOT_CONNECT),
+            _ => false,
+        }
+    }
+
+    /// The same error with a note appended in parentheses.
+    pub fn noted(self, note: &str) -> PlexError {
+        let add = |m: String| format!("{m} ({note})");
+        match self {
+            PlexError::Unauthorized(m) => PlexError::Unauthorized(add(m)),
+            PlexError::NotFound(m) => PlexError::NotFound(add(m)),
+            PlexError::Unavailable(m) => PlexError::Unavailable(add(m)),
+            PlexError::Timeout(m) => PlexError::Timeout(add(m)),
+            PlexError::RateLimited(m, s) => PlexError::RateLimited(add(m), s),
+            PlexError::BadResponse(m) => PlexError::BadResponse(add(m)),
+        }
     }
 
     /// The same error, saying how many tries it took.

@@ -153,11 +153,12 @@ pub struct Container {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Metadata {
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub rating_key: Option<String>,
+    /// As sent: a string or a number is a key, anything else a broken entry.
     #[serde(default)]
+    pub rating_key: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "lenient_string")]
     pub title: Option<String>,
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "lenient_string")]
     pub kind: Option<String>,
     #[serde(rename = "librarySectionID", default, deserialize_with = "lenient_u64")]
     pub library_section_id: Option<u64>,
@@ -175,7 +176,7 @@ pub struct Media {
 /// One file of a version.
 #[derive(Debug, Deserialize)]
 pub struct Part {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub file: Option<String>,
     #[serde(default, deserialize_with = "lenient_u64")]
     pub size: Option<u64>,
@@ -195,34 +196,77 @@ pub struct Directory {
 }
 
 impl Metadata {
-    /// The item, or `None` when it has no rating key. `section_id` stands in when the
-    /// entry does not name its section (the container usually does).
+    /// The item, or `None` when the entry is broken (see [`Metadata::into_checked_item`]).
     pub fn into_item(self, section_id: Option<u64>) -> Option<Item> {
-        let rating_key = self.rating_key.filter(|k| !k.is_empty())?;
-        let files = self
+        self.into_checked_item(section_id).ok()
+    }
+
+    /// The item, or what is wrong with the entry: no usable `ratingKey`, or a movie or
+    /// episode with no file (every playable item Plex lists has `Media > Part > file`).
+    /// `section_id` stands in when the entry does not name its section (the container
+    /// usually does).
+    pub fn into_checked_item(self, section_id: Option<u64>) -> Result<Item, String> {
+        let rating_key = match self.rating_key {
+            Some(serde_json::Value::String(k)) if !k.trim().is_empty() => k,
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            None | Some(serde_json::Value::Null) => return Err("has no ratingKey".into()),
+            Some(serde_json::Value::String(_)) => return Err("has an empty ratingKey".into()),
+            Some(other) => {
+                return Err(format!(
+                    "has a ratingKey that is neither a string nor a number ({})",
+                    json_kind(&other)
+                ));
+            }
+        };
+        let kind = ItemKind::parse(self.kind.as_deref().unwrap_or(""));
+        let files: Vec<String> = self
             .media
             .into_iter()
             .flat_map(|m| m.parts)
             .filter_map(|p| p.file.filter(|f| !f.is_empty()))
             .collect();
-        Some(Item {
+        if files.is_empty() && matches!(kind, ItemKind::Movie | ItemKind::Episode) {
+            return Err(format!(
+                "(ratingKey {rating_key}) is a {} with no Media > Part > file",
+                kind.as_str()
+            ));
+        }
+        Ok(Item {
             rating_key,
             title: self.title.unwrap_or_default(),
-            kind: ItemKind::parse(self.kind.as_deref().unwrap_or("")),
+            kind,
             section_id: self.library_section_id.or(section_id).unwrap_or(0) as u32,
             files,
         })
     }
 }
 
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
 impl Directory {
-    /// The section, or `None` when its key is not a number.
-    pub fn into_section(self) -> Option<Section> {
-        let id = self.key?.trim().parse().ok()?;
-        Some(Section {
+    /// The section, or what is wrong with the entry: a `key` that is not a section id.
+    /// A `type` plexmatch does not know is kind `other`, not an error.
+    pub fn into_section(self) -> Result<Section, String> {
+        let title = self.title.unwrap_or_default();
+        let id = match self.key.as_deref().map(str::trim) {
+            Some(k) => k
+                .parse()
+                .map_err(|_| format!("({title:?}) has key {k:?}, which is not a section id"))?,
+            None => return Err(format!("({title:?}) has no key")),
+        };
+        Ok(Section {
             id,
             uuid: self.uuid.unwrap_or_default(),
-            title: self.title.unwrap_or_default(),
+            title,
             kind: SectionKind::parse(self.kind.as_deref().unwrap_or("")),
         })
     }
