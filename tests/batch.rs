@@ -116,6 +116,7 @@ fn a_batch_recovers_from_a_plugin_that_traps_on_some_paths() {
     let limits = Limits {
         cpu_deadline: Duration::from_secs(2),
         memory_bytes: 64 << 20,
+        ..Limits::default()
     };
     compare(|b| hostile_plugin(b, limits), true);
 }

@@ -47,18 +47,31 @@ fn invalidating_a_section_leaves_a_section_whose_title_it_prefixes() {
         for i in 0..n {
             backend
                 .matches
-                .put(section, &format!("/stash/f{i}.mkv"), &i.to_string())
+                .put(
+                    section,
+                    &format!("/stash/f{i}.mkv"),
+                    &tester(),
+                    &i.to_string(),
+                    "/data/f.mkv",
+                )
                 .unwrap();
         }
     }
-    backend.matches.invalidate(1, "/STASH/F0.MKV").unwrap();
+    backend
+        .matches
+        .invalidate(1, "/STASH/F0.MKV", None)
+        .unwrap();
     assert_eq!(
-        backend.matches.get(1, "/stash/f0.mkv").unwrap(),
+        backend.matches.get(1, "/stash/f0.mkv", &tester()).unwrap(),
         None,
         "paths compare case-insensitively"
     );
     assert!(
-        backend.matches.get(1, "/stash/f1.mkv").unwrap().is_some(),
+        backend
+            .matches
+            .get(1, "/stash/f1.mkv", &tester())
+            .unwrap()
+            .is_some(),
         "one path only"
     );
     drop(backend);
@@ -77,11 +90,11 @@ fn invalidating_a_section_leaves_a_section_whose_title_it_prefixes() {
         "{out:?}"
     );
     let matches = MatchCache::open(&fx.cache_dir(), 50 << 20).unwrap();
-    assert_eq!(matches.get(1, "/stash/f1.mkv").unwrap(), None);
+    assert_eq!(matches.get(1, "/stash/f1.mkv", &tester()).unwrap(), None);
     assert_eq!(matches.len().unwrap(), 20);
     assert_eq!(
         matches
-            .get(3, "/stash/f19.mkv")
+            .get(3, "/stash/f19.mkv", &tester())
             .unwrap()
             .unwrap()
             .rating_key,
@@ -226,7 +239,13 @@ fn match_eviction_keeps_the_file_under_its_limit_and_recently_used_entries() {
     let cache = MatchCache::open(dir.path(), limit).unwrap();
     for i in 0..500 {
         cache
-            .put(1, &format!("/stash/old/{i:05}.mkv"), &i.to_string())
+            .put(
+                1,
+                &format!("/stash/old/{i:05}.mkv"),
+                &tester(),
+                &i.to_string(),
+                "/data/f.mkv",
+            )
             .unwrap();
     }
     // Every tenth old entry keeps being hit while new entries pour in (a match served
@@ -237,7 +256,7 @@ fn match_eviction_keeps_the_file_under_its_limit_and_recently_used_entries() {
             for j in 0..50 {
                 assert!(
                     cache
-                        .get(1, &format!("/stash/old/{:05}.mkv", j * 10))
+                        .get(1, &format!("/stash/old/{:05}.mkv", j * 10), &tester())
                         .unwrap()
                         .is_some(),
                     "entry {} evicted",
@@ -250,7 +269,9 @@ fn match_eviction_keeps_the_file_under_its_limit_and_recently_used_entries() {
             .put(
                 1,
                 &format!("/stash/new/a-rather-long-folder-name/{i:05}.mkv"),
+                &tester(),
                 &i.to_string(),
+                "/data/f.mkv",
             )
             .unwrap();
     }
@@ -267,7 +288,7 @@ fn match_eviction_keeps_the_file_under_its_limit_and_recently_used_entries() {
     for i in 0..50 {
         assert!(
             cache
-                .get(1, &format!("/stash/old/{:05}.mkv", i * 10))
+                .get(1, &format!("/stash/old/{:05}.mkv", i * 10), &tester())
                 .unwrap()
                 .is_some(),
             "recently used entry {} evicted",
@@ -275,13 +296,17 @@ fn match_eviction_keeps_the_file_under_its_limit_and_recently_used_entries() {
         );
     }
     assert_eq!(
-        cache.get(1, "/stash/old/00001.mkv").unwrap(),
+        cache.get(1, "/stash/old/00001.mkv", &tester()).unwrap(),
         None,
         "an entry unused since it was stored goes first (W22)"
     );
     assert!(
         cache
-            .get(1, "/stash/new/a-rather-long-folder-name/05999.mkv")
+            .get(
+                1,
+                "/stash/new/a-rather-long-folder-name/05999.mkv",
+                &tester()
+            )
             .unwrap()
             .is_some()
     );

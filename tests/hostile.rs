@@ -16,6 +16,7 @@ fn limits() -> Limits {
     Limits {
         cpu_deadline: Duration::from_millis(300),
         memory_bytes: 64 << 20,
+        ..Limits::default()
     }
 }
 
@@ -86,14 +87,14 @@ fn plugin_claims_are_checked_before_anything_is_cached() {
         msg.contains("item 101") && msg.contains("no file named"),
         "{msg}"
     );
-    assert_eq!(backend.matches.get(1, "/x/lie.mkv").unwrap(), None);
+    assert!(!backend.matches.has_any(1, "/x/lie.mkv").unwrap());
 
     let poison = match_one(&plugin, &backend, "/x/poison.mkv", &movies);
     assert!(
-        matches!(&poison.error, Some(Failure::Input(m)) if m.contains("host refused")),
+        matches!(&poison.error, Some(Failure::Plugin(m)) if m.contains("host refused")),
         "{poison:?}"
     );
-    assert_eq!(backend.matches.get(1, "/x/poison.mkv").unwrap(), None);
+    assert!(!backend.matches.has_any(1, "/x/poison.mkv").unwrap());
 }
 
 #[test]
@@ -107,6 +108,7 @@ fn time_waiting_on_the_host_is_not_charged_to_the_plugin() {
         Limits {
             cpu_deadline: Duration::from_millis(100),
             memory_bytes: 128 << 20,
+            ..Limits::default()
         },
     );
     let movies = sections(&backend, &[1]);
@@ -129,6 +131,7 @@ fn oversized_answers_recursion_and_sandbox_escapes_fail_alone() {
         Limits {
             cpu_deadline: Duration::from_secs(3),
             memory_bytes: 128 << 20,
+            ..Limits::default()
         },
     );
     let movies = sections(&backend, &[3]);
@@ -167,8 +170,12 @@ fn oversized_answers_recursion_and_sandbox_escapes_fail_alone() {
     );
     good(&mut matcher);
 
+    // The plugin reports what happened as a refusal of the path: a plugin error.
     let said = |m: &plexmatch::matching::PathMatch| match &m.error {
-        Some(Failure::Input(msg)) => msg.clone(),
+        Some(Failure::Plugin(msg)) => msg
+            .split_once("refused the path: ")
+            .map(|(_, said)| said.to_owned())
+            .unwrap_or_else(|| msg.clone()),
         other => panic!("{other:?}"),
     };
     let read = said(&matcher.match_path("/x/readfile.mkv", &movies));

@@ -240,7 +240,12 @@ fn stale_match_cache_entry_is_replaced_when_plex_answers_404() {
     let m = match_one(&default_plugin(&stale), &stale, INCEPTION, &movies);
     assert_eq!((m.outcome, key(&m)), (Outcome::High, Some("150")), "{m:?}");
     assert_eq!(
-        stale.matches.get(1, INCEPTION).unwrap().unwrap().rating_key,
+        stale
+            .matches
+            .get(1, INCEPTION, &decider(&default_plugin(&stale)))
+            .unwrap()
+            .unwrap()
+            .rating_key,
         "150"
     );
 }
@@ -311,7 +316,7 @@ fn snapshot_ttl_expiry_refreshes_once() {
         key(&match_one(&plugin, &backend, episode, &tv)),
         Some("203")
     );
-    backend.matches.invalidate(2, episode).unwrap();
+    backend.matches.invalidate(2, episode, None).unwrap();
     assert_eq!(fx.emulator.requests_to("listing"), 1);
     std::thread::sleep(Duration::from_millis(2100));
     assert_eq!(
@@ -420,7 +425,7 @@ fn an_unreachable_server_keeps_cached_matches() {
     assert_eq!(
         stale
             .matches
-            .get(1, INCEPTION)
+            .get(1, INCEPTION, &decider(&default_plugin(&stale)))
             .unwrap()
             .map(|c| c.rating_key),
         Some("101".into()),

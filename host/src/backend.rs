@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -81,7 +82,25 @@ pub struct Backend {
     failures: Mutex<Failures>,
     /// Whether the section list was listed again this run after a section answered 404.
     relisted: std::sync::atomic::AtomicBool,
+    /// Answers to plugins' requests within this run, so that asking twice costs nothing.
+    memo: Mutex<Memo>,
+    /// Plex requests made for plugins in this run, and the most allowed (0: no limit).
+    run_requests: AtomicU64,
+    run_budget: AtomicU64,
 }
+
+/// Plugins' identical requests within a run, answered once.
+#[derive(Default)]
+struct Memo {
+    searches: HashMap<(u32, String), Vec<Item>>,
+    items: HashMap<String, Result<Item, PlexError>>,
+}
+
+/// Entries the memo holds before it starts afresh: bounds its memory over a long run.
+const MEMO_LIMIT: usize = 50_000;
+
+/// Default Plex requests plugins may cause in one run (`[limits] requests_per_run`).
+pub const DEFAULT_RUN_REQUEST_BUDGET: u64 = 20_000;
 
 /// Failures remembered so that they are not repeated for every path.
 #[derive(Default)]
@@ -154,7 +173,51 @@ impl Backend {
             cache_dir,
             failures: Mutex::new(Failures::default()),
             relisted: std::sync::atomic::AtomicBool::new(false),
+            memo: Mutex::new(Memo::default()),
+            run_requests: AtomicU64::new(0),
+            run_budget: AtomicU64::new(DEFAULT_RUN_REQUEST_BUDGET),
         })
+    }
+
+    /// Sets how many Plex requests plugins may cause in this run (0: no limit).
+    pub fn set_run_request_budget(&self, n: u64) {
+        self.run_budget.store(n, Ordering::Relaxed);
+    }
+
+    /// The run's request budget for plugins (0: no limit).
+    pub fn run_request_budget(&self) -> u64 {
+        self.run_budget.load(Ordering::Relaxed)
+    }
+
+    /// Takes one request from the run's budget; `false` when it is spent.
+    pub fn charge_run_request(&self) -> bool {
+        let budget = self.run_request_budget();
+        let used = self.run_requests.fetch_add(1, Ordering::Relaxed);
+        if budget != 0 && used >= budget {
+            self.run_requests.fetch_sub(1, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// A title search already answered in this run.
+    pub fn memo_search(&self, section_id: u32, title: &str) -> Option<Vec<Item>> {
+        let memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
+        memo.searches.get(&(section_id, name_key(title))).cloned()
+    }
+
+    /// An item already fetched (or found missing) in this run.
+    pub fn memo_item(&self, rating_key: &str) -> Option<Result<Item, PlexError>> {
+        let memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
+        memo.items.get(rating_key).cloned()
+    }
+
+    fn remember(&self, f: impl FnOnce(&mut Memo)) {
+        let mut memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
+        if memo.searches.len() + memo.items.len() >= MEMO_LIMIT {
+            *memo = Memo::default();
+        }
+        f(&mut memo);
     }
 
     /// Whether a request may be sent now: not after the token was refused, nor while the
@@ -215,9 +278,16 @@ impl Backend {
         request().inspect_err(|e| self.note_failure(section, e))
     }
 
-    /// One item by rating key, from Plex (through the failure gate).
+    /// One item by rating key, from Plex (through the failure gate); the answer, or a
+    /// 404, is remembered for the run.
     pub fn fetch_item(&self, rating_key: &str) -> Result<Item, PlexError> {
-        self.ask(None, || self.plex.fetch_item(rating_key))
+        let r = self.ask(None, || self.plex.fetch_item(rating_key));
+        if matches!(r, Ok(_) | Err(PlexError::NotFound(_))) {
+            self.remember(|m| {
+                m.items.insert(rating_key.to_owned(), r.clone());
+            });
+        }
+        r
     }
 
     /// Every section of the server, from the cache while it is fresh (an empty list only
@@ -345,6 +415,10 @@ impl Backend {
         if let Err(e) = self.library.store_search(section_id, title, &items) {
             tracing::warn!("cannot cache a search answer: {e:#}");
         }
+        self.remember(|m| {
+            m.searches
+                .insert((section_id, name_key(title)), items.clone());
+        });
         Ok(items)
     }
 
@@ -498,24 +572,31 @@ impl Backend {
     }
 
     /// Checks that `rating_key` is an item of the section with a file named like `path`'s
-    /// file name, using what is at hand (`known`, then the snapshot, then one request).
-    /// Returns the item as Plex describes it.
+    /// file name, using what is at hand (`known`, then the fresh snapshot, then this run's
+    /// memo, then one request, for which `charge` is asked first). Returns the item as
+    /// Plex describes it and the file of it the path matches.
     pub fn confirm(
         &self,
         section_id: u32,
         path: &str,
         rating_key: &str,
         known: Option<&Item>,
-    ) -> Result<Item, String> {
+        charge: impl FnOnce() -> Result<(), String>,
+    ) -> Result<(Item, String), String> {
         let name = file_name(path).ok_or_else(|| format!("{path:?} has no file name"))?;
         let key = name_key(name);
         let item = match known.cloned() {
             Some(i) => i,
             None => match self.library.item(section_id, rating_key).ok().flatten() {
                 Some(i) if self.snapshot(section_id).is_some_and(|(_, f)| f) => i,
-                _ => self
-                    .fetch_item(rating_key)
-                    .map_err(|e| format!("cannot check item {rating_key}: {e}"))?,
+                _ => match self.memo_item(rating_key) {
+                    Some(r) => r,
+                    None => {
+                        charge().map_err(|why| format!("cannot check item {rating_key}: {why}"))?;
+                        self.fetch_item(rating_key)
+                    }
+                }
+                .map_err(|e| format!("cannot check item {rating_key}: {e}"))?,
             },
         };
         if item.section_id != section_id {
@@ -530,7 +611,8 @@ impl Backend {
                 item.title
             ));
         }
-        Ok(item)
+        let file = best_file(&item.files, path).unwrap_or_default();
+        Ok((item, file))
     }
 
     /// Writes this process's cache counters and last uses to the cache files.
@@ -545,4 +627,39 @@ impl Drop for Backend {
     fn drop(&mut self) {
         self.flush();
     }
+}
+
+/// Of `files`, the one `path` most likely is: the same path (case and Unicode
+/// normalisation aside), else the file of the same name sharing the longest folder tail.
+pub fn best_file(files: &[String], path: &str) -> Option<String> {
+    let whole = name_key(path);
+    if let Some(f) = files.iter().find(|f| name_key(f) == whole) {
+        return Some(f.clone());
+    }
+    let name = name_key(file_name(path)?);
+    let parts = |p: &str| -> Vec<String> {
+        p.split(['/', '\\'])
+            .filter(|s| !s.is_empty())
+            .map(name_key)
+            .collect()
+    };
+    let mine = parts(path);
+    files
+        .iter()
+        .filter(|f| file_name(f).is_some_and(|n| name_key(n) == name))
+        .max_by_key(|f| {
+            parts(f)
+                .iter()
+                .rev()
+                .zip(mine.iter().rev())
+                .take_while(|(a, b)| a == b)
+                .count()
+        })
+        .cloned()
+}
+
+/// Whether `files` holds `file` itself (case and Unicode normalisation aside).
+pub fn holds_file(files: &[String], file: &str) -> bool {
+    let want = name_key(file);
+    files.iter().any(|f| name_key(f) == want)
 }

@@ -10,7 +10,9 @@ use serde::Serialize;
 use crate::backend::Backend;
 use crate::capabilities::{from_wit_plex_error, to_wit_section};
 use crate::plex::{Item, PlexError, Section};
-use crate::runtime::bindings::plexmatch::plugin::types::{Confidence, MatchError};
+use crate::runtime::bindings::plexmatch::plugin::types::{
+    Confidence, Item as WitItem, MatchError, MatchOutcome,
+};
 use crate::runtime::{Instance, Plugin, PluginFailure};
 
 /// The answer for one path.
@@ -158,11 +160,18 @@ impl Matcher {
                         < self.backend.policy.library_ttl.as_secs() as i64
             })
         };
+        let by = crate::cache::Decider::new(
+            &self.plugin.identity().name,
+            &self.plugin.identity().digest,
+        );
         if let Some(it) = item.as_ref().filter(|it| !already(it))
-            && let Err(e) = self
-                .backend
-                .matches
-                .put(it.section_id, path, &it.rating_key)
+            && let Err(e) = self.backend.matches.put(
+                it.section_id,
+                path,
+                &by,
+                &it.rating_key,
+                &crate::backend::best_file(&it.files, path).unwrap_or_default(),
+            )
         {
             tracing::warn!("cannot record the match of {path:?} in the match cache: {e:#}");
         }
@@ -209,27 +218,30 @@ impl Matcher {
                 return Err(Asked::Failed(plugin_failure(f), true));
             }
         };
+        let name = self.plugin.name().to_owned();
+        let refuse =
+            |why: String| Asked::Failed(Failure::Plugin(format!("plugin {name:?} {why}")), false);
+        // A spent request budget decides the path, whatever the plugin made of the refusal.
+        if let Some(why) = self.instance.as_ref().and_then(|i| i.budget_spent()) {
+            return Err(refuse(format!("was cut off: {why}")));
+        }
         let outcome = match answer {
             Ok(o) => o,
             Err(MatchError::NotFound(_)) => return Err(Asked::NotFound),
-            Err(MatchError::InvalidInput(m)) => return Err(Asked::Failed(Failure::Input(m), true)),
+            // The host checked the path already: a plugin refusing it is the plugin's call.
+            Err(MatchError::InvalidInput(m)) => {
+                let m =
+                    crate::text::escape_controls(&crate::text::clip_bytes(&m, 2000)).into_owned();
+                return Err(Asked::Failed(
+                    Failure::Plugin(format!("plugin {name:?} refused the path: {m}")),
+                    true,
+                ));
+            }
             Err(MatchError::Plex(e)) => {
                 return Err(Asked::Failed(plex_failure(from_wit_plex_error(&e)), false));
             }
         };
-        let claimed: Vec<_> = match outcome.confidence {
-            Confidence::High => outcome.chosen.into_iter().collect(),
-            Confidence::Low => outcome.candidates,
-        };
-        if claimed.is_empty() {
-            return Err(Asked::NotFound);
-        }
-        let refuse = |why: String| {
-            Asked::Failed(
-                Failure::Plugin(format!("plugin {:?} {why}", self.plugin.name())),
-                false,
-            )
-        };
+        let claimed = well_formed(outcome).map_err(&refuse)?;
         if claimed.len() > MAX_CANDIDATES {
             return Err(refuse(format!(
                 "answered {} candidates; the limit is {MAX_CANDIDATES}",
@@ -240,22 +252,62 @@ impl Matcher {
             return Err(refuse(format!(
                 "answered an item of {} bytes (rating key {:.20}…); the limit is {MAX_ITEM_BYTES}",
                 item_size(c),
-                c.rating_key
+                crate::text::escape_controls(&c.rating_key)
             )));
         }
         // Every item a plugin names is checked against what Plex (or the fresh snapshot)
         // says: HIGH answers go into the match cache, and nothing invented reaches output.
-        let instance = self.instance.as_ref().expect("instance is live");
+        let instance = self.instance.as_mut().expect("instance is live");
         let mut items = Vec::with_capacity(claimed.len());
         for c in &claimed {
             let served = instance.served(&c.rating_key).cloned();
-            let item = self
+            let (item, _) = self
                 .backend
-                .confirm(section.id, path, &c.rating_key, served.as_ref())
-                .map_err(|why| refuse(format!("answered item {}, but {why}", c.rating_key)))?;
+                .confirm(section.id, path, &c.rating_key, served.as_ref(), || {
+                    instance.charge_request()
+                })
+                .map_err(|why| {
+                    refuse(format!(
+                        "answered item {}, but {why}",
+                        crate::text::escape_controls(&crate::text::clip_bytes(&c.rating_key, 64))
+                    ))
+                })?;
             items.push(item);
         }
         Ok(items)
+    }
+}
+
+/// The items an answer claims, if it is well formed: HIGH names its item in `chosen` and
+/// lists no other candidate; LOW lists at least two candidates.
+fn well_formed(outcome: MatchOutcome) -> Result<Vec<WitItem>, String> {
+    match outcome.confidence {
+        Confidence::High => {
+            let Some(chosen) = outcome.chosen else {
+                return Err("answered HIGH without a chosen item".into());
+            };
+            if outcome
+                .candidates
+                .iter()
+                .any(|c| c.rating_key != chosen.rating_key)
+            {
+                return Err(format!(
+                    "answered HIGH for item {} but listed other candidates ({})",
+                    crate::text::escape_controls(&crate::text::clip_bytes(&chosen.rating_key, 64)),
+                    outcome.candidates.len()
+                ));
+            }
+            Ok(vec![chosen])
+        }
+        Confidence::Low => {
+            if outcome.candidates.len() < 2 {
+                return Err(format!(
+                    "answered LOW with {} candidate(s); LOW means two or more",
+                    outcome.candidates.len()
+                ));
+            }
+            Ok(outcome.candidates)
+        }
     }
 }
 

@@ -78,6 +78,16 @@ pub fn fast_retries() -> plexmatch::plex::RetryPolicy {
     }
 }
 
+/// The decider tests write match-cache entries as.
+pub fn tester() -> plexmatch::cache::Decider {
+    plexmatch::cache::Decider::new("test", "0")
+}
+
+/// Who a loaded plugin is, as the match cache records its decisions.
+pub fn decider(plugin: &Plugin) -> plexmatch::cache::Decider {
+    plexmatch::cache::Decider::new(&plugin.identity().name, &plugin.identity().digest)
+}
+
 /// The embedded default plugin, loaded against `backend`.
 pub fn default_plugin(backend: &Arc<Backend>) -> Arc<Plugin> {
     Arc::new(

@@ -93,23 +93,32 @@ pub fn run(items: usize, page_sizes: &[usize], lookups: usize) -> Result<CacheRe
 
     // Invalidation: 10,000 entries in section 1 among as many in section 2.
     let n = 10_000u64;
+    let bench = crate::cache::Decider::new("bench", "0");
     for i in 0..n {
-        backend
-            .matches
-            .put(1, &format!("/stash/a/file {i}.mkv"), &i.to_string())?;
-        backend
-            .matches
-            .put(2, &format!("/stash/b/file {i}.mkv"), &i.to_string())?;
+        backend.matches.put(
+            1,
+            &format!("/stash/a/file {i}.mkv"),
+            &bench,
+            &i.to_string(),
+            "/data/f.mkv",
+        )?;
+        backend.matches.put(
+            2,
+            &format!("/stash/b/file {i}.mkv"),
+            &bench,
+            &i.to_string(),
+            "/data/f.mkv",
+        )?;
     }
     let started = Instant::now();
     for i in 0..1000u64 {
         backend
             .matches
-            .invalidate(2, &format!("/stash/b/file {i}.mkv"))?;
+            .invalidate(2, &format!("/stash/b/file {i}.mkv"), None)?;
     }
     let invalidate_path_us = started.elapsed().as_secs_f64() * 1e6 / 1000.0;
     let started = Instant::now();
-    let invalidated = backend.matches.invalidate_section(1)?;
+    let invalidated = backend.matches.invalidate_section(1, None)?;
     let invalidate_section_ms = started.elapsed().as_secs_f64() * 1e3;
 
     Ok(CacheReport {

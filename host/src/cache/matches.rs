@@ -1,5 +1,10 @@
-//! The match cache (`matches.sqlite3`): (section id, normalised media path) → rating key,
-//! with no TTL; evicted by least recent use when the file outgrows its limit.
+//! The match cache (`matches.sqlite3`): (section id, normalised media path, deciding
+//! plugin) → rating key and the Plex file the path was matched to, with no TTL; evicted by
+//! least recent use when the file outgrows its limit.
+//!
+//! Every entry records which plugin decided it (name and component digest) and is read
+//! back only by that plugin: nothing one plugin writes can make another answer
+//! differently from what it would answer on a clean data dir.
 
 use std::path::{Path, PathBuf};
 use std::sync::MutexGuard;
@@ -14,13 +19,32 @@ use super::stats::{Counts, Stats};
 use super::usage::Touches;
 use plexmatch_matchkit::name_key;
 
-const VERSION: i32 = 2;
+const VERSION: i32 = 3;
 const SCHEMA: &str = "
-CREATE TABLE matches (section_id INTEGER NOT NULL, path_key TEXT NOT NULL, rating_key TEXT NOT NULL,
+CREATE TABLE matches (section_id INTEGER NOT NULL, path_key TEXT NOT NULL, plugin TEXT NOT NULL, digest TEXT NOT NULL,
+                      rating_key TEXT NOT NULL, file TEXT NOT NULL,
                       verified_at INTEGER NOT NULL, last_used INTEGER NOT NULL, -- Unix ms
-                      PRIMARY KEY (section_id, path_key)) WITHOUT ROWID;
+                      PRIMARY KEY (section_id, path_key, plugin, digest)) WITHOUT ROWID;
 CREATE INDEX matches_by_use ON matches (last_used);
+CREATE INDEX matches_by_plugin ON matches (plugin);
 ";
+
+/// Which plugin decided a match: its name and its component's digest.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Decider {
+    pub name: String,
+    pub digest: String,
+}
+
+impl Decider {
+    /// A decider by name and digest.
+    pub fn new(name: &str, digest: &str) -> Decider {
+        Decider {
+            name: name.to_owned(),
+            digest: digest.to_owned(),
+        }
+    }
+}
 
 /// Default size limit, as in the reference (50 MiB).
 pub const DEFAULT_LIMIT: u64 = 50 << 20;
@@ -35,6 +59,8 @@ const EVICTION_STEP: i64 = 512;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedMatch {
     pub rating_key: String,
+    /// The item's Plex file the path was matched to: a hit is verified against it.
+    pub file: String,
     /// Unix time the match was last confirmed.
     pub verified_at: i64,
 }
@@ -44,7 +70,7 @@ pub struct MatchCache {
     conns: Pool,
     path: PathBuf,
     limit: u64,
-    touches: Touches<(u32, String)>,
+    touches: Touches<(u32, String, Decider)>,
     /// Writes since the size was last checked.
     writes: AtomicU64,
     /// Lookup counters (`match`).
@@ -71,49 +97,83 @@ impl MatchCache {
         self.conns.get()
     }
 
-    /// The match for `path` in the section (paths compare case-insensitively, NFC).
-    pub fn get(&self, section_id: u32, path: &str) -> Result<Option<CachedMatch>> {
+    /// The match `by` decided for `path` in the section (paths compare
+    /// case-insensitively, NFC).
+    pub fn get(&self, section_id: u32, path: &str, by: &Decider) -> Result<Option<CachedMatch>> {
         self.conns.healing(|| {
-        let key = name_key(path);
-        let found = {
-            let conn = self.conn();
-            let mut st =
-                conn.prepare_cached("SELECT rating_key, verified_at FROM matches WHERE section_id = ?1 AND path_key = ?2")?;
-            st.query_row(params![section_id, key], |r| {
-                Ok(CachedMatch {
-                    rating_key: r.get(0)?,
-                    verified_at: r.get(1)?,
+            let key = name_key(path);
+            let found = {
+                let conn = self.conn();
+                let mut st = conn.prepare_cached(
+                    "SELECT rating_key, file, verified_at FROM matches
+                     WHERE section_id = ?1 AND path_key = ?2 AND plugin = ?3 AND digest = ?4",
+                )?;
+                st.query_row(params![section_id, key, by.name, by.digest], |r| {
+                    Ok(CachedMatch {
+                        rating_key: r.get(0)?,
+                        file: r.get(1)?,
+                        verified_at: r.get(2)?,
+                    })
                 })
-            })
-            .optional()?
-        };
-        self.stats.record("match", found.is_some());
-        if found.is_some() && self.touches.touch((section_id, key)) >= TOUCHES_BATCH {
-            self.conns
-                .write(|tx| Ok(write_touches(tx, self.touches.take())?))?;
-        }
-        Ok(found)
+                .optional()?
+            };
+            self.stats.record("match", found.is_some());
+            if found.is_some() && self.touches.touch((section_id, key, by.clone())) >= TOUCHES_BATCH
+            {
+                self.conns
+                    .write(|tx| Ok(write_touches(tx, self.touches.take())?))?;
+            }
+            Ok(found)
         })
     }
 
-    /// Records (or re-confirms) a match: verified and used now.
-    pub fn put(&self, section_id: u32, path: &str, rating_key: &str) -> Result<()> {
+    /// Whether any plugin has a match for `path` in the section.
+    pub fn has_any(&self, section_id: u32, path: &str) -> Result<bool> {
         self.conns.healing(|| {
-        self.conn()
-            .prepare_cached(
-                "INSERT OR REPLACE INTO matches (section_id, path_key, rating_key, verified_at, last_used)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![section_id, name_key(path), rating_key, db::now(), db::now_millis()])?;
-        // Checking the size costs three pragmas: do it every few writes, not every one.
-        if self
-            .writes
-            .fetch_add(1, Ordering::Relaxed)
-            .is_multiple_of(64)
-        {
-            self.enforce_limit()?;
-        }
-        Ok(())
+            let n: i64 = self.conn().query_row(
+                "SELECT COUNT(*) FROM matches WHERE section_id = ?1 AND path_key = ?2",
+                params![section_id, name_key(path)],
+                |r| r.get(0),
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    /// Records (or re-confirms) `by`'s match of `path` to `file` of item `rating_key`:
+    /// verified and used now.
+    pub fn put(
+        &self,
+        section_id: u32,
+        path: &str,
+        by: &Decider,
+        rating_key: &str,
+        file: &str,
+    ) -> Result<()> {
+        self.conns.healing(|| {
+            self.conn()
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO matches (section_id, path_key, plugin, digest, rating_key, file, verified_at, last_used)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?
+                .execute(params![
+                    section_id,
+                    name_key(path),
+                    by.name,
+                    by.digest,
+                    rating_key,
+                    file,
+                    db::now(),
+                    db::now_millis()
+                ])?;
+            // Checking the size costs three pragmas: do it every few writes, not every one.
+            if self
+                .writes
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(64)
+            {
+                self.enforce_limit()?;
+            }
+            Ok(())
         })
     }
 
@@ -147,21 +207,62 @@ impl MatchCache {
         })
     }
 
-    /// Forgets one path's match; a missing entry is not an error.
-    pub fn invalidate(&self, section_id: u32, path: &str) -> Result<()> {
+    /// Forgets one path's match (`by` one plugin's only, or every plugin's); returns how
+    /// many entries were removed.
+    pub fn invalidate(&self, section_id: u32, path: &str, by: Option<&Decider>) -> Result<u64> {
         self.conns.healing(|| {
             let conn = self.conn();
-            conn.prepare_cached("DELETE FROM matches WHERE section_id = ?1 AND path_key = ?2")?
-                .execute(params![section_id, name_key(path)])?;
-            Ok(())
+            let n = match by {
+                Some(d) => conn
+                    .prepare_cached("DELETE FROM matches WHERE section_id = ?1 AND path_key = ?2 AND plugin = ?3 AND digest = ?4")?
+                    .execute(params![section_id, name_key(path), d.name, d.digest])?,
+                None => conn
+                    .prepare_cached("DELETE FROM matches WHERE section_id = ?1 AND path_key = ?2")?
+                    .execute(params![section_id, name_key(path)])?,
+            };
+            Ok(n as u64)
         })
     }
 
-    /// Forgets every match of a section (an indexed delete: no prefix collisions, W11).
-    pub fn invalidate_section(&self, section_id: u32) -> Result<u64> {
+    /// Forgets every match of a section (`by` one plugin's only, or every plugin's; an
+    /// indexed delete: no prefix collisions, W11).
+    pub fn invalidate_section(&self, section_id: u32, by: Option<&Decider>) -> Result<u64> {
         self.conns.healing(|| {
             let conn = self.conn();
-            Ok(conn.execute("DELETE FROM matches WHERE section_id = ?1", [section_id])? as u64)
+            let n = match by {
+                Some(d) => conn.execute(
+                    "DELETE FROM matches WHERE section_id = ?1 AND plugin = ?2 AND digest = ?3",
+                    params![section_id, d.name, d.digest],
+                )?,
+                None => conn.execute("DELETE FROM matches WHERE section_id = ?1", [section_id])?,
+            };
+            Ok(n as u64)
+        })
+    }
+
+    /// Forgets the plugin called `name`'s decisions (every build of it) for one path.
+    pub fn invalidate_plugin_path(&self, name: &str, section_id: u32, path: &str) -> Result<u64> {
+        self.conns.healing(|| {
+            Ok(self.conn().execute(
+                "DELETE FROM matches WHERE plugin = ?1 AND section_id = ?2 AND path_key = ?3",
+                params![name, section_id, name_key(path)],
+            )? as u64)
+        })
+    }
+
+    /// Forgets every decision of the plugin called `name` (any build of it), in one section
+    /// or all; returns how many.
+    pub fn invalidate_plugin(&self, name: &str, section_id: Option<u32>) -> Result<u64> {
+        self.conns.healing(|| {
+            let conn = self.conn();
+            let n = match section_id {
+                Some(id) => conn.execute(
+                    "DELETE FROM matches WHERE plugin = ?1 AND section_id = ?2",
+                    params![name, id],
+                )?,
+                None => conn.execute("DELETE FROM matches WHERE plugin = ?1", [name])?,
+            };
+            Ok(n as u64)
         })
     }
 
@@ -215,12 +316,16 @@ impl MatchCache {
     }
 }
 
-fn write_touches(conn: &Connection, touches: Vec<((u32, String), i64)>) -> rusqlite::Result<()> {
+fn write_touches(
+    conn: &Connection,
+    touches: Vec<((u32, String, Decider), i64)>,
+) -> rusqlite::Result<()> {
     let mut st = conn.prepare_cached(
-        "UPDATE matches SET last_used = max(last_used, ?3) WHERE section_id = ?1 AND path_key = ?2",
+        "UPDATE matches SET last_used = max(last_used, ?3)
+         WHERE section_id = ?1 AND path_key = ?2 AND plugin = ?4 AND digest = ?5",
     )?;
-    for ((section_id, key), at) in touches {
-        st.execute(params![section_id, key, at])?;
+    for ((section_id, key, by), at) in touches {
+        st.execute(params![section_id, key, at, by.name, by.digest])?;
     }
     Ok(())
 }

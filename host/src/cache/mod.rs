@@ -11,7 +11,7 @@ mod usage;
 pub use library::{
     DEFAULT_LIMIT as LIBRARY_DEFAULT_LIMIT, LibraryCache, LibraryFootprint, SnapshotInfo,
 };
-pub use matches::{CachedMatch, DEFAULT_LIMIT as MATCH_DEFAULT_LIMIT, MatchCache};
+pub use matches::{CachedMatch, DEFAULT_LIMIT as MATCH_DEFAULT_LIMIT, Decider, MatchCache};
 pub use stats::Counts;
 
 /// Seconds since the Unix epoch, the clock both caches use.

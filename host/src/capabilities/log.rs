@@ -3,12 +3,15 @@
 use crate::runtime::State;
 use crate::runtime::bindings::plexmatch::plugin::log::{Host, Level};
 
-/// Longest message kept; a plugin cannot flood the log with one call.
+/// Longest message kept; with the per-call line cap, a plugin cannot flood the log.
 const MAX_MESSAGE: usize = 4096;
 
 impl Host for State {
     fn log(&mut self, level: Level, message: String) {
         self.host_call(|s| {
+            if !s.log_line_allowed() {
+                return;
+            }
             let mut message = message;
             if message.len() > MAX_MESSAGE {
                 let cut = (0..=MAX_MESSAGE)
@@ -18,6 +21,8 @@ impl Host for State {
                 message.truncate(cut);
                 message.push('…');
             }
+            // Nothing a plugin says may start a new log line or reach the terminal raw.
+            let message = crate::text::escape_controls(&message);
             let plugin = s.identity.name.as_str();
             match level {
                 Level::Trace => tracing::trace!(target: "plugin", plugin, "{message}"),

@@ -1,9 +1,16 @@
-//! `plex`: Plex requests made by the host on the plugin's behalf, through the library cache.
+//! `plex`: Plex requests made by the host on the plugin's behalf, through the library
+//! cache. Identical requests within a run are answered from the host's memo; the others
+//! are taken from the call's and the run's request budgets first.
 
 use super::{to_wit_item, to_wit_plex_error, to_wit_section};
 use crate::runtime::State;
 use crate::runtime::bindings::plexmatch::plugin::plex::Host;
 use crate::runtime::bindings::plexmatch::plugin::types::{Item, PlexError, Section};
+
+/// The error a plugin gets when a budget (or its call's wall-clock limit) refuses a request.
+fn refused(why: String) -> PlexError {
+    PlexError::Unavailable(format!("not sent: {why}"))
+}
 
 impl Host for State {
     fn sections(&mut self) -> Result<Vec<Section>, PlexError> {
@@ -17,10 +24,15 @@ impl Host for State {
 
     fn search(&mut self, section_id: u32, title: String) -> Result<Vec<Item>, PlexError> {
         self.host_call(|s| {
-            let items = s
-                .backend
-                .search(section_id, &title)
-                .map_err(to_wit_plex_error)?;
+            let items = match s.backend.memo_search(section_id, &title) {
+                Some(items) => items,
+                None => {
+                    s.charge_request().map_err(refused)?;
+                    s.backend
+                        .search(section_id, &title)
+                        .map_err(to_wit_plex_error)?
+                }
+            };
             s.serve(&items);
             Ok(items.iter().map(to_wit_item).collect())
         })
@@ -28,10 +40,14 @@ impl Host for State {
 
     fn fetch_item(&mut self, rating_key: String) -> Result<Item, PlexError> {
         self.host_call(|s| {
-            let item = s
-                .backend
-                .fetch_item(&rating_key)
-                .map_err(to_wit_plex_error)?;
+            let item = match s.backend.memo_item(&rating_key) {
+                Some(r) => r,
+                None => {
+                    s.charge_request().map_err(refused)?;
+                    s.backend.fetch_item(&rating_key)
+                }
+            }
+            .map_err(to_wit_plex_error)?;
             s.serve([&item]);
             Ok(to_wit_item(&item))
         })
@@ -43,6 +59,14 @@ impl Host for State {
         file_name: String,
     ) -> Result<Vec<Item>, PlexError> {
         self.host_call(|s| {
+            // A stale snapshot is listed again (once for everyone): one request's worth.
+            if !s
+                .backend
+                .snapshot(section_id)
+                .is_some_and(|(_, fresh)| fresh)
+            {
+                s.charge_request().map_err(refused)?;
+            }
             let items = s
                 .backend
                 .items_by_file_name(section_id, &file_name)

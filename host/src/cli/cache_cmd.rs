@@ -72,11 +72,20 @@ pub struct InvalidateArgs {
     #[command(flatten)]
     pub server: ServerArg,
     /// The section, by id or by title (titles are looked up in the cached section list).
-    #[arg(long, short = 's', value_name = "SECTION")]
-    pub section: String,
+    #[arg(
+        long,
+        short = 's',
+        value_name = "SECTION",
+        required_unless_present = "plugin"
+    )]
+    pub section: Option<String>,
     /// Only this media path (compared case-insensitively); default: every path of the section.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", requires = "section")]
     pub path: Option<String>,
+    /// Only the decisions of the plugin with this name (every build of it); with no
+    /// --section, in every section. Example: plexmatch cache invalidate --plugin my-matcher
+    #[arg(long, value_name = "NAME")]
+    pub plugin: Option<String>,
 }
 
 /// Options of `plexmatch cache clear`.
@@ -258,20 +267,40 @@ fn invalidate(args: InvalidateArgs) -> Result<i32> {
     let Opened {
         library, matches, ..
     } = open_existing(&args.cache, &args.server)?;
-    let section = section_id(&args.section, &library)?;
-    match &args.path {
-        Some(p) => {
-            let had = matches.get(section, p)?.is_some();
-            matches.invalidate(section, p)?;
-            println!(
-                "{} the match of {p:?} in section {section}",
-                if had { "forgot" } else { "there was no" }
-            );
+    let section = match &args.section {
+        Some(sel) => Some(section_id(sel, &library)?),
+        None => None,
+    };
+    let whose = match &args.plugin {
+        Some(p) => format!(" decided by plugin {p:?}"),
+        None => String::new(),
+    };
+    match (section, &args.path, &args.plugin) {
+        (Some(section), Some(p), plugin) => {
+            let n = match plugin {
+                // One plugin's entry for the path: every build of it.
+                Some(name) => matches.invalidate_plugin_path(name, section, p)?,
+                None => matches.invalidate(section, p, None)?,
+            };
+            if n == 0 {
+                println!("no match{whose} of {p:?} was remembered in section {section}");
+            } else {
+                println!("forgot {n} match(es){whose} of {p:?} in section {section}");
+            }
         }
-        None => {
-            let n = matches.invalidate_section(section)?;
+        (Some(section), None, Some(name)) => {
+            let n = matches.invalidate_plugin(name, Some(section))?;
+            println!("forgot {n} match(es){whose} in section {section}");
+        }
+        (Some(section), None, None) => {
+            let n = matches.invalidate_section(section, None)?;
             println!("forgot {n} match(es) of section {section}");
         }
+        (None, _, Some(name)) => {
+            let n = matches.invalidate_plugin(name, None)?;
+            println!("forgot {n} match(es){whose}");
+        }
+        (None, _, None) => unreachable!("clap requires --section or --plugin"),
     }
     Ok(exit::ALL_HIGH)
 }
@@ -287,7 +316,7 @@ fn clear(args: ClearArgs) -> Result<i32> {
         Some(sel) => {
             let id = section_id(sel, &library)?;
             library.clear(Some(id))?;
-            let n = matches.invalidate_section(id)?;
+            let n = matches.invalidate_section(id, None)?;
             println!("cleared section {id}: its snapshot, searches and {n} match(es)");
         }
         None => {

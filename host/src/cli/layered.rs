@@ -167,6 +167,8 @@ pub fn matching(l: &mut Layering, a: &mut MatchOptions) {
     let (m, lim) = (&l.file.contents.matching, &l.file.contents.limits);
     let (sections, plugins, workers) = (m.sections.clone(), m.plugins.clone(), m.workers.clone());
     let (cpu, mem) = (lim.cpu_deadline_ms.clone(), lim.memory_mib.clone());
+    let (wall, total) = (lim.wall_limit_ms.clone(), lim.memory_total_mib.clone());
+    let (per_path, per_run) = (lim.requests_per_path.clone(), lim.requests_per_run.clone());
     let file_settings: Vec<(String, toml::Spanned<String>)> = m
         .settings
         .iter()
@@ -271,5 +273,62 @@ pub fn matching(l: &mut Layering, a: &mut MatchOptions) {
         mem.as_ref(),
         |v| *v,
         |v| format!("{v} MiB"),
+    );
+    l.value(
+        names(
+            "limits.wall_limit_ms",
+            "wall_limit_ms",
+            "--wall-limit-ms",
+            Some("PLEXMATCH_WALL_LIMIT_MS"),
+        ),
+        &mut a.wall_limit_ms,
+        wall.as_ref(),
+        |v| *v,
+        |v| format!("{v} ms"),
+    );
+    l.option(
+        names(
+            "limits.memory_total_mib",
+            "memory_total_mib",
+            "--memory-total-mib",
+            Some("PLEXMATCH_MEMORY_TOTAL_MIB"),
+        ),
+        &mut a.memory_total_mib,
+        total.as_ref(),
+        |v| *v,
+        |v| {
+            v.map(|n| format!("{n} MiB"))
+                .unwrap_or_else(|| "(half the machine's memory)".into())
+        },
+    );
+    l.value(
+        names(
+            "limits.requests_per_path",
+            "requests_per_path",
+            "--requests-per-path",
+            Some("PLEXMATCH_REQUESTS_PER_PATH"),
+        ),
+        &mut a.requests_per_path,
+        per_path.as_ref(),
+        |v| *v,
+        |v| v.to_string(),
+    );
+    l.value(
+        names(
+            "limits.requests_per_run",
+            "requests_per_run",
+            "--requests-per-run",
+            Some("PLEXMATCH_REQUESTS_PER_RUN"),
+        ),
+        &mut a.requests_per_run,
+        per_run.as_ref(),
+        |v| *v,
+        |v| {
+            if *v == 0 {
+                "0 (no limit)".into()
+            } else {
+                v.to_string()
+            }
+        },
     );
 }

@@ -47,6 +47,89 @@ pub struct MatchOptions {
         value_name = "MIB"
     )]
     pub memory_mib: usize,
+    /// Wall-clock time one plugin call may take, Plex requests included, in milliseconds.
+    #[arg(
+        long,
+        env = "PLEXMATCH_WALL_LIMIT_MS",
+        default_value_t = 60_000,
+        value_name = "MS"
+    )]
+    pub wall_limit_ms: u64,
+    /// Memory all plugin instances together may use, in MiB (workers × plugins × --memory-mib
+    /// must fit; more workers are cut back); default: half the machine's memory.
+    #[arg(long, env = "PLEXMATCH_MEMORY_TOTAL_MIB", value_name = "MIB")]
+    pub memory_total_mib: Option<usize>,
+    /// Plex requests the host makes for a plugin per path and section (identical requests
+    /// in a run are answered from memory and not counted).
+    #[arg(
+        long,
+        env = "PLEXMATCH_REQUESTS_PER_PATH",
+        default_value_t = crate::runtime::DEFAULT_REQUESTS_PER_CALL,
+        value_name = "N"
+    )]
+    pub requests_per_path: u32,
+    /// Plex requests plugins may cause in one run (0: no limit).
+    #[arg(
+        long,
+        env = "PLEXMATCH_REQUESTS_PER_RUN",
+        default_value_t = crate::backend::DEFAULT_RUN_REQUEST_BUDGET,
+        value_name = "N"
+    )]
+    pub requests_per_run: u64,
+}
+
+impl MatchOptions {
+    /// The per-call limits these options describe.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            cpu_deadline: Duration::from_millis(self.cpu_deadline_ms.max(1)),
+            wall_limit: Duration::from_millis(self.wall_limit_ms.max(1)),
+            memory_bytes: self.memory_mib.max(1) << 20,
+            requests_per_call: self.requests_per_path,
+        }
+    }
+
+    /// Workers that fit the memory budget: each holds one instance of every plugin of the
+    /// chain, each allowed `--memory-mib`. Too many are cut back with a warning; a budget
+    /// too small for even one worker is an error.
+    pub fn workers_within_memory(&self, wanted: usize, chain: usize) -> Result<usize> {
+        let total = self
+            .memory_total_mib
+            .map(|m| (m as u64) << 20)
+            .unwrap_or_else(|| default_memory_total() / 2);
+        let per_worker = (self.memory_mib.max(1) as u64 * chain.max(1) as u64) << 20;
+        let fit = (total / per_worker) as usize;
+        if fit == 0 {
+            anyhow::bail!(
+                "one worker's plugins may use {} MiB ({chain} plugin(s) × --memory-mib {}), more than the {} MiB all plugins may use together (--memory-total-mib)",
+                per_worker >> 20,
+                self.memory_mib,
+                total >> 20
+            );
+        }
+        if wanted > fit {
+            tracing::warn!(
+                "{wanted} workers would let plugins use {} MiB; running {fit}, which fit in {} MiB (--memory-total-mib)",
+                (per_worker * wanted as u64) >> 20,
+                total >> 20
+            );
+            return Ok(fit);
+        }
+        Ok(wanted)
+    }
+}
+
+/// The machine's memory (`MemTotal` of /proc/meminfo), or 8 GiB where it cannot be read.
+fn default_memory_total() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map(|kib| kib << 10)
+        .unwrap_or(8 << 30)
 }
 
 /// Output formats of `plexmatch match`.
@@ -87,10 +170,8 @@ pub fn run(args: MatchArgs) -> Result<i32> {
     let started = Instant::now();
     let backend = setup::backend(&args.plex, &args.cache)?;
     let o = &args.options;
-    let limits = Limits {
-        cpu_deadline: Duration::from_millis(o.cpu_deadline_ms.max(1)),
-        memory_bytes: o.memory_mib.max(1) << 20,
-    };
+    let limits = o.limits();
+    backend.set_run_request_budget(o.requests_per_run);
     let plugins = setup::plugins(&o.plugins, &o.settings, limits, &backend)?;
     let all = backend.sections()?;
     let sections = crate::sections::resolve(&o.sections, &all)?;
@@ -105,8 +186,12 @@ pub fn run(args: MatchArgs) -> Result<i32> {
     let known = (!args.paths.is_empty()).then_some(args.paths.len() as u64);
     let progress = Progress::new(watching, known);
     let mut tally = Tally::default();
+    let wanted = o
+        .workers
+        .unwrap_or(BatchOptions::default().workers)
+        .clamp(1, batch::MAX_WORKERS);
     let options = BatchOptions {
-        workers: o.workers.unwrap_or(BatchOptions::default().workers).max(1),
+        workers: o.workers_within_memory(wanted, plugins.len())?,
         ..BatchOptions::default()
     };
     let emit = |a: Answer| {

@@ -8,6 +8,7 @@ use crate::backend::Backend;
 use crate::matching::{Failure, Outcome, PathMatch};
 
 use super::exit;
+use crate::text::escape_controls;
 
 /// How answers are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +112,7 @@ pub fn csv_row(m: &PathMatch) -> String {
         m.error.as_ref().map(|e| e.to_string()).unwrap_or_default(),
     ]
     .iter()
-    .map(|f| csv_field(f))
+    .map(|f| csv_field(&escape_controls(f)))
     .collect::<Vec<_>>()
     .join(",")
 }
@@ -148,14 +149,16 @@ pub fn table_row(m: &PathMatch) -> String {
         ),
         _ => ("-".into(), "-".into(), "-".into()),
     };
+    // Titles come from Plex, names and errors from plugins: escaped before they are cut,
+    // so no control character reaches the terminal and no escape sequence is split.
     format!(
         "{:<9}  {:<8}  {:<12}  {:<40}  {:<10}  {}",
         m.outcome.label(),
-        key,
-        clip(&section, 12),
-        title,
-        clip(&m.plugin, 10),
-        m.path
+        escape_controls(&key),
+        clip(&escape_controls(&section), 12),
+        escape_controls(&title),
+        clip(&escape_controls(&m.plugin), 10),
+        escape_controls(&m.path)
     )
 }
 

@@ -50,7 +50,11 @@ pub struct CacheSection {
 #[serde(deny_unknown_fields)]
 pub struct LimitsSection {
     pub cpu_deadline_ms: Option<Spanned<u64>>,
+    pub wall_limit_ms: Option<Spanned<u64>>,
     pub memory_mib: Option<Spanned<usize>>,
+    pub memory_total_mib: Option<Spanned<usize>>,
+    pub requests_per_path: Option<Spanned<u32>>,
+    pub requests_per_run: Option<Spanned<u64>>,
 }
 
 /// The whole file.

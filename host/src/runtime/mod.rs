@@ -32,17 +32,35 @@ const TICK: Duration = Duration::from_millis(10);
 /// Per-call limits of a plugin.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// CPU time one `find` call may use (time in host calls is not counted).
+    /// CPU time one `find` call may use: the thread's own CPU time, so a busy machine or
+    /// more workers than cores never stops an honest plugin (time in host calls is not
+    /// counted).
     pub cpu_deadline: Duration,
+    /// Wall-clock time one call may take, host calls (Plex requests) included.
+    pub wall_limit: Duration,
     /// Linear memory a plugin instance may grow to.
     pub memory_bytes: usize,
+    /// Plex requests the host makes for a plugin during one `find` call (identical
+    /// requests within a run are answered from a memo and not counted).
+    pub requests_per_call: u32,
 }
+
+/// Default CPU deadline per call.
+pub const DEFAULT_CPU_DEADLINE: Duration = Duration::from_secs(5);
+/// Default wall-clock limit per call: far above any honest call, which needs a few
+/// requests of at most a read timeout (30 s) each only when Plex is slow.
+pub const DEFAULT_WALL_LIMIT: Duration = Duration::from_secs(60);
+/// Default Plex requests per call: the default plugin needs at most about a dozen
+/// (title variants, a listing's refresh counted once, a few checks).
+pub const DEFAULT_REQUESTS_PER_CALL: u32 = 40;
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            cpu_deadline: Duration::from_secs(5),
+            cpu_deadline: DEFAULT_CPU_DEADLINE,
+            wall_limit: DEFAULT_WALL_LIMIT,
             memory_bytes: 128 << 20,
+            requests_per_call: DEFAULT_REQUESTS_PER_CALL,
         }
     }
 }
@@ -122,6 +140,8 @@ fn start_ticker(engine: Engine) -> Engine {
 pub enum PluginFailure {
     /// It ran longer than its CPU deadline and was stopped.
     Deadline { plugin: String, limit: Duration },
+    /// The call took longer than its wall-clock limit (host calls included) and was stopped.
+    WallClock { plugin: String, limit: Duration },
     /// It tried to grow its memory past the cap.
     OutOfMemory { plugin: String, limit: usize },
     /// It trapped (a panic, an abort, a wasm fault).
@@ -137,6 +157,12 @@ impl std::fmt::Display for PluginFailure {
                 write!(
                     f,
                     "plugin {plugin:?} was stopped: it used more than its CPU deadline of {limit:?}"
+                )
+            }
+            PluginFailure::WallClock { plugin, limit } => {
+                write!(
+                    f,
+                    "plugin {plugin:?} was stopped: its call took longer than its wall-clock limit of {limit:?} (Plex requests included)"
                 )
             }
             PluginFailure::OutOfMemory { plugin, limit } => {
@@ -212,12 +238,21 @@ impl Plugin {
                 format!("plugin {origin} does not export the plexmatch matcher interface"),
             )
         })?;
+        let digest: String = {
+            use sha2::{Digest, Sha256};
+            Sha256::digest(wasm)
+                .iter()
+                .take(16)
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
         let mut plugin = Plugin {
             pre,
             readiness,
             declared,
             identity: Arc::new(PluginIdentity {
-                name: origin.to_owned(),
+                name: crate::text::escape_controls(origin).into_owned(),
+                digest: digest.clone(),
                 settings: settings.clone(),
             }),
             info: PluginInfo {
@@ -230,8 +265,18 @@ impl Plugin {
         };
         let mut inst = plugin.instantiate().map_err(|e| anyhow::anyhow!("{e}"))?;
         let info = inst.info().map_err(|e| anyhow::anyhow!("{e}"))?;
+        // What a plugin says about itself is shown and logged: never raw, never huge.
+        let clean = |s: &str, max: usize| {
+            crate::text::escape_controls(&crate::text::clip_bytes(s, max)).into_owned()
+        };
+        let info = PluginInfo {
+            name: clean(&info.name, 64),
+            version: clean(&info.version, 64),
+            description: clean(&info.description, 512),
+        };
         plugin.identity = Arc::new(PluginIdentity {
             name: info.name.clone(),
+            digest,
             settings,
         });
         plugin.info = info;
@@ -258,6 +303,11 @@ impl Plugin {
         &self.info.name
     }
 
+    /// Who decided, as the match cache records it: the plugin's name and digest.
+    pub fn identity(&self) -> &PluginIdentity {
+        &self.identity
+    }
+
     /// The limits calls run under.
     pub fn limits(&self) -> Limits {
         self.limits
@@ -268,15 +318,20 @@ impl Plugin {
         let state = State::new(
             Arc::clone(&self.backend),
             Arc::clone(&self.identity),
-            self.limits.cpu_deadline,
-            self.limits.memory_bytes,
+            self.limits,
         );
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_callback(|mut ctx| {
+            // Runs on the thread executing the plugin, every tick: the thread's CPU
+            // time is the plugin's (host calls subtracted).
             let clock = &mut ctx.data_mut().clock;
             if clock.used() >= clock.budget {
                 clock.exceeded = true;
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            if clock.past_wall_limit() {
+                clock.wall_exceeded = true;
                 return Ok(UpdateDeadline::Interrupt);
             }
             Ok(UpdateDeadline::Continue(1))
@@ -322,6 +377,7 @@ impl Instance {
         path: &str,
     ) -> Result<Result<MatchOutcome, MatchError>, PluginFailure> {
         self.begin_call();
+        self.store.data_mut().section = Some(section.id);
         let r = self
             .bindings
             .plexmatch_plugin_matcher()
@@ -337,6 +393,16 @@ impl Instance {
         self.store.data().cached_matches.get(&section_id)
     }
 
+    /// Why the last call's Plex calls were refused, if a request budget was spent.
+    pub fn budget_spent(&self) -> Option<&str> {
+        self.store.data().budget_spent.as_deref()
+    }
+
+    /// Takes one Plex request from the last call's budget (the host checking its answer).
+    pub fn charge_request(&mut self) -> Result<(), String> {
+        self.store.data_mut().charge_request()
+    }
+
     /// The item the host served during the last call under this rating key.
     pub fn served(&self, rating_key: &str) -> Option<&crate::plex::Item> {
         self.store.data().served.get(rating_key)
@@ -346,14 +412,32 @@ impl Instance {
         let data = self.store.data_mut();
         data.served.clear();
         data.cached_matches.clear();
+        data.section = None;
+        data.requests = 0;
+        data.budget_spent = None;
+        data.log_lines = 0;
+        data.log_dropped = 0;
         data.clock.restart();
         self.store.set_epoch_deadline(1);
     }
 
     fn end_call(&mut self) {
-        let out = self.store.data().stderr.drain();
+        let data = self.store.data_mut();
+        let out = data.stderr.drain();
         for line in out.lines().filter(|l| !l.trim().is_empty()) {
-            tracing::info!(target: "plugin", plugin = %self.name, "{line}");
+            if data.log_line_allowed() {
+                let line = crate::text::escape_controls(line);
+                tracing::info!(target: "plugin", plugin = %self.name, "{line}");
+            }
+        }
+        if data.log_dropped > 0 {
+            tracing::warn!(
+                target: "plugin",
+                plugin = %self.name,
+                "{} more log line(s) of this call dropped (at most {} per call)",
+                data.log_dropped,
+                state::MAX_LOG_LINES
+            );
         }
     }
 }
@@ -373,6 +457,12 @@ fn classify(
             limit: data.clock.budget,
         };
     }
+    if data.clock.wall_exceeded {
+        return PluginFailure::WallClock {
+            plugin,
+            limit: data.clock.wall_limit,
+        };
+    }
     if data.limiter.memory_exceeded {
         return PluginFailure::OutOfMemory {
             plugin,
@@ -386,7 +476,10 @@ fn classify(
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with("note:"))
         .collect();
-    let said = (!said.is_empty()).then(|| said.join(" "));
+    let said = (!said.is_empty()).then(|| {
+        let joined = said.join(" ");
+        crate::text::escape_controls(&crate::text::clip_bytes(&joined, 2000)).into_owned()
+    });
     let trap = match e.downcast_ref::<wasmtime::Trap>() {
         // Rust keeps its stack in linear memory: running off its end is this trap.
         Some(wasmtime::Trap::MemoryOutOfBounds) => {

@@ -16,43 +16,83 @@ use crate::plex::Item;
 /// Who the plugin is, and its settings from the user's configuration.
 #[derive(Debug, Clone, Default)]
 pub struct PluginIdentity {
-    /// The plugin's name (from its `info()`), used to tag its log lines.
+    /// The plugin's name (from its `info()`, control characters escaped), used to tag its
+    /// log lines and its match-cache entries.
     pub name: String,
+    /// The first 16 bytes of the component's SHA-256, in hex: which build decided.
+    pub digest: String,
     pub settings: Vec<(String, String)>,
 }
 
-/// The CPU time a call may use, with time spent inside host calls not charged.
+/// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`): what a plugin running on
+/// this thread has really used, however busy the machine or however many workers share
+/// its cores.
+pub fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// A call's limits: the CPU time its plugin may use (time in host calls not charged) and
+/// the wall-clock time the call may take as a whole (host calls included).
 #[derive(Debug)]
 pub struct CallClock {
     pub budget: Duration,
+    pub wall_limit: Duration,
     started: Instant,
-    in_host: Duration,
-    /// Set when the budget ran out and the call was interrupted.
+    started_cpu: Duration,
+    in_host_cpu: Duration,
+    /// Set when the CPU budget ran out and the call was interrupted.
     pub exceeded: bool,
+    /// Set when the wall-clock limit ran out and the call was interrupted.
+    pub wall_exceeded: bool,
 }
 
 impl CallClock {
-    fn new(budget: Duration) -> CallClock {
+    fn new(budget: Duration, wall_limit: Duration) -> CallClock {
         CallClock {
             budget,
+            wall_limit,
             started: Instant::now(),
-            in_host: Duration::ZERO,
+            started_cpu: thread_cpu_time(),
+            in_host_cpu: Duration::ZERO,
             exceeded: false,
+            wall_exceeded: false,
         }
     }
 
-    /// Starts a new call.
+    /// Starts a new call (on the thread that will run it).
     pub fn restart(&mut self) {
         self.started = Instant::now();
-        self.in_host = Duration::ZERO;
+        self.started_cpu = thread_cpu_time();
+        self.in_host_cpu = Duration::ZERO;
         self.exceeded = false;
+        self.wall_exceeded = false;
     }
 
-    /// Time the plugin itself has run in this call.
+    /// CPU time the plugin itself has used in this call.
     pub fn used(&self) -> Duration {
-        self.started.elapsed().saturating_sub(self.in_host)
+        thread_cpu_time()
+            .saturating_sub(self.started_cpu)
+            .saturating_sub(self.in_host_cpu)
+    }
+
+    /// Whether the call has taken longer than its wall-clock limit.
+    pub fn past_wall_limit(&self) -> bool {
+        self.started.elapsed() >= self.wall_limit
     }
 }
+
+/// Lines a plugin may log (log calls and output lines together) per call; past it, the
+/// rest are counted and reported in one line.
+pub const MAX_LOG_LINES: u32 = 1000;
 
 /// Caps on what a plugin may allocate; records when a cap was hit.
 #[derive(Debug)]
@@ -100,6 +140,16 @@ pub struct State {
     /// Match-cache entries the plugin read during the current call, by section: the
     /// host need not write back an answer the cache already holds.
     pub cached_matches: HashMap<u32, crate::cache::CachedMatch>,
+    /// The section the current `find` is about: the only one the plugin may write for.
+    pub section: Option<u32>,
+    /// Plex requests made for the plugin during the current call, and the most it may make.
+    pub requests: u32,
+    pub request_budget: u32,
+    /// Set when a Plex call was refused because a request budget was spent: what it said.
+    pub budget_spent: Option<String>,
+    /// Log lines written during the current call, and those dropped past the cap.
+    pub log_lines: u32,
+    pub log_dropped: u64,
 }
 
 impl State {
@@ -107,8 +157,7 @@ impl State {
     pub fn new(
         backend: Arc<Backend>,
         identity: Arc<PluginIdentity>,
-        cpu_budget: Duration,
-        memory_bytes: usize,
+        limits: super::Limits,
     ) -> State {
         let stderr = CapturedOutput::new();
         let stdout = CapturedOutput::sharing(&stderr);
@@ -123,24 +172,77 @@ impl State {
             wasi,
             table: ResourceTable::new(),
             limiter: Limiter {
-                memory_bytes,
+                memory_bytes: limits.memory_bytes,
                 memory_exceeded: false,
             },
-            clock: CallClock::new(cpu_budget),
+            clock: CallClock::new(limits.cpu_deadline, limits.wall_limit),
             backend,
             identity,
             stderr,
             served: HashMap::new(),
             cached_matches: HashMap::new(),
+            section: None,
+            requests: 0,
+            request_budget: limits.requests_per_call,
+            budget_spent: None,
+            log_lines: 0,
+            log_dropped: 0,
         }
     }
 
-    /// Runs a host function, keeping its duration off the plugin's CPU budget.
+    /// Runs a host function, keeping the CPU time it takes off the plugin's budget.
     pub fn host_call<R>(&mut self, f: impl FnOnce(&mut State) -> R) -> R {
-        let started = Instant::now();
+        let started = thread_cpu_time();
         let r = f(self);
-        self.clock.in_host += started.elapsed();
+        self.clock.in_host_cpu += thread_cpu_time().saturating_sub(started);
         r
+    }
+
+    /// Takes one Plex request from the call's and the run's budgets, or says why not
+    /// (also when the call is past its wall-clock limit: it is about to be stopped).
+    pub fn charge_request(&mut self) -> Result<(), String> {
+        if self.clock.past_wall_limit() {
+            return Err(format!(
+                "the call is past its wall-clock limit of {:?}; no more Plex requests",
+                self.clock.wall_limit
+            ));
+        }
+        if let Some(why) = &self.budget_spent {
+            return Err(why.clone());
+        }
+        let why = if self.requests >= self.request_budget {
+            Some(format!(
+                "plugin {:?} used its budget of {} Plex requests for one path ([limits] requests_per_path)",
+                self.identity.name, self.request_budget
+            ))
+        } else if !self.backend.charge_run_request() {
+            Some(format!(
+                "plugins used this run's budget of {} Plex requests ([limits] requests_per_run)",
+                self.backend.run_request_budget()
+            ))
+        } else {
+            None
+        };
+        match why {
+            Some(w) => {
+                self.budget_spent = Some(w.clone());
+                Err(w)
+            }
+            None => {
+                self.requests += 1;
+                Ok(())
+            }
+        }
+    }
+
+    /// Counts one log line of the current call; `false` once past [`MAX_LOG_LINES`].
+    pub fn log_line_allowed(&mut self) -> bool {
+        if self.log_lines >= MAX_LOG_LINES {
+            self.log_dropped += 1;
+            return false;
+        }
+        self.log_lines += 1;
+        true
     }
 
     /// Remembers items handed to the plugin.

@@ -6,6 +6,14 @@
 //! `bigstring.mkv` an item with a 32 MiB title, `recurse.mkv` recurses until the stack
 //! runs out, and `readfile.mkv`, `socket.mkv`, `env.mkv` try to read a file, open a
 //! socket and read the environment (reporting what happened as an invalid-input error).
+//! Through what the host offers: `fetchflood.mkv` fetches 100,000 items, `searchflood.mkv`
+//! sends 2,000 identical searches, `slowcalls.mkv` keeps searching (a slow server makes
+//! it wait in host calls), `burn.mkv` spins for a fixed amount of work then matches,
+//! `logflood.mkv` logs 1,000,000 lines, `ctrl.mkv` logs, prints and fails with control
+//! characters, `holiday.mp4` records its path → item 109 in the match cache and answers
+//! HIGH 109 (whichever folder the path is in), `othersection.mkv` writes for another
+//! section, and `highnochosen.mkv`, `highextra.mkv`, `lowone.mkv` give malformed answers.
+//! The setting `name` renames the plugin (its `info()`).
 //! Any other name is matched honestly through the host's file-name index, so tests can
 //! check that the host recovers.
 
@@ -16,7 +24,7 @@ struct Hostile;
 impl Matcher for Hostile {
     fn info() -> PluginInfo {
         PluginInfo {
-            name: "hostile".into(),
+            name: settings::get("name").unwrap_or_else(|| "hostile".into()),
             version: "0.1.0".into(),
             description: "misbehaves on purpose".into(),
         }
@@ -41,6 +49,86 @@ impl Matcher for Hostile {
                 )))
             }
             "panic.mkv" => panic!("hostile plugin panics on purpose"),
+            "fetchflood.mkv" => {
+                let mut errors = 0u32;
+                for i in 0..100_000u32 {
+                    if plex::fetch_item(&(1_000_000 + i).to_string()).is_err() {
+                        errors += 1;
+                    }
+                }
+                Err(MatchError::NotFound(format!("{errors} fetches failed")))
+            }
+            "searchflood.mkv" => {
+                for _ in 0..2000 {
+                    let _ = plex::search(section.id, "Inception");
+                }
+                Err(not_found(&section, &name))
+            }
+            "slowcalls.mkv" => {
+                let mut i = 0u64;
+                loop {
+                    let _ = plex::search(section.id, &format!("slow {i}"));
+                    i += 1;
+                }
+            }
+            "burn.mkv" => {
+                let rounds: u64 = settings::get("burn")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(100_000_000);
+                let mut n: u64 = 0;
+                for _ in 0..rounds {
+                    n = std::hint::black_box(n.wrapping_mul(31).wrapping_add(7));
+                }
+                Err(MatchError::NotFound(format!("burnt {rounds} rounds ({n})")))
+            }
+            "logflood.mkv" => {
+                for i in 0..1_000_000u32 {
+                    log(Level::Error, &format!("flood line {i}"));
+                }
+                Err(not_found(&section, &name))
+            }
+            "ctrl.mkv" => {
+                log(Level::Warn, "forged\n2026-01-01T00:00:00Z ERROR plexmatch: fake line\r\x1b[2J");
+                println!("stdout \x1b[31mred\x07");
+                Err(MatchError::InvalidInput("bad\x1b[2J\r\nfake row".into()))
+            }
+            "holiday.mp4" => {
+                let item = Item {
+                    rating_key: "109".into(),
+                    title: "Home Video (2020)".into(),
+                    kind: ItemKind::Movie,
+                    section_id: section.id,
+                    files: vec![path.clone()],
+                };
+                let _ = match_cache::put(section.id, &path, "109");
+                Ok(high(item))
+            }
+            "othersection.mkv" => match match_cache::put(section.id + 1, &path, "301") {
+                Ok(()) => Err(MatchError::InvalidInput(
+                    "the host accepted a write for another section".into(),
+                )),
+                Err(e) => Err(MatchError::NotFound(format!("host refused: {e:?}"))),
+            },
+            "highnochosen.mkv" => Ok(MatchOutcome {
+                confidence: Confidence::High,
+                chosen: None,
+                candidates: Vec::new(),
+            }),
+            "highextra.mkv" | "lowone.mkv" => {
+                let items = plex::items_by_file_name(section.id, "Inception (2010) - 1080p.mkv")
+                    .map_err(MatchError::Plex)?;
+                let first = items.into_iter().next().ok_or_else(|| not_found(&section, &name))?;
+                if name == "lowone.mkv" {
+                    return Ok(low(vec![first]));
+                }
+                let mut extra = first.clone();
+                extra.rating_key = "999999".into();
+                Ok(MatchOutcome {
+                    confidence: Confidence::High,
+                    chosen: Some(first.clone()),
+                    candidates: vec![first, extra],
+                })
+            }
             "huge.mkv" => {
                 let candidates = (0..200_000u32)
                     .map(|i| Item {
