@@ -20,6 +20,16 @@ pub fn open(path: &Path, version: i32, schema: &str) -> Result<Connection> {
     }
     match try_open(path, version, schema) {
         Ok(conn) => Ok(conn),
+        // A file plexmatch may not write (a read-only data dir or file system) is healthy:
+        // read it as it is, and move nothing.
+        Err(e) if path.exists() && is_unwritable(&e) => {
+            open_read_only(path, version).with_context(|| {
+                format!(
+                    "cannot open cache file {} (read-only): {e:#}",
+                    path.display()
+                )
+            })
+        }
         Err(e) if path.exists() && !is_busy(&e) => {
             set_aside(path, &e)?;
             try_open(path, version, schema)
@@ -54,6 +64,49 @@ pub fn open_more(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "journal_size_limit", 4 << 20)?;
     Ok(conn)
+}
+
+/// Whether the error says the file or its folder cannot be written (not a broken file).
+pub fn is_unwritable(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<rusqlite::Error>().is_some_and(|e| {
+            matches!(
+                e.sqlite_error_code(),
+                Some(
+                    rusqlite::ErrorCode::ReadOnly
+                        | rusqlite::ErrorCode::CannotOpen
+                        | rusqlite::ErrorCode::PermissionDenied
+                )
+            )
+        }) || c.downcast_ref::<std::io::Error>().is_some_and(|e| {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            )
+        })
+    })
+}
+
+/// Opens a cache file that cannot be written: read-only, and `immutable` when even the
+/// write-ahead log's shared memory cannot be made; it must hold this plexmatch's schema.
+fn open_read_only(path: &Path, version: i32) -> Result<Connection> {
+    use rusqlite::OpenFlags;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
+    let uri = |extra: &str| format!("file:{}?mode=ro{extra}", path.display());
+    let check = |conn: Connection| -> Result<Connection> {
+        let found: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found != version {
+            anyhow::bail!("it has schema version {found}, this plexmatch uses {version}");
+        }
+        Ok(conn)
+    };
+    match Connection::open_with_flags(uri(""), flags)
+        .map_err(anyhow::Error::from)
+        .and_then(check)
+    {
+        Ok(c) => Ok(c),
+        Err(_) => check(Connection::open_with_flags(uri("&immutable=1"), flags)?),
+    }
 }
 
 /// Whether the error is another process holding the file too long (not a broken file).

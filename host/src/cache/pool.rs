@@ -19,16 +19,29 @@ pub struct Pool {
     schema: String,
     /// Set once the file was rebuilt in this process: a second corruption is only reported.
     healed: AtomicBool,
+    /// Whether the file can only be read; then writes are skipped (warned about once).
+    read_only: AtomicBool,
 }
 
 impl Pool {
     /// Opens (creating or rebuilding if needed) the file with one connection per core, at most 8.
     pub fn open(path: &Path, version: i32, schema: &str) -> Result<Pool> {
         let first = db::open(path, version, schema)?;
-        let size = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .clamp(1, 8);
+        let read_only = first.is_readonly("main").unwrap_or(false);
+        if read_only {
+            tracing::warn!(
+                "cache file {} cannot be written: it is read, and nothing new is cached this run",
+                path.display()
+            );
+        }
+        let size = if read_only {
+            1
+        } else {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .clamp(1, 8)
+        };
         let mut conns = vec![Mutex::new(first)];
         for _ in 1..size {
             conns.push(Mutex::new(db::open_more(path)?));
@@ -39,14 +52,29 @@ impl Pool {
             version,
             schema: schema.to_owned(),
             healed: AtomicBool::new(false),
+            read_only: AtomicBool::new(read_only),
         })
     }
 
     /// Runs `f`; if it meets a corrupt database (at any read or write, not only at open),
     /// the file is moved aside and rebuilt empty, with one warning, and `f`'s error is
     /// returned (the caller treats it as a miss: it is only a cache).
-    pub fn healing<R>(&self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+    ///
+    /// A write to a file that turned out read-only (a read-only data dir) is skipped: the
+    /// first such write is warned about, and each gives the empty result.
+    pub fn healing<R: Default>(&self, f: impl FnOnce() -> Result<R>) -> Result<R> {
         let r = f();
+        if let Err(e) = &r
+            && db::is_unwritable(e)
+        {
+            if !self.read_only.swap(true, Ordering::SeqCst) {
+                tracing::warn!(
+                    "cache file {} cannot be written ({e:#}); nothing new is cached this run",
+                    self.path.display()
+                );
+            }
+            return Ok(R::default());
+        }
         if let Err(e) = &r
             && is_corrupt(e)
             && !self.healed.swap(true, Ordering::SeqCst)
