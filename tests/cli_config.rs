@@ -389,3 +389,22 @@ fn help_has_examples_and_completions_are_generated() {
         "bash completion script"
     );
 }
+
+#[test]
+fn the_readme_configuration_example_is_accepted() {
+    let fx = Fixture::sample();
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let after = &readme[readme
+        .find("### Configuration")
+        .expect("a configuration section")..];
+    let start = after.find("```toml\n").expect("a TOML example") + "```toml\n".len();
+    let example = &after[start..start + after[start..].find("```").unwrap()];
+    // The example's token file does not exist here: point it at one that does.
+    let token = write(fx.data_dir(), "token", fx.emulator.token());
+    let text = example.replace("~/.config/plexmatch/token", &token);
+    let file = write(fx.data_dir(), "readme.toml", &text);
+    let (code, stdout, stderr) = out(bare(&fx, &["config", "show", "--config", &file]));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("my-matcher.wasm"), "{stdout}");
+    assert!(stdout.contains("requests_per_path"), "{stdout}");
+}

@@ -166,6 +166,16 @@ pub fn identify(
     }
 }
 
+/// The server `url` was last found to be, if it was asked before (no request).
+pub fn remembered(data_dir: &Path, url: &str) -> Option<ServerIdentity> {
+    read_memo(data_dir)
+        .get(&url_key(url))
+        .map(|seen| ServerIdentity {
+            machine_id: seen.machine_id.clone(),
+            name: seen.name.clone(),
+        })
+}
+
 /// Every server with caches in `data_dir`.
 pub fn known(data_dir: &Path) -> Vec<ServerIdentity> {
     let mut out: Vec<ServerIdentity> = Vec::new();

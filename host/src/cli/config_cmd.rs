@@ -52,6 +52,15 @@ pub fn run(cmd: ConfigCommand, file: Option<&std::path::Path>, shown: &[Shown]) 
             let file = file
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|| "(none)".into());
+            // Which server the URL reaches, as remembered (no request is sent).
+            let value = |key: &str| shown.iter().find(|s| s.key == key).map(|s| s.value.clone());
+            let data_dir = value("cache.dir")
+                .map(std::path::PathBuf::from)
+                .or_else(|| dirs::cache_dir().map(|d| d.join("plexmatch")));
+            let server = match (data_dir, value("plex.url")) {
+                (Some(dir), Some(url)) => crate::servers::remembered(&dir, &url),
+                _ => None,
+            };
             if args.json {
                 let values: Vec<_> = shown
                     .iter()
@@ -59,12 +68,18 @@ pub fn run(cmd: ConfigCommand, file: Option<&std::path::Path>, shown: &[Shown]) 
                     .collect();
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(
-                        &serde_json::json!({"file": file, "values": values})
-                    )?
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "file": file,
+                        "server": server.as_ref().map(|s| serde_json::json!({"name": s.name, "machine_id": s.machine_id})),
+                        "values": values
+                    }))?
                 );
             } else {
                 println!("configuration file: {file}");
+                match &server {
+                    Some(s) => println!("server: {}", s.describe()),
+                    None => println!("server: (not asked yet; `plexmatch doctor` asks it)"),
+                }
                 let width = shown.iter().map(|s| s.key.len()).max().unwrap_or(0);
                 for s in shown {
                     println!("{:<width$}  {:<40}  ({})", s.key, s.value, s.source);
