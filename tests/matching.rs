@@ -281,8 +281,9 @@ fn a_duplicate_added_later_turns_a_cached_match_low() {
     let mut lib = LibraryFile::sample();
     let mut copy = lib.sections[0].items[0].clone();
     copy.rating_key = Some(160);
+    // In a folder of the same name: the path cannot tell the two apart.
     copy.files = vec![FileSpec::Single(
-        "/data/archive/Inception (2010) - 1080p.mkv".into(),
+        "/archive/movies/Inception (2010)/Inception (2010) - 1080p.mkv".into(),
     )];
     lib.sections[0].items.push(copy);
     fx.emulator.set_library(&lib).unwrap();
@@ -431,4 +432,116 @@ fn an_unreachable_server_keeps_cached_matches() {
         Some("101".into()),
         "W3: an outage must not delete the entry"
     );
+}
+
+/// The default plugin with these settings.
+fn default_with(
+    backend: &std::sync::Arc<plexmatch::backend::Backend>,
+    settings: &[(&str, &str)],
+) -> std::sync::Arc<plexmatch::runtime::Plugin> {
+    std::sync::Arc::new(
+        plexmatch::runtime::Plugin::load(
+            "default",
+            plexmatch::DEFAULT_PLUGIN,
+            settings
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            plexmatch::runtime::Limits::default(),
+            backend.clone(),
+        )
+        .unwrap(),
+    )
+}
+
+#[test]
+fn paths_decide_before_names_step_by_step() {
+    let fx = Fixture::sample();
+    let backend = fx.backend(CachePolicy::default());
+    let movies = sections(&backend, &[1]);
+    let plain = default_plugin(&backend);
+    let mapped = default_with(&backend, &[("rewrite", "/mnt/stash/=>/data/movies/")]);
+    for (plugin, path, want) in [
+        // 1. exact path: 108 holds /data/movies/2019/holiday.mp4, 109 …/2020/holiday.mp4.
+        (&plain, "/DATA/Movies/2019/holiday.mp4", Some("108")),
+        (&plain, "/data/movies/2020/holiday.mp4", Some("109")),
+        // 2. mapped path.
+        (&mapped, "/mnt/stash/2020/holiday.mp4", Some("109")),
+        // 3. folder tail of at least the parent folder.
+        (&plain, "/media/elsewhere/2019/holiday.mp4", Some("108")),
+        // The file name alone decides nothing: LOW, as before.
+        (&plain, "/media/holiday.mp4", None),
+    ] {
+        let m = match_one(plugin, &backend, path, &movies);
+        match want {
+            Some(k) => assert_eq!(
+                (m.outcome, key(&m)),
+                (Outcome::High, Some(k)),
+                "{path}: {m:?}"
+            ),
+            None => assert_eq!(m.outcome, Outcome::Low, "{path}: {m:?}"),
+        }
+    }
+}
+
+#[test]
+fn across_sections_the_path_decides_by_the_same_rule() {
+    let fx = Fixture::sample();
+    let backend = fx.backend(CachePolicy::default());
+    let both = sections(&backend, &[1, 3]);
+    let plugin = default_plugin(&backend);
+    let m = match_one(
+        &plugin,
+        &backend,
+        "/data/movies-4k/Dune (2021)/Dune (2021).mkv",
+        &both,
+    );
+    assert_eq!((m.outcome, key(&m)), (Outcome::High, Some("301")), "{m:?}");
+    let m = match_one(&plugin, &backend, "/stash/Dune (2021).mkv", &both);
+    assert_eq!(m.outcome, Outcome::Low, "{m:?}");
+    assert_eq!(m.candidates.len(), 2);
+}
+
+#[test]
+fn a_library_queried_with_its_own_paths_is_low_only_where_two_items_hold_that_very_path() {
+    let lib = plexmatch_emulator::generate(3000, 7);
+    let fx = Fixture::with(&lib);
+    let backend = fx.backend(CachePolicy::default());
+    let movies = sections(&backend, &[1]);
+    let mut holders: std::collections::HashMap<String, Vec<u64>> = Default::default();
+    let mut paths = Vec::new();
+    for it in &lib.sections[0].items {
+        for f in &it.files {
+            for p in f.parts() {
+                holders
+                    .entry(plexmatch_matchkit::name_key(p))
+                    .or_default()
+                    .push(it.rating_key.unwrap_or(0));
+                paths.push(p.to_owned());
+            }
+        }
+    }
+    let plugin = default_plugin(&backend);
+    let mut answers = Vec::new();
+    plexmatch::batch::run(
+        &[plugin],
+        &backend,
+        &movies,
+        paths.clone().into_iter(),
+        plexmatch::batch::BatchOptions::default(),
+        |a| answers.push(a.result),
+    );
+    let mut low = 0;
+    for m in &answers {
+        let shared = holders[&plexmatch_matchkit::name_key(&m.path)].len() > 1;
+        match m.outcome {
+            Outcome::Low => {
+                low += 1;
+                assert!(shared, "LOW though one item holds this very path: {m:?}")
+            }
+            Outcome::High => assert!(!shared, "{m:?}"),
+            _ => panic!("{m:?}"),
+        }
+    }
+    assert!(low < answers.len() / 10, "{low} LOW of {}", answers.len());
 }

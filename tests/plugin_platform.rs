@@ -40,11 +40,11 @@ fn path_matcher_tells_apart_what_the_default_plugin_cannot() {
     let fx = Fixture::sample();
     let backend = fx.backend(CachePolicy::default());
     let movies = sections(&backend, &[1]);
+    // Two items hold holiday.mp4; the default plugin, too, lets the path decide now.
     let by_name = match_one(&default_plugin(&backend), &backend, HOLIDAY_2020, &movies);
     assert_eq!(
-        by_name.outcome,
-        Outcome::Low,
-        "two items hold holiday.mp4: {by_name:?}"
+        (by_name.outcome, by_name.item.map(|i| i.rating_key)),
+        (Outcome::High, Some("109".into())),
     );
     let by_path = match_one(
         &path_matcher(&backend, &[]),
@@ -84,13 +84,14 @@ fn a_chain_takes_the_first_high_and_carries_low_candidates() {
     let backend = fx.backend(CachePolicy::default());
     let sections = all_sections(&backend);
     let default = default_plugin(&backend);
-    let path = path_matcher(&backend, &[]);
+    // Only path-matcher knows this mapping: the default sees nothing but the file name.
+    let path = path_matcher(&backend, &[("rewrite", "/stash/x/=>/data/movies/2019/")]);
 
     let mut chain = Chain::new(&[default.clone(), path.clone()], &backend);
-    let m = chain.match_path(HOLIDAY_2020, &sections);
+    let m = chain.match_path("/stash/x/holiday.mp4", &sections);
     assert_eq!(
-        (m.outcome, m.plugin.as_str()),
-        (Outcome::High, "path-matcher"),
+        (m.outcome, m.plugin.as_str(), m.item.map(|i| i.rating_key)),
+        (Outcome::High, "path-matcher", Some("108".into())),
         "default said LOW, path-matcher decided"
     );
 
@@ -201,13 +202,12 @@ fn plugin_test_runs_a_cases_file_against_a_library_without_plex() {
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("6 case(s): 6 passed, 0 failed"), "{stdout}");
 
-    // Without the rewrite, the 4K Dune cannot be told from the other one: that case fails.
-    let (code, stdout, _) = plexmatch_cmd(&args[..7]);
+    // With a rewrite to where nothing is, only exact mapped paths count: cases fail.
+    let mut wrong = args;
+    wrong[8] = "rewrite=/stash/=>/nowhere/";
+    let (code, stdout, _) = plexmatch_cmd(&wrong);
     assert_eq!(code, Some(1), "{stdout}");
-    assert!(
-        stdout.contains("FAIL    high 301    low 106,301"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("FAIL    high 109"), "{stdout}");
 
     let dir = tempfile::tempdir().unwrap();
     let cases = dir.path().join("bad.toml");

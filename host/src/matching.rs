@@ -123,10 +123,13 @@ impl Matcher {
     pub fn match_path(&mut self, path: &str, sections: &[Section]) -> PathMatch {
         let mut found: Vec<MatchedItem> = Vec::new();
         let mut failure: Option<Failure> = None;
+        // Whether every section that found something was sure of its one item.
+        let mut all_sure = true;
         self.cache_reads.clear();
         for section in sections {
             match self.ask(section, path) {
                 Ok(items) => {
+                    all_sure &= items.len() == 1;
                     for it in items {
                         if !found.iter().any(|f| f.rating_key == it.rating_key) {
                             found.push(matched(it, section));
@@ -145,10 +148,37 @@ impl Matcher {
             }
         }
         let plugin = self.plugin.name().to_owned();
+        // Sections each sure of a different item: the path decides between them by the same
+        // rule a plugin uses within a section (exact path, mapped path, folder tail).
+        let by_path = (failure.is_none() && all_sure && found.len() > 1)
+            .then(|| {
+                let rewrites = plexmatch_matchkit::paths::parse_rewrites(
+                    self.plugin
+                        .identity()
+                        .settings
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                )
+                .unwrap_or_default();
+                let files: Vec<&[String]> = found.iter().map(|f| f.files.as_slice()).collect();
+                plexmatch_matchkit::decide_by_path(path, &files, &rewrites)
+            })
+            .flatten();
+        if let Some((i, rule)) = by_path {
+            tracing::debug!(
+                "{path}: item {} of section {:?} decided across sections by {rule}",
+                found[i].rating_key,
+                found[i].section
+            );
+        }
         let (outcome, item) = match (&failure, found.len()) {
             (Some(_), _) => (Outcome::Error, None),
             (None, 0) => (Outcome::NotFound, None),
             (None, 1) => (Outcome::High, Some(found[0].clone())),
+            (None, _) if by_path.is_some() => {
+                let (i, _) = by_path.expect("checked");
+                (Outcome::High, Some(found[i].clone()))
+            }
             (None, _) => (Outcome::Low, None),
         };
         // The cache already holding this answer, verified within the TTL, needs no write:
@@ -175,11 +205,16 @@ impl Matcher {
         {
             tracing::warn!("cannot record the match of {path:?} in the match cache: {e:#}");
         }
+        // A HIGH lists its one item, even when the path chose it among several.
+        let candidates = match &item {
+            Some(it) => vec![it.clone()],
+            None => found,
+        };
         PathMatch {
             path: path.to_owned(),
             outcome,
             item,
-            candidates: found,
+            candidates,
             plugin,
             error: failure,
         }

@@ -1,4 +1,5 @@
-//! plexmatch's default matcher: the Stash2Plex strategy with its known bugs fixed.
+//! plexmatch's default matcher: the Stash2Plex strategy with its known bugs fixed, and
+//! paths that decide before names.
 //!
 //! Per section, in order:
 //! 1. the match cache, verified against the item's files (W2); only a 404 or a file
@@ -12,8 +13,16 @@
 //! 4. then the file-name index, which refreshes the snapshot (and finds episodes in show
 //!    sections, W10).
 //!
+//! Whichever step finds them, when several items hold a file of the path's name, the path
+//! itself decides (the reference compared names only, W14): the one item holding the
+//! exact path (`/data/movies/2019/holiday.mp4` → 108, not 109's `…/2020/holiday.mp4`); else
+//! the one holding it after the `rewrite*=FROM=>TO` settings (`/mnt/stash/2019/holiday.mp4`
+//! with `rewrite=/mnt/stash/=>/data/movies/`); else the one sharing the longest folder tail of
+//! at least the parent folder (`/media/2019/holiday.mp4` shares `2019/`). Otherwise LOW.
+//!
 //! Plex failures are errors, never "not found" (W4).
 
+use plexmatch_sdk::names;
 use plexmatch_sdk::prelude::*;
 
 struct DefaultMatcher;
@@ -28,6 +37,13 @@ impl Matcher for DefaultMatcher {
     }
 
     fn find(section: Section, path: String) -> Result<MatchOutcome, MatchError> {
+        let all = settings::all();
+        let rewrites =
+            names::paths::parse_rewrites(all.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .map_err(MatchError::InvalidInput)?;
+        let decide = |section: &Section, _name: &str, items: Vec<Item>| {
+            decide_here(section, &path, items, &rewrites)
+        };
         let Some(name) = file_name(&path) else {
             return Err(MatchError::InvalidInput(format!(
                 "{path:?} has no file name"
@@ -37,7 +53,7 @@ impl Matcher for DefaultMatcher {
         let fresh = library_cache::snapshot(section.id).is_some_and(|s| s.fresh);
 
         if let Some(hit) = match_cache::get(section.id, &path) {
-            match verify_cached(&section, &hit.rating_key, name, &key, fresh)? {
+            match verify_cached(&section, &hit.rating_key, name, &key, fresh, &decide)? {
                 Some(outcome) => return Ok(outcome),
                 None => {
                     log(
@@ -116,6 +132,9 @@ impl Matcher for DefaultMatcher {
     }
 }
 
+/// How the items found for a path become an answer (the path deciding between several).
+type Decide<'a> = dyn Fn(&Section, &str, Vec<Item>) -> Result<MatchOutcome, MatchError> + 'a;
+
 /// Checks a cached match. `Some` is an answer; `None` means the entry is stale.
 fn verify_cached(
     section: &Section,
@@ -123,6 +142,7 @@ fn verify_cached(
     name: &str,
     key: &str,
     fresh: bool,
+    decide: &Decide<'_>,
 ) -> Result<Option<MatchOutcome>, MatchError> {
     if fresh {
         // The snapshot sees every item with this name: a duplicate added since the match
@@ -141,6 +161,23 @@ fn verify_cached(
         // A timeout or an outage says nothing about the entry: keep it (W3).
         Err(e) => Err(MatchError::Plex(e)),
     }
+}
+
+/// The answer among `items`, the path deciding between several (see the module's doc).
+fn decide_here(
+    section: &Section,
+    path: &str,
+    items: Vec<Item>,
+    rewrites: &[(String, String)],
+) -> Result<MatchOutcome, MatchError> {
+    let (outcome, rule) = decide_for_path(section, path, items, rewrites)?;
+    if let (Some(rule), Some(chosen)) = (rule, &outcome.chosen) {
+        log(
+            Level::Debug,
+            &format!("{path:?}: item {} decided by {rule}", chosen.rating_key),
+        );
+    }
+    Ok(outcome)
 }
 
 fn describe(e: &PlexError) -> String {

@@ -2,7 +2,9 @@
 //! two file names are the same, and which titles to search Plex with.
 
 pub mod names;
+pub mod paths;
 pub mod variants;
 
 pub use names::{file_name, has_file_named, name_key, parent_name};
+pub use paths::{PathRule, decide_by_path};
 pub use variants::title_variants;

@@ -13,6 +13,7 @@
 //! name elsewhere is another file. One item is HIGH; several equally good are LOW; none is
 //! not found.
 
+use plexmatch_sdk::names::paths::{components, parse_rewrites, rewrite, shared_tail};
 use plexmatch_sdk::prelude::*;
 
 struct PathMatcher;
@@ -83,49 +84,9 @@ impl Matcher for PathMatcher {
 
 /// The `rewrite*` settings as (from, to) prefixes.
 fn rewrites() -> Result<Vec<(String, String)>, MatchError> {
-    settings::all()
-        .into_iter()
-        .filter(|(k, _)| k.starts_with("rewrite"))
-        .map(|(k, v)| match v.split_once("=>") {
-            Some((from, to)) if !from.trim().is_empty() => {
-                Ok((from.trim().to_owned(), to.trim().to_owned()))
-            }
-            _ => Err(MatchError::InvalidInput(format!(
-                "setting {k}={v:?} is not FROM=>TO (e.g. /mnt/stash/=>/data/media/)"
-            ))),
-        })
-        .collect()
-}
-
-/// `path` with the matching prefix rewritten (the longest `from` wins), and whether one did.
-fn rewrite(path: &str, rewrites: &[(String, String)]) -> (String, bool) {
-    let norm = path.replace('\\', "/");
-    let lower = norm.to_lowercase();
-    match rewrites
-        .iter()
-        .filter(|(from, _)| lower.starts_with(&from.replace('\\', "/").to_lowercase()))
-        .max_by_key(|(from, _)| from.len())
-    {
-        Some((from, to)) => (format!("{to}{}", &norm[from.len()..]), true),
-        None => (norm, false),
-    }
-}
-
-/// The path's components, compared as the host compares names (case, Unicode form).
-fn components(path: &str) -> Vec<String> {
-    path.split(['/', '\\'])
-        .filter(|c| !c.is_empty())
-        .map(name_key)
-        .collect()
-}
-
-/// How many trailing components `a` and `b` share.
-fn shared_tail(a: &[String], b: &[String]) -> usize {
-    a.iter()
-        .rev()
-        .zip(b.iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count()
+    let all = settings::all();
+    parse_rewrites(all.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(MatchError::InvalidInput)
 }
 
 plexmatch_sdk::export!(PathMatcher);

@@ -34,7 +34,7 @@ pub mod outcome;
 /// What most plugins use, in one import.
 pub mod prelude {
     pub use crate::exports::plexmatch::plugin::matcher::{Guest as Matcher, PluginInfo};
-    pub use crate::outcome::{decide, high, low, not_found};
+    pub use crate::outcome::{decide, decide_for_path, high, low, not_found};
     pub use crate::plexmatch::plugin::log::{Level, log};
     pub use crate::plexmatch::plugin::types::{
         CacheError, Confidence, Item, ItemKind, MatchError, MatchOutcome, PlexError, Section,

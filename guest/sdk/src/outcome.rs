@@ -42,3 +42,27 @@ pub fn decide(
         _ => Ok(low(items)),
     }
 }
+
+/// The answer for `items`, each holding a file of `path`'s name: none is not found, one is
+/// HIGH, and of several the one the path itself singles out (exact path, then the path
+/// after the `rewrites` prefix mappings, then the longest shared folder tail of at least
+/// the parent folder: see [`plexmatch_matchkit::paths`]) is HIGH, else LOW. Also says which
+/// step of the path rule decided, if one did.
+pub fn decide_for_path(
+    section: &Section,
+    path: &str,
+    mut items: Vec<Item>,
+    rewrites: &[(String, String)],
+) -> Result<(MatchOutcome, Option<plexmatch_matchkit::PathRule>), MatchError> {
+    let name = plexmatch_matchkit::file_name(path).unwrap_or(path);
+    let mut seen = std::collections::HashSet::new();
+    items.retain(|i| seen.insert(i.rating_key.clone()));
+    if items.len() < 2 {
+        return decide(section, name, items).map(|o| (o, None));
+    }
+    let files: Vec<&[String]> = items.iter().map(|i| i.files.as_slice()).collect();
+    match plexmatch_matchkit::decide_by_path(path, &files, rewrites) {
+        Some((i, rule)) => Ok((high(items.swap_remove(i)), Some(rule))),
+        None => Ok((low(items), None)),
+    }
+}

@@ -88,7 +88,10 @@ impl Matcher for Hostile {
                 Err(not_found(&section, &name))
             }
             "ctrl.mkv" => {
-                log(Level::Warn, "forged\n2026-01-01T00:00:00Z ERROR plexmatch: fake line\r\x1b[2J");
+                log(
+                    Level::Warn,
+                    "forged\n2026-01-01T00:00:00Z ERROR plexmatch: fake line\r\x1b[2J",
+                );
                 println!("stdout \x1b[31mred\x07");
                 Err(MatchError::InvalidInput("bad\x1b[2J\r\nfake row".into()))
             }
@@ -117,7 +120,10 @@ impl Matcher for Hostile {
             "highextra.mkv" | "lowone.mkv" => {
                 let items = plex::items_by_file_name(section.id, "Inception (2010) - 1080p.mkv")
                     .map_err(MatchError::Plex)?;
-                let first = items.into_iter().next().ok_or_else(|| not_found(&section, &name))?;
+                let first = items
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| not_found(&section, &name))?;
                 if name == "lowone.mkv" {
                     return Ok(low(vec![first]));
                 }
