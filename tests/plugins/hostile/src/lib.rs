@@ -13,7 +13,7 @@
 //! characters, `holiday.mp4` records its path → item 109 in the match cache and answers
 //! HIGH 109 (whichever folder the path is in), `othersection.mkv` writes for another
 //! section, and `highnochosen.mkv`, `highextra.mkv`, `lowone.mkv` give malformed answers.
-//! The setting `name` renames the plugin (its `info()`).
+//! `fill.mkv` fills 120 MiB of memory. The setting `name` renames the plugin (its `info()`).
 //! Any other name is matched honestly through the host's file-name index, so tests can
 //! check that the host recovers.
 
@@ -49,6 +49,11 @@ impl Matcher for Hostile {
                 )))
             }
             "panic.mkv" => panic!("hostile plugin panics on purpose"),
+            "fill.mkv" => {
+                // Fills its memory up to just under a 128 MiB cap, touching every page.
+                let v = std::hint::black_box(vec![7u8; 120 << 20]);
+                Err(MatchError::NotFound(format!("filled {} bytes", v.len())))
+            }
             "fetchflood.mkv" => {
                 let mut errors = 0u32;
                 for i in 0..100_000u32 {
