@@ -74,6 +74,7 @@ fn compare(plugin_for: impl Fn(&Arc<Backend>) -> Arc<Plugin>, traps: bool) {
     let options = BatchOptions {
         workers: 4,
         window: 16,
+        explain: false,
     };
     batch::run(
         std::slice::from_ref(&plugin),

@@ -242,6 +242,7 @@ fn more_workers_than_cores_never_kill_a_plugin_within_its_cpu_deadline() {
         BatchOptions {
             workers,
             window: 1024,
+            explain: false,
         },
         |a| answers.push(a.result),
     );

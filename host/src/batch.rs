@@ -35,6 +35,8 @@ pub struct BatchOptions {
     pub workers: usize,
     /// Paths dispatched ahead of the oldest unfinished one: bounds memory.
     pub window: usize,
+    /// Whether answers carry an explanation (`--explain`).
+    pub explain: bool,
 }
 
 impl Default for BatchOptions {
@@ -45,6 +47,7 @@ impl Default for BatchOptions {
         BatchOptions {
             workers,
             window: 256 * workers,
+            explain: false,
         }
     }
 }
@@ -106,6 +109,7 @@ pub fn run<P: Into<Input>>(
             let job_rx = Arc::clone(&job_rx);
             let event_tx = event_tx.clone();
             let mut matcher = Chain::new(plugins, backend);
+            matcher.set_explain(options.explain);
             scope.spawn(move || {
                 loop {
                     let job = job_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
@@ -133,6 +137,7 @@ pub fn run<P: Into<Input>>(
                                 }))
                                 .unwrap_or_else(|panic| {
                                     matcher = Chain::new(plugins, backend);
+                                    matcher.set_explain(options.explain);
                                     internal_error(&path, panic)
                                 });
                             Answer {
@@ -182,9 +187,15 @@ pub fn run<P: Into<Input>>(
                 Err(_) => break,
             }
         }
-        if head.len() >= PREFETCH_THRESHOLD {
-            prefetch(backend, sections, workers);
-        }
+        // The request plan. A section with no snapshot at all is listed first whatever the
+        // batch's size: on a cold data dir every title-search HIGH needs the listing anyway
+        // for its uniqueness check (W29), and every miss ends in it, so searching first only
+        // adds requests. A stale snapshot is refreshed up front for a large batch; a small
+        // one searches titles and checks uniqueness against the stale snapshot.
+        let large = head.len() >= PREFETCH_THRESHOLD;
+        prefetch(backend, sections, workers, |snapshot| {
+            large || snapshot.is_none()
+        });
 
         let mut job_tx = Some(job_tx);
         let mut queue: Vec<(usize, Input)> = head;
@@ -246,6 +257,8 @@ fn input_error(shown: String, why: String) -> PathMatch {
         candidates: Vec::new(),
         plugin: String::new(),
         error: Some(crate::matching::Failure::Input(why)),
+        requests: 0,
+        explain: None,
     }
 }
 
@@ -266,15 +279,26 @@ fn internal_error(path: &str, panic: Box<dyn std::any::Any + Send>) -> PathMatch
         error: Some(crate::matching::Failure::Plugin(format!(
             "internal error while matching: {what}"
         ))),
+        requests: 0,
+        explain: None,
     }
 }
 
-/// Refreshes the stale snapshots of `sections`, several at a time.
-fn prefetch(backend: &Arc<Backend>, sections: &[Section], workers: usize) {
+/// Refreshes the stale snapshots of `sections` that `wanted` picks (given the snapshot
+/// there is, if any), several at a time.
+fn prefetch(
+    backend: &Arc<Backend>,
+    sections: &[Section],
+    workers: usize,
+    wanted: impl Fn(Option<crate::cache::SnapshotInfo>) -> bool,
+) {
     let stale: Vec<&Section> = sections
         .iter()
         .filter(|s| {
-            s.kind.leaf_type().is_some() && !backend.snapshot(s.id).is_some_and(|(_, fresh)| fresh)
+            let snapshot = backend.snapshot(s.id);
+            s.kind.leaf_type().is_some()
+                && !snapshot.is_some_and(|(_, fresh)| fresh)
+                && wanted(snapshot.map(|(info, _)| info))
         })
         .collect();
     let next = Mutex::new(stale.into_iter());

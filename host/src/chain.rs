@@ -25,6 +25,13 @@ impl Chain {
         }
     }
 
+    /// Makes every answer carry an explanation.
+    pub fn set_explain(&mut self, on: bool) {
+        for m in &mut self.matchers {
+            m.set_explain(on);
+        }
+    }
+
     /// The answer for one path; `plugin` names who decided (`a+b` when LOW candidates
     /// came from several).
     pub fn match_path(&mut self, path: &str, sections: &[Section]) -> PathMatch {
@@ -35,11 +42,24 @@ impl Chain {
         let mut low_from: Vec<String> = Vec::new();
         let mut failed: Option<PathMatch> = None;
         let mut tried: Vec<String> = Vec::new();
+        let mut requests = 0;
+        let mut explains: Vec<crate::matching::Explain> = Vec::new();
         for m in &mut self.matchers {
-            let answer = m.match_path(path, sections);
+            let mut answer = m.match_path(path, sections);
+            requests += answer.requests;
+            answer.requests = requests;
+            if let Some(e) = answer.explain.as_mut() {
+                e.requests = requests;
+                explains.push(e.clone());
+            }
             tried.push(answer.plugin.clone());
             match answer.outcome {
-                Outcome::High => return answer,
+                Outcome::High => {
+                    if let Some(e) = answer.explain.as_mut() {
+                        e.sections = explains.iter().flat_map(|x| x.sections.clone()).collect();
+                    }
+                    return answer;
+                }
                 Outcome::Low => {
                     for c in answer.candidates {
                         if !carried.iter().any(|k| k.rating_key == c.rating_key) {
@@ -62,6 +82,11 @@ impl Chain {
                 candidates: carried,
                 plugin: low_from.join("+"),
                 error: None,
+                requests,
+                explain: explained(
+                    explains,
+                    "no plugin was sure; the candidates of those that answered LOW are carried",
+                ),
             };
         }
         if let Some(f) = failed {
@@ -74,6 +99,26 @@ impl Chain {
             candidates: Vec::new(),
             plugin: tried.join("+"),
             error: None,
+            requests,
+            explain: explained(
+                explains,
+                "no plugin of the chain found an item holding a file of that name",
+            ),
         }
     }
+}
+
+/// The explanation of a chain's answer that no single plugin decided.
+fn explained(
+    explains: Vec<crate::matching::Explain>,
+    why: &str,
+) -> Option<crate::matching::Explain> {
+    if explains.is_empty() {
+        return None;
+    }
+    Some(crate::matching::Explain {
+        decided_by: why.to_owned(),
+        requests: explains.last().map(|e| e.requests).unwrap_or(0),
+        sections: explains.into_iter().flat_map(|e| e.sections).collect(),
+    })
 }

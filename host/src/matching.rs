@@ -90,6 +90,32 @@ pub struct PathMatch {
     pub plugin: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
+    /// Plex requests made while matching this path (not those made ahead of a batch).
+    #[serde(skip)]
+    pub requests: u64,
+    /// Why the answer is what it is, when asked for (`--explain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain: Option<Explain>,
+}
+
+/// Why an answer is what it is.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Explain {
+    /// The rule that decided, in a sentence.
+    pub decided_by: String,
+    /// What the plugin did in each section asked.
+    pub sections: Vec<SectionTrace>,
+    /// Plex requests this path caused.
+    pub requests: u64,
+}
+
+/// What a plugin did in one section, and what it answered there.
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionTrace {
+    pub section: String,
+    pub plugin: String,
+    pub steps: Vec<String>,
+    pub answer: String,
 }
 
 /// Matches paths with one plugin, reusing its instance until it fails.
@@ -101,6 +127,9 @@ pub struct Matcher {
     cache_reads: HashMap<u32, crate::cache::CachedMatch>,
     /// `find` calls made, for recycling the instance.
     calls: u64,
+    /// Whether answers carry an explanation, and the current path's section traces.
+    explain: bool,
+    traces: Vec<SectionTrace>,
 }
 
 /// Calls after which an instance is replaced by a fresh one (about 17 µs), so that a
@@ -116,6 +145,16 @@ impl Matcher {
             instance: None,
             cache_reads: HashMap::new(),
             calls: 0,
+            explain: false,
+            traces: Vec::new(),
+        }
+    }
+
+    /// Makes every answer carry an explanation ([`Explain`]).
+    pub fn set_explain(&mut self, on: bool) {
+        self.explain = on;
+        if let Some(i) = self.instance.as_mut() {
+            i.set_tracing(on);
         }
     }
 
@@ -126,6 +165,8 @@ impl Matcher {
         // Whether every section that found something was sure of its one item.
         let mut all_sure = true;
         self.cache_reads.clear();
+        self.traces.clear();
+        let requests_before = crate::plex::thread_requests();
         for section in sections {
             match self.ask(section, path) {
                 Ok(items) => {
@@ -210,6 +251,19 @@ impl Matcher {
             Some(it) => vec![it.clone()],
             None => found,
         };
+        let requests = crate::plex::thread_requests() - requests_before;
+        let explain = self.explain.then(|| Explain {
+            decided_by: self.decided_by(
+                path,
+                outcome,
+                item.as_ref(),
+                &candidates,
+                by_path,
+                failure.as_ref(),
+            ),
+            sections: std::mem::take(&mut self.traces),
+            requests,
+        });
         PathMatch {
             path: path.to_owned(),
             outcome,
@@ -217,6 +271,97 @@ impl Matcher {
             candidates,
             plugin,
             error: failure,
+            requests,
+            explain,
+        }
+    }
+
+    /// The rule that decided, in a sentence, from what the plugin did and what the host knows.
+    fn decided_by(
+        &self,
+        path: &str,
+        outcome: Outcome,
+        item: Option<&MatchedItem>,
+        candidates: &[MatchedItem],
+        by_path: Option<(usize, plexmatch_matchkit::PathRule)>,
+        failure: Option<&Failure>,
+    ) -> String {
+        let plugin = self.plugin.name();
+        match (outcome, item) {
+            (Outcome::High, Some(it)) => {
+                if let Some((_, rule)) = by_path {
+                    return format!(
+                        "each section was sure of its own item; the {rule} chose item {} of {:?}",
+                        it.rating_key, it.section
+                    );
+                }
+                let steps: Vec<&String> = self
+                    .traces
+                    .iter()
+                    .filter(|t| t.section == it.section)
+                    .flat_map(|t| t.steps.iter())
+                    .collect();
+                let has_key = |s: &str| {
+                    s.split(['[', ']', ',', ' '])
+                        .any(|w| w == it.rating_key.as_str())
+                };
+                let source = if steps.iter().any(|s| {
+                    s.starts_with("match cache: item") && s.contains("verified") && has_key(s)
+                }) {
+                    "the match cache (verified)".to_owned()
+                } else if let Some(s) = steps.iter().find(|s| {
+                    (s.starts_with("title search") || s.starts_with("cached title search"))
+                        && has_key(s)
+                }) {
+                    s.split(':').next().unwrap_or("a title search").to_owned()
+                } else if steps
+                    .iter()
+                    .any(|s| s.starts_with("file-name index") && has_key(s))
+                {
+                    "the section's file-name index".to_owned()
+                } else {
+                    "its own means".to_owned()
+                };
+                // Several holders of the name: which step of the path rule singled it out.
+                let holders = plexmatch_matchkit::file_name(path)
+                    .and_then(|n| self.backend.snapshot_items_by_file_name(it.section_id, n))
+                    .unwrap_or_default();
+                let rule = (holders.len() > 1)
+                    .then(|| {
+                        let files: Vec<&[String]> =
+                            holders.iter().map(|h| h.files.as_slice()).collect();
+                        let rewrites = plexmatch_matchkit::paths::parse_rewrites(
+                            self.plugin
+                                .identity()
+                                .settings
+                                .iter()
+                                .map(|(k, v)| (k.as_str(), v.as_str())),
+                        )
+                        .unwrap_or_default();
+                        plexmatch_matchkit::decide_by_path(path, &files, &rewrites)
+                            .filter(|(i, _)| holders[*i].rating_key == it.rating_key)
+                            .map(|(_, rule)| {
+                                format!(
+                                    ", then the {rule} among {} items holding the name",
+                                    holders.len()
+                                )
+                            })
+                    })
+                    .flatten()
+                    .unwrap_or_default();
+                format!("{plugin}: {source}{rule}")
+            }
+            (Outcome::Low, _) => format!(
+                "{plugin}: {} items hold a file of that name and the path does not tell them apart",
+                candidates.len()
+            ),
+            (Outcome::NotFound, _) => {
+                format!("{plugin}: no item of the sections asked holds a file of that name")
+            }
+            _ => format!(
+                "{plugin}: no answer: {}",
+                failure.map(|f| f.to_string()).unwrap_or_default()
+            ),
         }
     }
 
@@ -230,14 +375,43 @@ impl Matcher {
         let instance = match self.instance.as_mut() {
             Some(i) => i,
             None => {
-                let fresh = self
+                let mut fresh = self
                     .plugin
                     .instantiate()
                     .map_err(|f| Asked::Failed(Failure::Plugin(f.to_string()), true))?;
+                fresh.set_tracing(self.explain);
                 self.instance.insert(fresh)
             }
         };
         let answer = instance.find(&to_wit_section(section), path);
+        if self.explain {
+            let steps = self
+                .instance
+                .as_ref()
+                .map(|i| i.trace().to_vec())
+                .unwrap_or_default();
+            let said = match &answer {
+                Ok(Ok(o)) => match o.confidence {
+                    Confidence::High => format!(
+                        "HIGH {}",
+                        o.chosen
+                            .as_ref()
+                            .map(|c| c.rating_key.as_str())
+                            .unwrap_or("?")
+                    ),
+                    Confidence::Low => format!("LOW ({} candidates)", o.candidates.len()),
+                },
+                Ok(Err(MatchError::NotFound(_))) => "not found".into(),
+                Ok(Err(e)) => format!("error: {}", crate::text::escape_controls(&format!("{e:?}"))),
+                Err(f) => format!("failed: {f}"),
+            };
+            self.traces.push(SectionTrace {
+                section: section.title.clone(),
+                plugin: self.plugin.name().to_owned(),
+                steps,
+                answer: said,
+            });
+        }
         if let Some(c) = self
             .instance
             .as_ref()

@@ -26,6 +26,13 @@ impl Host for State {
                 .snapshot_items_by_file_name(section_id, &file_name);
             s.backend.library.stats.record("file-name", items.is_some());
             let items = items?;
+            s.note(|| {
+                format!(
+                    "file-name index {file_name:?} (snapshot, no request): {} item(s) [{}]",
+                    items.len(),
+                    super::plex::keys(&items)
+                )
+            });
             s.serve(&items);
             Some(items.iter().map(to_wit_item).collect())
         })
@@ -47,6 +54,13 @@ impl Host for State {
     fn cached_search(&mut self, section_id: u32, title: String) -> Option<Vec<Item>> {
         self.host_call(|s| {
             let items = s.backend.cached_search(section_id, &title)?;
+            s.note(|| {
+                format!(
+                    "cached title search {title:?}: {} item(s) [{}]",
+                    items.len(),
+                    super::plex::keys(&items)
+                )
+            });
             s.serve(&items);
             Some(items.iter().map(to_wit_item).collect())
         })

@@ -63,9 +63,21 @@ impl Host for State {
                     return None;
                 }
             };
+            let fresh = s.backend.snapshot(section_id).is_some_and(|(_, f)| f);
+            let how = if fresh {
+                "the fresh snapshot"
+            } else {
+                "a fetch"
+            };
             match s.still_holds(section_id, &m) {
-                Some(true) => {}
+                Some(true) => s.note(|| {
+                    format!(
+                        "match cache: item {} (its file {:?} verified by {how})",
+                        m.rating_key, m.file
+                    )
+                }),
                 Some(false) => {
+                    s.note(|| format!("match cache: item {} is stale, forgotten", m.rating_key));
                     tracing::info!(
                         "cached match {} of {path:?} is stale: the item no longer holds {:?}",
                         m.rating_key,

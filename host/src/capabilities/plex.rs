@@ -24,15 +24,30 @@ impl Host for State {
 
     fn search(&mut self, section_id: u32, title: String) -> Result<Vec<Item>, PlexError> {
         self.host_call(|s| {
-            let items = match s.backend.memo_search(section_id, &title) {
+            let memo = s.backend.memo_search(section_id, &title);
+            let asked = memo.is_none();
+            let items = match memo {
                 Some(items) => items,
                 None => {
                     s.charge_request().map_err(refused)?;
                     s.backend
                         .search(section_id, &title)
+                        .inspect_err(|e| s.note(|| format!("title search {title:?}: {e}")))
                         .map_err(to_wit_plex_error)?
                 }
             };
+            s.note(|| {
+                format!(
+                    "title search {title:?}{}: {} item(s) [{}]",
+                    if asked {
+                        ""
+                    } else {
+                        " (answered this run already)"
+                    },
+                    items.len(),
+                    keys(&items)
+                )
+            });
             s.serve(&items);
             Ok(items.iter().map(to_wit_item).collect())
         })
@@ -47,7 +62,9 @@ impl Host for State {
                     s.backend.fetch_item(&rating_key)
                 }
             }
+            .inspect_err(|e| s.note(|| format!("fetch item {rating_key}: {e}")))
             .map_err(to_wit_plex_error)?;
+            s.note(|| format!("fetch item {rating_key}: {:?}", item.title));
             s.serve([&item]);
             Ok(to_wit_item(&item))
         })
@@ -75,4 +92,17 @@ impl Host for State {
             Ok(items.iter().map(to_wit_item).collect())
         })
     }
+}
+
+/// Rating keys, for an explanation.
+pub(super) fn keys(items: &[crate::plex::Item]) -> String {
+    let mut out: Vec<&str> = items
+        .iter()
+        .take(8)
+        .map(|i| i.rating_key.as_str())
+        .collect();
+    if items.len() > 8 {
+        out.push("…");
+    }
+    out.join(", ")
 }

@@ -163,6 +163,11 @@ pub struct MatchArgs {
     /// Print nothing but errors; the exit code tells the outcome.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Say why each answer is what it is: the rule that decided, what the plugin asked in
+    /// each section, and the Plex requests the path caused (lines under each row; an
+    /// `explain` object in JSON).
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// Runs `plexmatch match`.
@@ -192,6 +197,7 @@ pub fn run(args: MatchArgs) -> Result<i32> {
         .clamp(1, batch::MAX_WORKERS);
     let options = BatchOptions {
         workers: o.workers_within_memory(wanted, plugins.len())?,
+        explain: args.explain,
         ..BatchOptions::default()
     };
     let emit = |a: Answer| {

@@ -71,7 +71,10 @@ impl Printer {
                     );
                     self.header_done = true;
                 }
-                let row = table_row(m);
+                let mut row = table_row(m);
+                if let Some(e) = &m.explain {
+                    row.push_str(&explain_lines(e));
+                }
                 if self.colour {
                     let code = match m.outcome {
                         Outcome::High => "32",
@@ -162,6 +165,29 @@ pub fn table_row(m: &PathMatch) -> String {
     )
 }
 
+/// An explanation as indented lines under its row.
+pub fn explain_lines(e: &crate::matching::Explain) -> String {
+    let mut out = format!(
+        "\n    ↳ {} · {} Plex request(s)",
+        escape_controls(&e.decided_by),
+        e.requests
+    );
+    for t in &e.sections {
+        out.push_str(&format!(
+            "\n      {} ({}): {} → {}",
+            escape_controls(&t.section),
+            escape_controls(&t.plugin),
+            if t.steps.is_empty() {
+                "no host call".to_owned()
+            } else {
+                escape_controls(&t.steps.join("; ")).into_owned()
+            },
+            escape_controls(&t.answer)
+        ));
+    }
+    out
+}
+
 fn clip(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_owned()
@@ -179,11 +205,25 @@ pub struct Tally {
     pub plex_errors: u64,
     pub plugin_errors: u64,
     pub input_errors: u64,
+    /// Paths answered without a Plex request (from the caches alone), and those that needed one.
+    pub from_caches: u64,
+    pub needed_plex: u64,
+    /// Plex requests made while matching paths (the rest were made before: the server's
+    /// identity, the section list, listings planned up front).
+    pub path_requests: u64,
 }
 
 impl Tally {
     /// Counts one answer.
     pub fn add(&mut self, m: &PathMatch) {
+        self.path_requests += m.requests;
+        if !matches!(m.error, Some(Failure::Input(_))) {
+            if m.requests == 0 {
+                self.from_caches += 1;
+            } else {
+                self.needed_plex += 1;
+            }
+        }
         match (m.outcome, &m.error) {
             (Outcome::High, _) => self.high += 1,
             (Outcome::Low, _) => self.low += 1,
@@ -216,30 +256,15 @@ impl Tally {
             + self.plugin_errors
             + self.input_errors;
         let errors = self.plex_errors + self.plugin_errors + self.input_errors;
-        let m = backend
-            .matches
-            .stats
-            .session()
-            .get("match")
-            .copied()
-            .unwrap_or_default();
-        let f = backend
-            .library
-            .stats
-            .session()
-            .get("file-name")
-            .copied()
-            .unwrap_or_default();
         format!(
-            "{total} path(s): {} HIGH, {} LOW, {} not found, {errors} error(s) · match cache {:.0}% hits ({}/{}) · snapshot {:.0}% fresh · {} Plex request(s) · {:.2?}",
+            "{total} path(s): {} HIGH, {} LOW, {} not found, {errors} error(s) · {} answered from the caches alone, {} needed Plex · {} Plex request(s), {} of them before matching · {:.2?}",
             self.high,
             self.low,
             self.not_found,
-            m.hit_rate(),
-            m.hits,
-            m.hits + m.misses,
-            f.hit_rate(),
+            self.from_caches,
+            self.needed_plex,
             backend.plex.requests(),
+            backend.plex.requests().saturating_sub(self.path_requests),
             elapsed
         )
     }

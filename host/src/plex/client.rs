@@ -95,6 +95,16 @@ pub struct ServerInfo {
     pub machine_id: String,
 }
 
+thread_local! {
+    /// Requests sent by this thread: what one path's matching cost, read before and after.
+    static THREAD_REQUESTS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Requests sent so far by the calling thread (by every client).
+pub fn thread_requests() -> u64 {
+    THREAD_REQUESTS.with(|c| c.get())
+}
+
 /// Redirects followed within the configured server before giving up.
 const MAX_REDIRECTS: usize = 5;
 
@@ -410,6 +420,7 @@ impl PlexClient {
                 .header("X-Plex-Container-Size", size);
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
+        THREAD_REQUESTS.with(|c| c.set(c.get() + 1));
         let resp = req.send().map_err(|e| transport_error(what, &e))?;
         let resp = check_status(what, resp)?;
         let body = resp.bytes().map_err(|e| transport_error(what, &e))?;

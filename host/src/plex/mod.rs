@@ -4,6 +4,8 @@ mod client;
 mod error;
 mod models;
 
-pub use client::{DEFAULT_PAGE_SIZE, PlexClient, PlexConfig, RetryPolicy, ServerInfo};
+pub use client::{
+    DEFAULT_PAGE_SIZE, PlexClient, PlexConfig, RetryPolicy, ServerInfo, thread_requests,
+};
 pub use error::PlexError;
 pub use models::{Container, Envelope, Item, ItemKind, Section, SectionKind};

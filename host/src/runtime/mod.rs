@@ -393,6 +393,16 @@ impl Instance {
         self.store.data().cached_matches.get(&section_id)
     }
 
+    /// Keeps (or stops keeping) the steps of each call for explanations.
+    pub fn set_tracing(&mut self, on: bool) {
+        self.store.data_mut().trace = on.then(Vec::new);
+    }
+
+    /// The steps of the last call, when tracing.
+    pub fn trace(&self) -> &[String] {
+        self.store.data().trace.as_deref().unwrap_or(&[])
+    }
+
     /// Why the last call's Plex calls were refused, if a request budget was spent.
     pub fn budget_spent(&self) -> Option<&str> {
         self.store.data().budget_spent.as_deref()
@@ -417,6 +427,9 @@ impl Instance {
         data.budget_spent = None;
         data.log_lines = 0;
         data.log_dropped = 0;
+        if let Some(t) = data.trace.as_mut() {
+            t.clear();
+        }
         data.clock.restart();
         self.store.set_epoch_deadline(1);
     }

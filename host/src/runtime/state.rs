@@ -150,7 +150,12 @@ pub struct State {
     /// Log lines written during the current call, and those dropped past the cap.
     pub log_lines: u32,
     pub log_dropped: u64,
+    /// What the plugin asked of the host during the current call, when explaining.
+    pub trace: Option<Vec<String>>,
 }
+
+/// Steps of one call kept for an explanation; the rest are counted.
+const MAX_TRACE: usize = 40;
 
 impl State {
     /// A store's data with nothing granted: no preopened dirs, no sockets, no env, no args.
@@ -187,6 +192,19 @@ impl State {
             budget_spent: None,
             log_lines: 0,
             log_dropped: 0,
+            trace: None,
+        }
+    }
+
+    /// Records a step of the current call for its explanation (only when explaining: the
+    /// text is not even built otherwise).
+    pub fn note(&mut self, step: impl FnOnce() -> String) {
+        if let Some(t) = self.trace.as_mut() {
+            if t.len() < MAX_TRACE {
+                t.push(step());
+            } else if t.len() == MAX_TRACE {
+                t.push("… (more steps not shown)".into());
+            }
         }
     }
 
