@@ -305,8 +305,22 @@ fn plugin_text_is_escaped_everywhere_and_its_log_is_capped() {
     assert!(stderr.contains("forged\\n2026-01-01"), "{stderr}");
     assert!(stdout.contains("evil\\u{1b"), "{stdout}");
 
-    // A million log lines from one call: at most the cap, then one line saying so.
-    let mut cmd = plexmatch(&fx, &["match", "-vv", "--section", "1", "--plugin"]);
+    // A million log lines from one call: at most the cap, then one line saying so. (A
+    // million calls into the host take seconds of CPU in a debug build: a deadline to fit.)
+    let mut cmd = plexmatch(
+        &fx,
+        &[
+            "match",
+            "-vv",
+            "--section",
+            "1",
+            "--cpu-deadline-ms",
+            "120000",
+            "--wall-limit-ms",
+            "240000",
+            "--plugin",
+        ],
+    );
     cmd.arg(hostile_wasm()).arg("/x/logflood.mkv");
     let out = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
