@@ -21,9 +21,13 @@ impl Host for State {
 
     fn items_by_file_name(&mut self, section_id: u32, file_name: String) -> Option<Vec<Item>> {
         self.host_call(|s| {
-            let items = s
-                .backend
-                .snapshot_items_by_file_name(section_id, &file_name);
+            let key = plexmatch_matchkit::name_key(&file_name);
+            let items = match s.index_memo.take() {
+                Some((id, k, items)) if id == section_id && k == key => Some(items),
+                _ => s
+                    .backend
+                    .snapshot_items_by_file_name(section_id, &file_name),
+            };
             s.backend.library.stats.record("file-name", items.is_some());
             let items = items?;
             s.note(|| {

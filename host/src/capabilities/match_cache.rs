@@ -30,8 +30,14 @@ impl State {
     fn still_holds(&mut self, section_id: u32, m: &crate::cache::CachedMatch) -> Option<bool> {
         let backend = self.backend.clone();
         if backend.snapshot(section_id).is_some_and(|(_, fresh)| fresh) {
-            let item = backend.library.item(section_id, &m.rating_key).ok()?;
-            return Some(item.is_some_and(|i| holds_file(&i.files, &m.file)));
+            // Every holder of the file's name: the plugin usually asks for them next.
+            let name = plexmatch_matchkit::file_name(&m.file)?;
+            let holders = backend.snapshot_items_by_file_name(section_id, name)?;
+            let holds = holders
+                .iter()
+                .any(|i| i.rating_key == m.rating_key && holds_file(&i.files, &m.file));
+            self.index_memo = Some((section_id, plexmatch_matchkit::name_key(name), holders));
+            return Some(holds);
         }
         let fetched = match backend.memo_item(&m.rating_key) {
             Some(r) => r,

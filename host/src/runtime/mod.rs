@@ -427,6 +427,7 @@ impl Instance {
         data.budget_spent = None;
         data.log_lines = 0;
         data.log_dropped = 0;
+        data.index_memo = None;
         if let Some(t) = data.trace.as_mut() {
             t.clear();
         }
