@@ -184,7 +184,7 @@ fn stats(args: StatsArgs) -> Result<i32> {
     if args.json {
         let kinds = |m: &BTreeMap<String, Counts>| {
             m.iter()
-                .map(|(k, c)| (k.clone(), serde_json::json!({"hits": c.hits, "misses": c.misses, "hit_rate": c.hit_rate()})))
+                .map(|(k, c)| (k.clone(), serde_json::json!({"hits": c.hits, "misses": c.misses, "hit_rate": c.hit_rate(), "counts": lookup_meaning(k)})))
                 .collect::<serde_json::Map<_, _>>()
         };
         let v = serde_json::json!({
@@ -232,11 +232,23 @@ fn print_lookups(stats: &BTreeMap<String, Counts>) {
     }
     for (k, c) in stats {
         println!(
-            "  {k:<10} {:>5.1}% hits ({} hits, {} misses)",
+            "  {k:<10} {:>5.1}% hits ({} hits, {} misses): {}",
             c.hit_rate(),
             c.hits,
-            c.misses
+            c.misses,
+            lookup_meaning(k)
         );
+    }
+}
+
+/// What a lookup counter counts, for people reading `cache stats`.
+fn lookup_meaning(kind: &str) -> &'static str {
+    match kind {
+        "match" => "a plugin asked the match cache about a path in a section",
+        "file-name" => "a file name looked up in a section's snapshot (a miss: no fresh snapshot)",
+        "search" => "a title search answered from the cache (a miss: asked of Plex)",
+        "sections" => "the section list read from the cache (a miss: listed by Plex)",
+        _ => "",
     }
 }
 
