@@ -12,13 +12,6 @@ fn run(mut cmd: Command) -> Output {
     cmd.output().expect("plexmatch runs")
 }
 
-fn json_lines(out: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
-        .collect()
-}
-
 #[test]
 fn match_answers_in_json_lines_and_exits_0_when_all_high() {
     let fx = Fixture::sample();

@@ -3,16 +3,7 @@
 
 mod support;
 
-use std::process::Output;
-
 use support::*;
-
-fn json_lines(out: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
 
 fn explained(fx: &Fixture, paths: &[&str], extra: &[&str]) -> Vec<serde_json::Value> {
     let mut cmd = plexmatch(fx, &["match", "--json", "--explain"]);

@@ -193,14 +193,7 @@ impl Matcher {
         // rule a plugin uses within a section (exact path, mapped path, folder tail).
         let by_path = (failure.is_none() && all_sure && found.len() > 1)
             .then(|| {
-                let rewrites = plexmatch_matchkit::paths::parse_rewrites(
-                    self.plugin
-                        .identity()
-                        .settings
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str())),
-                )
-                .unwrap_or_default();
+                let rewrites = self.rewrites();
                 let files: Vec<&[String]> = found.iter().map(|f| f.files.as_slice()).collect();
                 plexmatch_matchkit::decide_by_path(path, &files, &rewrites)
             })
@@ -276,6 +269,18 @@ impl Matcher {
         }
     }
 
+    /// The plugin's `rewrite*` prefix mappings (bad ones are the plugin's to report).
+    fn rewrites(&self) -> Vec<(String, String)> {
+        plexmatch_matchkit::paths::parse_rewrites(
+            self.plugin
+                .identity()
+                .settings
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        )
+        .unwrap_or_default()
+    }
+
     /// The rule that decided, in a sentence, from what the plugin did and what the host knows.
     fn decided_by(
         &self,
@@ -330,14 +335,7 @@ impl Matcher {
                     .then(|| {
                         let files: Vec<&[String]> =
                             holders.iter().map(|h| h.files.as_slice()).collect();
-                        let rewrites = plexmatch_matchkit::paths::parse_rewrites(
-                            self.plugin
-                                .identity()
-                                .settings
-                                .iter()
-                                .map(|(k, v)| (k.as_str(), v.as_str())),
-                        )
-                        .unwrap_or_default();
+                        let rewrites = self.rewrites();
                         plexmatch_matchkit::decide_by_path(path, &files, &rewrites)
                             .filter(|(i, _)| holders[*i].rating_key == it.rating_key)
                             .map(|(_, rule)| {
