@@ -302,3 +302,50 @@ fn the_token_appears_in_no_output_or_log_even_when_plex_fails() {
         "and the match still came through: {all}"
     );
 }
+
+#[test]
+fn out_of_range_workers_unknown_sections_and_clear_tell_the_truth() {
+    let fx = Fixture::with(&plexmatch_emulator::generate(3000, 9));
+    let out = run(plexmatch(&fx, &["match", "--workers", "100", "/x/a.mkv"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--workers must be between 1 and 64, not 100"),
+        "{out:?}"
+    );
+    assert_eq!(
+        run(plexmatch(&fx, &["cache", "refresh", "--section", "1"]))
+            .status
+            .code(),
+        Some(0)
+    );
+    let out = run(plexmatch(&fx, &["cache", "clear", "--section", "7"]));
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no section 7; known: 1 \"Movies\""),
+        "{out:?}"
+    );
+    let size = |name: &str| {
+        let f = fx.cache_dir().join(name);
+        let wal = fx.cache_dir().join(format!("{name}-wal"));
+        [f, wal]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum::<u64>()
+    };
+    let before = size("library.sqlite3");
+    assert!(
+        before > 200 << 10,
+        "{before} bytes with a 3,060-item snapshot"
+    );
+    assert_eq!(
+        run(plexmatch(&fx, &["cache", "clear"])).status.code(),
+        Some(0)
+    );
+    let after = size("library.sqlite3");
+    assert!(
+        after < 64 << 10,
+        "cache clear gives the space back: {before} → {after} bytes"
+    );
+}

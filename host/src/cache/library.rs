@@ -350,7 +350,7 @@ impl LibraryCache {
             }
         }
         tx.commit()?;
-        db::shrink(&conn)?;
+        db::compact(&conn)?;
         Ok(())
         })
     }

@@ -274,7 +274,7 @@ impl MatchCache {
             tx.execute("DELETE FROM matches", [])?;
             self.stats.reset(&tx)?;
             tx.commit()?;
-            db::shrink(&conn)?;
+            db::compact(&conn)?;
             Ok(())
         })
     }

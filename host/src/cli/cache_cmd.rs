@@ -327,6 +327,18 @@ fn clear(args: ClearArgs) -> Result<i32> {
     match &args.section {
         Some(sel) => {
             let id = section_id(sel, &library)?;
+            let known = library.sections()?.map(|(s, _)| s).unwrap_or_default();
+            if !known.is_empty() && !known.iter().any(|s| s.id == id) {
+                bail!(
+                    "server {} has no section {id}; known: {}",
+                    server.describe(),
+                    known
+                        .iter()
+                        .map(|s| format!("{} {:?}", s.id, s.title))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
             library.clear(Some(id))?;
             let n = matches.invalidate_section(id, None)?;
             println!("cleared section {id}: its snapshot, searches and {n} match(es)");

@@ -191,6 +191,14 @@ pub fn run(args: MatchArgs) -> Result<i32> {
     let known = (!args.paths.is_empty()).then_some(args.paths.len() as u64);
     let progress = Progress::new(watching, known);
     let mut tally = Tally::default();
+    if let Some(n) = o.workers
+        && !(1..=batch::MAX_WORKERS).contains(&n)
+    {
+        anyhow::bail!(
+            "--workers must be between 1 and {}, not {n}",
+            batch::MAX_WORKERS
+        );
+    }
     let wanted = o
         .workers
         .unwrap_or(BatchOptions::default().workers)

@@ -167,10 +167,11 @@ fn inspect(args: InspectArgs) -> Result<i32> {
             Some(p) => println!("compatible:  no: {p}"),
         }
     }
+    // A file that cannot be used as a plugin is a bad argument, as for `match --plugin`.
     Ok(if compatible {
         exit::ALL_HIGH
     } else {
-        exit::PLUGIN
+        exit::USAGE
     })
 }
 
