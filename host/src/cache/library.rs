@@ -124,17 +124,17 @@ impl LibraryCache {
     /// Replaces the cached section list.
     pub fn store_sections(&self, sections: &[Section]) -> Result<()> {
         self.conns.healing(|| {
-        self.conns.write(|tx| {
-            tx.execute("DELETE FROM sections", [])?;
-            let now = db::now();
-            for s in sections {
-                tx.execute(
-                    "INSERT OR REPLACE INTO sections (id, uuid, title, kind, listed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![s.id, s.uuid, s.title, s.kind.as_str(), now],
-                )?;
-            }
-            Ok(())
-        })
+            self.conns.write(|tx| {
+                tx.execute("DELETE FROM sections", [])?;
+                let now = db::now();
+                for s in sections {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO sections (id, uuid, title, kind, listed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![s.id, s.uuid, s.title, s.kind.as_str(), now],
+                    )?;
+                }
+                Ok(())
+            })
         })
     }
 
@@ -168,73 +168,73 @@ impl LibraryCache {
     /// another, see the old one or the new one), then keeps the file under its limit.
     pub fn replace_snapshot(&self, section_id: u32, items: &[Item]) -> Result<()> {
         self.conns.healing(|| {
-        {
-            let mut conn = self.conn();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute("DELETE FROM entries WHERE section_id = ?1", [section_id])?;
-            let mut prefix_ids: HashMap<&str, i64> = HashMap::new();
-            let mut rows = Vec::with_capacity(items.len());
-            for it in items {
-                for (seq, f) in it.files.iter().enumerate() {
-                    let (prefix, rest) = split(f);
-                    let prefix_id = match prefix_ids.get(prefix) {
-                        Some(id) => *id,
-                        None => {
-                            tx.prepare_cached("INSERT OR IGNORE INTO prefixes (path) VALUES (?1)")?
-                                .execute([prefix])?;
-                            let id: i64 = tx
-                                .prepare_cached("SELECT id FROM prefixes WHERE path = ?1")?
-                                .query_row([prefix], |r| r.get(0))?;
-                            prefix_ids.insert(prefix, id);
-                            id
-                        }
-                    };
-                    rows.push((
-                        name_hash_of_path(f),
-                        it,
-                        seq,
-                        prefix_id,
-                        encode_rest(rest, &it.title),
-                    ));
-                }
-            }
-            // Inserting in primary-key order fills B-tree pages completely.
-            rows.sort_by(|a, b| (a.0, &a.1.rating_key, a.2).cmp(&(b.0, &b.1.rating_key, b.2)));
             {
-                let mut ins = tx.prepare_cached(
-                    "INSERT OR REPLACE INTO entries (section_id, name_hash, rating_key, seq, kind, title, prefix, rest)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )?;
-                for (hash, it, seq, prefix_id, rest) in &rows {
-                    let title = (*seq == 0).then_some(it.title.as_str());
-                    ins.execute(params![
-                        section_id,
-                        hash,
-                        key_value(&it.rating_key),
-                        *seq as i64,
-                        kind_code(it.kind),
-                        title,
-                        prefix_id,
-                        rest
-                    ])?;
+                let mut conn = self.conn();
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                tx.execute("DELETE FROM entries WHERE section_id = ?1", [section_id])?;
+                let mut prefix_ids: HashMap<&str, i64> = HashMap::new();
+                let mut rows = Vec::with_capacity(items.len());
+                for it in items {
+                    for (seq, f) in it.files.iter().enumerate() {
+                        let (prefix, rest) = split(f);
+                        let prefix_id = match prefix_ids.get(prefix) {
+                            Some(id) => *id,
+                            None => {
+                                tx.prepare_cached("INSERT OR IGNORE INTO prefixes (path) VALUES (?1)")?
+                                    .execute([prefix])?;
+                                let id: i64 = tx
+                                    .prepare_cached("SELECT id FROM prefixes WHERE path = ?1")?
+                                    .query_row([prefix], |r| r.get(0))?;
+                                prefix_ids.insert(prefix, id);
+                                id
+                            }
+                        };
+                        rows.push((
+                            name_hash_of_path(f),
+                            it,
+                            seq,
+                            prefix_id,
+                            encode_rest(rest, &it.title),
+                        ));
+                    }
                 }
-            }
-            // An item without files has nothing to match, but it exists: keep it findable by key.
-            for it in items.iter().filter(|i| i.files.is_empty()) {
+                // Inserting in primary-key order fills B-tree pages completely.
+                rows.sort_by(|a, b| (a.0, &a.1.rating_key, a.2).cmp(&(b.0, &b.1.rating_key, b.2)));
+                {
+                    let mut ins = tx.prepare_cached(
+                        "INSERT OR REPLACE INTO entries (section_id, name_hash, rating_key, seq, kind, title, prefix, rest)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    )?;
+                    for (hash, it, seq, prefix_id, rest) in &rows {
+                        let title = (*seq == 0).then_some(it.title.as_str());
+                        ins.execute(params![
+                            section_id,
+                            hash,
+                            key_value(&it.rating_key),
+                            *seq as i64,
+                            kind_code(it.kind),
+                            title,
+                            prefix_id,
+                            rest
+                        ])?;
+                    }
+                }
+                // An item without files has nothing to match, but it exists: keep it findable by key.
+                for it in items.iter().filter(|i| i.files.is_empty()) {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO entries (section_id, name_hash, rating_key, seq, kind, title, prefix, rest)
+                         VALUES (?1, -1, ?2, 0, ?3, ?4, 0, '')",
+                        params![section_id, key_value(&it.rating_key), kind_code(it.kind), it.title],
+                    )?;
+                }
                 tx.execute(
-                    "INSERT OR REPLACE INTO entries (section_id, name_hash, rating_key, seq, kind, title, prefix, rest)
-                     VALUES (?1, -1, ?2, 0, ?3, ?4, 0, '')",
-                    params![section_id, key_value(&it.rating_key), kind_code(it.kind), it.title],
+                    "INSERT OR REPLACE INTO snapshots (section_id, refreshed_at, item_count, last_used) VALUES (?1, ?2, ?3, ?4)",
+                    params![section_id, db::now(), items.len() as i64, db::now_millis()],
                 )?;
+                tx.commit()?;
             }
-            tx.execute(
-                "INSERT OR REPLACE INTO snapshots (section_id, refreshed_at, item_count, last_used) VALUES (?1, ?2, ?3, ?4)",
-                params![section_id, db::now(), items.len() as i64, db::now_millis()],
-            )?;
-            tx.commit()?;
-        }
-        self.enforce_limit(Some(section_id))?;
-        Ok(())
+            self.enforce_limit(Some(section_id))?;
+            Ok(())
         })
     }
 
@@ -313,45 +313,45 @@ impl LibraryCache {
     /// Stores a search answer.
     pub fn store_search(&self, section_id: u32, title: &str, items: &[Item]) -> Result<()> {
         self.conns.healing(|| {
-        self.conn()
-            .prepare_cached(
-                "INSERT OR REPLACE INTO searches (section_id, title_key, stored_at, item_count, last_used, items)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                section_id,
-                name_key(title),
-                db::now(),
-                items.len() as i64,
-                db::now_millis(),
-                serde_json::to_string(items)?
-            ])?;
-        self.enforce_limit(None)?;
-        Ok(())
+            self.conn()
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO searches (section_id, title_key, stored_at, item_count, last_used, items)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![
+                    section_id,
+                    name_key(title),
+                    db::now(),
+                    items.len() as i64,
+                    db::now_millis(),
+                    serde_json::to_string(items)?
+                ])?;
+            self.enforce_limit(None)?;
+            Ok(())
         })
     }
 
     /// Deletes everything cached, or everything about one section.
     pub fn clear(&self, section_id: Option<u32>) -> Result<()> {
         self.conns.healing(|| {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        match section_id {
-            Some(id) => {
-                for table in ["entries", "searches", "snapshots"] {
-                    tx.execute(&format!("DELETE FROM {table} WHERE section_id = ?1"), [id])?;
+            let mut conn = self.conn();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            match section_id {
+                Some(id) => {
+                    for table in ["entries", "searches", "snapshots"] {
+                        tx.execute(&format!("DELETE FROM {table} WHERE section_id = ?1"), [id])?;
+                    }
+                }
+                None => {
+                    tx.execute_batch(
+                        "DELETE FROM entries; DELETE FROM prefixes; DELETE FROM searches; DELETE FROM snapshots; DELETE FROM sections;",
+                    )?;
+                    self.stats.reset(&tx)?;
                 }
             }
-            None => {
-                tx.execute_batch(
-                    "DELETE FROM entries; DELETE FROM prefixes; DELETE FROM searches; DELETE FROM snapshots; DELETE FROM sections;",
-                )?;
-                self.stats.reset(&tx)?;
-            }
-        }
-        tx.commit()?;
-        db::compact(&conn)?;
-        Ok(())
+            tx.commit()?;
+            db::compact(&conn)?;
+            Ok(())
         })
     }
 
@@ -369,52 +369,52 @@ impl LibraryCache {
     /// the limit; `keep` (the snapshot just written) is evicted last, never.
     pub fn enforce_limit(&self, keep: Option<u32>) -> Result<u64> {
         self.conns.healing(|| {
-        let mut conn = self.conn();
-        if db::used_bytes(&conn)? <= self.limit {
-            return Ok(0);
-        }
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        write_touches(&tx, self.touches.take())?;
-        let victims: Vec<(Option<String>, u32, i64)> = {
-            let mut st = tx.prepare(
-                "SELECT NULL, section_id, last_used FROM snapshots
-                 UNION ALL SELECT title_key, section_id, last_used FROM searches ORDER BY 3",
-            )?;
-            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<_>>()?
-        };
-        let mut evicted = 0u64;
-        for (title_key, section_id, _) in victims {
-            match title_key {
-                Some(t) => {
-                    tx.execute(
-                        "DELETE FROM searches WHERE section_id = ?1 AND title_key = ?2",
-                        params![section_id, t],
-                    )?;
+            let mut conn = self.conn();
+            if db::used_bytes(&conn)? <= self.limit {
+                return Ok(0);
+            }
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            write_touches(&tx, self.touches.take())?;
+            let victims: Vec<(Option<String>, u32, i64)> = {
+                let mut st = tx.prepare(
+                    "SELECT NULL, section_id, last_used FROM snapshots
+                     UNION ALL SELECT title_key, section_id, last_used FROM searches ORDER BY 3",
+                )?;
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            let mut evicted = 0u64;
+            for (title_key, section_id, _) in victims {
+                match title_key {
+                    Some(t) => {
+                        tx.execute(
+                            "DELETE FROM searches WHERE section_id = ?1 AND title_key = ?2",
+                            params![section_id, t],
+                        )?;
+                    }
+                    None if Some(section_id) == keep => continue,
+                    None => {
+                        tx.execute("DELETE FROM entries WHERE section_id = ?1", [section_id])?;
+                        tx.execute("DELETE FROM snapshots WHERE section_id = ?1", [section_id])?;
+                        tracing::info!(
+                            "library cache over its limit: evicted the snapshot of section {section_id}"
+                        );
+                    }
                 }
-                None if Some(section_id) == keep => continue,
-                None => {
-                    tx.execute("DELETE FROM entries WHERE section_id = ?1", [section_id])?;
-                    tx.execute("DELETE FROM snapshots WHERE section_id = ?1", [section_id])?;
-                    tracing::info!(
-                        "library cache over its limit: evicted the snapshot of section {section_id}"
-                    );
+                evicted += 1;
+                if db::used_bytes(&tx)? <= self.limit * 9 / 10 {
+                    break;
                 }
             }
-            evicted += 1;
-            if db::used_bytes(&tx)? <= self.limit * 9 / 10 {
-                break;
+            tx.commit()?;
+            db::shrink(&conn)?;
+            if db::used_bytes(&conn)? > self.limit {
+                tracing::warn!(
+                    "the library cache limit ({} bytes) is smaller than the newest snapshot; raise it to keep more than one section",
+                    self.limit
+                );
             }
-        }
-        tx.commit()?;
-        db::shrink(&conn)?;
-        if db::used_bytes(&conn)? > self.limit {
-            tracing::warn!(
-                "the library cache limit ({} bytes) is smaller than the newest snapshot; raise it to keep more than one section",
-                self.limit
-            );
-        }
-        Ok(evicted)
+            Ok(evicted)
         })
     }
 
