@@ -408,3 +408,25 @@ fn the_readme_configuration_example_is_accepted() {
     assert!(stdout.contains("my-matcher.wasm"), "{stdout}");
     assert!(stdout.contains("requests_per_path"), "{stdout}");
 }
+
+#[test]
+fn an_unreadable_token_file_is_shown_by_config_show_and_stops_match() {
+    let fx = Fixture::sample();
+    let file = write(
+        fx.data_dir(),
+        "c.toml",
+        "[plex]\nurl = \"http://127.0.0.1:9\"\ntoken_file = \"/nonexistent/plexmatch-token\"\n",
+    );
+    let (code, stdout, stderr) = out(bare(&fx, &["config", "show", "--config", &file]));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("(unreadable: ") && stdout.contains("line 3"),
+        "{stdout}"
+    );
+    let (code, _, stderr) = out(bare(&fx, &["match", "--config", &file, "/x/a.mkv"]));
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("cannot read plex.token_file /nonexistent/plexmatch-token"),
+        "{stderr}"
+    );
+}

@@ -38,10 +38,20 @@ pub fn plex(l: &mut Layering, a: &mut PlexArgs) -> Result<()> {
         && let Some(tf) = &token_file
     {
         let place = l.file.place(tf);
-        a.token = Some(read_token_file(&expand(tf.get_ref()), &place)?);
+        let read = read_token_file(&expand(tf.get_ref()), &place);
         let shown = l.shown.last_mut().expect("the token was just recorded");
-        shown.value = mask(&a.token);
         shown.source = Source::File(format!("{place} (plex.token_file {})", tf.get_ref()));
+        match read {
+            Ok(token) => {
+                a.token = Some(token);
+                shown.value = mask(&a.token);
+            }
+            // Only the commands that need the token fail on it; `config show` shows it.
+            Err(e) => {
+                shown.value = format!("(unreadable: {e:#})");
+                a.token_problem = Some(format!("{e:#}"));
+            }
+        }
     }
     l.value(
         names(

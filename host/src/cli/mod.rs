@@ -123,6 +123,10 @@ pub struct PlexArgs {
     /// Items per page when listing a section.
     #[arg(long, env = "PLEXMATCH_PAGE_SIZE", default_value_t = crate::plex::DEFAULT_PAGE_SIZE, value_name = "ITEMS")]
     pub page_size: usize,
+    /// Why the configured token file could not be read, if it could not: an error for the
+    /// commands that need the token, a line in `config show`.
+    #[arg(skip)]
+    pub token_problem: Option<String>,
 }
 
 /// Where the caches live and how long they stay fresh.

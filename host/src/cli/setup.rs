@@ -78,6 +78,9 @@ pub fn plex_config(plex: &PlexArgs, dir: &Path) -> Result<PlexConfig> {
         );
     };
     let Some(token) = plex.token.clone().filter(|t| !t.trim().is_empty()) else {
+        if let Some(problem) = &plex.token_problem {
+            bail!("{problem}");
+        }
         bail!("no Plex token given: set PLEX_TOKEN (or pass --token)");
     };
     let secs = |v: f64, name: &str| -> Result<Duration> {
