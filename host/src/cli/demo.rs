@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::exit;
-use super::output::{Tally, table_row};
+use super::output::{Tally, table_header, table_row};
 use crate::backend::{Backend, CachePolicy};
 use crate::matching::Matcher;
 use crate::plex::PlexConfig;
@@ -119,10 +119,7 @@ fn pass(emulator: &Emulator, dir: &std::path::Path, paths: &[&str], title: &str)
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!(
-        "{:<9}  {:<8}  {:<12}  {:<40}  {:<10}  PATH",
-        "OUTCOME", "KEY", "SECTION", "TITLE", "PLUGIN"
-    );
+    println!("{}", table_header());
     let mut matcher = Matcher::new(plugin, backend.clone());
     let mut tally = Tally::default();
     for p in paths {

@@ -64,11 +64,7 @@ impl Printer {
             }
             Format::Table => {
                 if !self.header_done {
-                    let _ = writeln!(
-                        out,
-                        "{:<9}  {:<8}  {:<12}  {:<40}  {:<10}  PATH",
-                        "OUTCOME", "KEY", "SECTION", "TITLE", "PLUGIN"
-                    );
+                    let _ = writeln!(out, "{}", table_header());
                     self.header_done = true;
                 }
                 let mut row = table_row(m);
@@ -128,22 +124,58 @@ fn csv_field(f: &str) -> String {
     }
 }
 
-/// One answer as a table row.
+/// Column widths of the table, in terminal cells.
+const WIDTHS: [usize; 5] = [9, 8, 14, 40, 16];
+
+/// LOW candidates listed under their row before the rest are counted.
+const MAX_CANDIDATE_LINES: usize = 20;
+
+/// The table's header line.
+pub fn table_header() -> String {
+    row_cells(["OUTCOME", "KEY", "SECTION", "TITLE", "PLUGIN"], "PATH")
+}
+
+fn row_cells(cells: [&str; 5], path: &str) -> String {
+    let mut out = String::new();
+    for (cell, width) in cells.iter().zip(WIDTHS) {
+        out.push_str(&fit(cell, width));
+        out.push_str("  ");
+    }
+    out.push_str(path);
+    out
+}
+
+/// `s` in exactly `width` terminal cells: cut with `…` when wider (by display width, so
+/// CJK and combining characters line up), padded with spaces when narrower.
+pub fn fit(s: &str, width: usize) -> String {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if s.width() <= width {
+        return format!("{s}{}", " ".repeat(width - s.width()));
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width.saturating_sub(1) {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    used += 1;
+    format!("{out}{}", " ".repeat(width.saturating_sub(used)))
+}
+
+/// One answer as a table row; a LOW answer's candidates follow on indented lines, each
+/// with its rating key, section, title and file.
 pub fn table_row(m: &PathMatch) -> String {
     let (key, section, title) = match (m.outcome, &m.item) {
         (Outcome::High, Some(i)) => (i.rating_key.clone(), i.section.clone(), i.title.clone()),
         (Outcome::Low, _) => (
             "-".into(),
             "-".into(),
-            format!(
-                "{} candidates: {}",
-                m.candidates.len(),
-                m.candidates
-                    .iter()
-                    .map(|c| format!("{} ({}, {})", c.title, c.rating_key, c.section))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
+            format!("{} candidates", m.candidates.len()),
         ),
         (Outcome::Error, _) => (
             "-".into(),
@@ -154,15 +186,35 @@ pub fn table_row(m: &PathMatch) -> String {
     };
     // Titles come from Plex, names and errors from plugins: escaped before they are cut,
     // so no control character reaches the terminal and no escape sequence is split.
-    format!(
-        "{:<9}  {:<8}  {:<12}  {:<40}  {:<10}  {}",
-        m.outcome.label(),
-        escape_controls(&key),
-        clip(&escape_controls(&section), 12),
-        escape_controls(&title),
-        clip(&escape_controls(&m.plugin), 10),
-        escape_controls(&m.path)
-    )
+    let e = |s: &str| escape_controls(s).into_owned();
+    let mut out = row_cells(
+        [
+            m.outcome.label(),
+            &e(&key),
+            &e(&section),
+            &e(&title),
+            &e(&m.plugin),
+        ],
+        &e(&m.path),
+    );
+    if m.outcome == Outcome::Low {
+        for c in m.candidates.iter().take(MAX_CANDIDATE_LINES) {
+            out.push_str(&format!(
+                "\n    · {}  {}  {}  {}",
+                fit(&e(&c.rating_key), 8),
+                fit(&e(&c.section), 14),
+                fit(&e(&c.title), 40),
+                e(c.files.first().map(String::as_str).unwrap_or("-"))
+            ));
+        }
+        if m.candidates.len() > MAX_CANDIDATE_LINES {
+            out.push_str(&format!(
+                "\n    · … and {} more (--json lists them all)",
+                m.candidates.len() - MAX_CANDIDATE_LINES
+            ));
+        }
+    }
+    out
 }
 
 /// An explanation as indented lines under its row.
@@ -186,14 +238,6 @@ pub fn explain_lines(e: &crate::matching::Explain) -> String {
         ));
     }
     out
-}
-
-fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(n - 1).collect::<String>())
-    }
 }
 
 /// Counts of a run's answers.
@@ -267,5 +311,24 @@ impl Tally {
             backend.plex.requests().saturating_sub(self.path_requests),
             elapsed
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use unicode_width::UnicodeWidthStr;
+
+    #[test]
+    fn cells_fit_by_display_width() {
+        assert_eq!(fit("abc", 5), "abc  ");
+        // Two cells per CJK character: 4 characters fill 8 cells.
+        assert_eq!(fit("千と千尋", 8).width(), 8);
+        assert_eq!(fit("千と千尋の神隠し", 8), "千と千… ");
+        // A combining accent takes no cell.
+        assert_eq!(fit("Ame\u{301}lie", 6).width(), 6);
+        let long = "The Lord of the Rings: The Fellowship of the Ring (Extended Edition)";
+        assert_eq!(fit(long, 40).width(), 40);
+        assert!(fit(long, 40).ends_with('…'));
     }
 }
