@@ -349,3 +349,21 @@ fn out_of_range_workers_unknown_sections_and_clear_tell_the_truth() {
         "cache clear gives the space back: {before} → {after} bytes"
     );
 }
+
+#[test]
+fn color_always_colours_a_piped_table_and_never_does_not() {
+    let fx = Fixture::sample();
+    let path = "/x/Inception (2010) - 1080p.mkv";
+    let coloured = run(plexmatch(&fx, &["match", "--color", "always", path]));
+    assert!(
+        String::from_utf8_lossy(&coloured.stdout).contains("\u{1b}[32mHIGH"),
+        "{coloured:?}"
+    );
+    for args in [vec!["match", "--color", "never", path], vec!["match", path]] {
+        let plain = run(plexmatch(&fx, &args));
+        assert!(
+            !String::from_utf8_lossy(&plain.stdout).contains('\u{1b}'),
+            "{plain:?}"
+        );
+    }
+}

@@ -125,7 +125,13 @@ fn pass(emulator: &Emulator, dir: &std::path::Path, paths: &[&str], title: &str)
     for p in paths {
         let m = matcher.match_path(p, &sections);
         tally.add(&m);
-        println!("{}", table_row(&m));
+        // Coloured like `match` on a terminal (NO_COLOR respected).
+        let row = table_row(&m);
+        if super::output::ColorChoice::Auto.on() {
+            println!("{}", super::output::paint(m.outcome, &row));
+        } else {
+            println!("{row}");
+        }
     }
     backend.flush();
     let requests = emulator.requests() - before;

@@ -168,6 +168,9 @@ pub struct MatchArgs {
     /// `explain` object in JSON).
     #[arg(long)]
     pub explain: bool,
+    /// Colour the table: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, default_value_t = super::output::ColorChoice::Auto, value_name = "WHEN")]
+    pub color: super::output::ColorChoice,
 }
 
 /// Runs `plexmatch match`.
@@ -185,7 +188,7 @@ pub fn run(args: MatchArgs) -> Result<i32> {
         (_, FormatArg::Csv) => Format::Csv,
         (_, FormatArg::Table) => Format::Table,
     };
-    let mut printer = Printer::new(format, args.quiet);
+    let mut printer = Printer::new(format, args.quiet, args.color);
     // A progress bar only for people watching a table on a terminal.
     let watching = !args.quiet && format == Format::Table && std::io::stderr().is_terminal();
     let known = (!args.paths.is_empty()).then_some(args.paths.len() as u64);

@@ -26,13 +26,48 @@ pub struct Printer {
     colour: bool,
 }
 
+/// When tables are coloured (`--color`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    #[default]
+    Auto,
+    /// Always (even when piped).
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether output to stdout is coloured.
+    pub fn on(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::IsTerminal::is_terminal(&std::io::stdout())
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+}
+
+/// A table row (with any lines under it) in its outcome's colour.
+pub fn paint(outcome: Outcome, row: &str) -> String {
+    let code = match outcome {
+        Outcome::High => "32",
+        Outcome::Low => "33",
+        Outcome::NotFound => "2",
+        Outcome::Error => "31",
+    };
+    format!("\x1b[{code}m{row}\x1b[0m")
+}
+
 impl Printer {
-    /// A printer for `format`; `quiet` prints nothing.
-    pub fn new(format: Format, quiet: bool) -> Printer {
-        // Colours only for a person reading a table, and never with NO_COLOR.
-        let colour = format == Format::Table
-            && std::io::IsTerminal::is_terminal(&std::io::stdout())
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    /// A printer for `format`; `quiet` prints nothing; tables coloured as `color` says.
+    pub fn new(format: Format, quiet: bool, color: ColorChoice) -> Printer {
+        // Colours only for a person reading a table.
+        let colour = format == Format::Table && color.on();
         Printer {
             format,
             quiet,
@@ -72,13 +107,7 @@ impl Printer {
                     row.push_str(&explain_lines(e));
                 }
                 if self.colour {
-                    let code = match m.outcome {
-                        Outcome::High => "32",
-                        Outcome::Low => "33",
-                        Outcome::NotFound => "2",
-                        Outcome::Error => "31",
-                    };
-                    let _ = writeln!(out, "\x1b[{code}m{row}\x1b[0m");
+                    let _ = writeln!(out, "{}", paint(m.outcome, &row));
                 } else {
                     let _ = writeln!(out, "{row}");
                 }
