@@ -436,3 +436,113 @@ fn a_cache_file_damaged_inside_is_moved_aside_and_rebuilt_while_the_run_goes_on(
     let again = fx.backend(CachePolicy::default());
     assert_eq!(probe(&again).outcome, expected.outcome);
 }
+
+/// Makes a data dir unwritable for the test, even for root (`chattr +i`, which binds root
+/// too; `chmod` otherwise), and writable again when dropped.
+struct Unwritable<'a>(&'a std::path::Path);
+
+impl<'a> Unwritable<'a> {
+    fn new(dir: &'a std::path::Path) -> Unwritable<'a> {
+        let chattr = std::process::Command::new("chattr")
+            .arg("-R")
+            .arg("+i")
+            .arg(dir)
+            .status();
+        if !chattr.is_ok_and(|s| s.success()) {
+            std::process::Command::new("chmod")
+                .args(["-R", "a-w"])
+                .arg(dir)
+                .status()
+                .unwrap();
+        }
+        assert!(
+            std::fs::write(dir.join("probe"), b"x").is_err(),
+            "the data dir must be unwritable for this test (chattr +i or chmod a-w)"
+        );
+        Unwritable(dir)
+    }
+}
+
+impl Drop for Unwritable<'_> {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chattr")
+            .arg("-R")
+            .arg("-i")
+            .arg(self.0)
+            .status();
+        let _ = std::process::Command::new("chmod")
+            .args(["-R", "u+w"])
+            .arg(self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_read_only_data_dir_is_read_and_nothing_is_moved() {
+    let fx = Fixture::sample();
+    let out = plexmatch(&fx, &["match", "--section", "1", INCEPTION])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let listing = |dir: &std::path::Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = listing(&fx.cache_dir());
+    let _guard = Unwritable::new(fx.data_dir());
+    let out = plexmatch(
+        &fx,
+        &[
+            "match",
+            "--section",
+            "1",
+            INCEPTION,
+            "/x/The Matrix (1999).mkv",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches("HIGH").count(), 2, "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot be written"), "{stderr}");
+    assert!(stderr.lines().count() < 10, "{stderr}");
+    assert_eq!(listing(&fx.cache_dir()), before, "nothing moved aside");
+}
+
+#[test]
+fn a_full_disk_gives_warnings_and_right_answers() {
+    let lib = plexmatch_emulator::generate(20_000, 13);
+    let path = lib.sections[0].items[77].files[0].parts()[0].to_owned();
+    let fx = Fixture::with(&lib);
+    // A file-size limit stands in for a full disk: writes past it fail (EFBIG; SIGXFSZ
+    // ignored), so the snapshot (about 2 MB) cannot be stored.
+    let out = std::process::Command::new("bash")
+        .args([
+            "-c",
+            "trap '' XFSZ; ulimit -f 1536; exec \"$0\" match --json --section 1 \"$1\"",
+            env!("CARGO_BIN_EXE_plexmatch"),
+            &path,
+        ])
+        .env("PLEX_URL", fx.emulator.url())
+        .env("PLEX_TOKEN", fx.emulator.token())
+        .env("PLEXMATCH_DATA_DIR", fx.data_dir())
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1, "{out:?}");
+    assert_eq!(lines[0]["outcome"], "high", "{out:?}");
+    assert_eq!(
+        lines[0]["item"]["title"], lib.sections[0].items[77].title,
+        "{out:?}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot store the snapshot"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
