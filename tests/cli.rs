@@ -3,8 +3,7 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use support::*;
 
@@ -42,23 +41,11 @@ fn match_answers_in_json_lines_and_exits_0_when_all_high() {
 #[test]
 fn paths_come_from_stdin_and_low_or_missing_exit_1() {
     let fx = Fixture::sample();
-    let mut cmd = plexmatch(
+    let cmd = plexmatch(
         &fx,
         &["match", "--json", "--section", "Movies", "--section", "3"],
     );
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"/x/Dune (2021).mkv\n\n/x/Nope.mkv\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(cmd, b"/x/Dune (2021).mkv\n\n/x/Nope.mkv\n");
     assert_eq!(
         out.status.code(),
         Some(1),

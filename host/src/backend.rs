@@ -632,29 +632,17 @@ impl Drop for Backend {
 /// Of `files`, the one `path` most likely is: the same path (case and Unicode
 /// normalisation aside), else the file of the same name sharing the longest folder tail.
 pub fn best_file(files: &[String], path: &str) -> Option<String> {
+    use plexmatch_matchkit::paths::{components, shared_tail};
     let whole = name_key(path);
     if let Some(f) = files.iter().find(|f| name_key(f) == whole) {
         return Some(f.clone());
     }
     let name = name_key(file_name(path)?);
-    let parts = |p: &str| -> Vec<String> {
-        p.split(['/', '\\'])
-            .filter(|s| !s.is_empty())
-            .map(name_key)
-            .collect()
-    };
-    let mine = parts(path);
+    let mine = components(path);
     files
         .iter()
         .filter(|f| file_name(f).is_some_and(|n| name_key(n) == name))
-        .max_by_key(|f| {
-            parts(f)
-                .iter()
-                .rev()
-                .zip(mine.iter().rev())
-                .take_while(|(a, b)| a == b)
-                .count()
-        })
+        .max_by_key(|f| shared_tail(&components(f), &mine))
         .cloned()
 }
 

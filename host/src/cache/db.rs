@@ -66,25 +66,33 @@ pub fn open_more(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Whether any SQLite error in `e`'s chain has one of `codes`.
+pub fn has_sqlite_code(e: &anyhow::Error, codes: &[rusqlite::ErrorCode]) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<rusqlite::Error>()
+            .and_then(rusqlite::Error::sqlite_error_code)
+            .is_some_and(|code| codes.contains(&code))
+    })
+}
+
 /// Whether the error says the file or its folder cannot be written (not a broken file).
 pub fn is_unwritable(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<rusqlite::Error>().is_some_and(|e| {
-            matches!(
-                e.sqlite_error_code(),
-                Some(
-                    rusqlite::ErrorCode::ReadOnly
-                        | rusqlite::ErrorCode::CannotOpen
-                        | rusqlite::ErrorCode::PermissionDenied
+    use rusqlite::ErrorCode::{CannotOpen, PermissionDenied, ReadOnly};
+    has_sqlite_code(e, &[ReadOnly, CannotOpen, PermissionDenied])
+        || e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>().is_some_and(|e| {
+                matches!(
+                    e.kind(),
+                    std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
                 )
-            )
-        }) || c.downcast_ref::<std::io::Error>().is_some_and(|e| {
-            matches!(
-                e.kind(),
-                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
-            )
+            })
         })
-    })
+}
+
+/// Whether the error says the database file is damaged.
+pub fn is_corrupt(e: &anyhow::Error) -> bool {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    has_sqlite_code(e, &[DatabaseCorrupt, NotADatabase])
 }
 
 /// Opens a cache file that cannot be written: read-only, and `immutable` when even the
@@ -111,8 +119,8 @@ fn open_read_only(path: &Path, version: i32) -> Result<Connection> {
 
 /// Whether the error is another process holding the file too long (not a broken file).
 fn is_busy(e: &anyhow::Error) -> bool {
-    e.chain()
-        .any(|c| c.downcast_ref::<rusqlite::Error>().is_some_and(sqlite_busy))
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    has_sqlite_code(e, &[DatabaseBusy, DatabaseLocked])
 }
 
 fn sqlite_busy(e: &rusqlite::Error) -> bool {

@@ -76,7 +76,7 @@ impl Pool {
             return Ok(R::default());
         }
         if let Err(e) = &r
-            && is_corrupt(e)
+            && db::is_corrupt(e)
             && !self.healed.swap(true, Ordering::SeqCst)
         {
             self.rebuild(e);
@@ -135,18 +135,6 @@ impl Pool {
         tx.commit()?;
         Ok(r)
     }
-}
-
-/// Whether the error says the database file is damaged.
-fn is_corrupt(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<rusqlite::Error>().is_some_and(|e| {
-            matches!(
-                e.sqlite_error_code(),
-                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
-            )
-        })
-    })
 }
 
 /// A small number that differs between threads.

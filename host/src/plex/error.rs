@@ -56,15 +56,7 @@ impl PlexError {
 
     /// The same error, saying how many tries it took.
     pub fn after_attempts(self, attempts: u32) -> PlexError {
-        let note = |m: String| format!("{m} (after {attempts} attempts)");
-        match self {
-            PlexError::Unauthorized(m) => PlexError::Unauthorized(note(m)),
-            PlexError::NotFound(m) => PlexError::NotFound(note(m)),
-            PlexError::Unavailable(m) => PlexError::Unavailable(note(m)),
-            PlexError::Timeout(m) => PlexError::Timeout(note(m)),
-            PlexError::RateLimited(m, s) => PlexError::RateLimited(note(m), s),
-            PlexError::BadResponse(m) => PlexError::BadResponse(note(m)),
-        }
+        self.noted(&format!("after {attempts} attempts"))
     }
 }
 

@@ -40,7 +40,8 @@ pub fn thread_cpu_time() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
-/// A call's limits: the CPU time its plugin may use (time in host calls not charged) and
+/// A call's limits: the CPU time its plugin may use (the thread's CPU time less the
+/// wall-clock time of its host calls) and
 /// the wall-clock time the call may take as a whole (host calls included).
 #[derive(Debug)]
 pub struct CallClock {
@@ -48,7 +49,7 @@ pub struct CallClock {
     pub wall_limit: Duration,
     started: Instant,
     started_cpu: Duration,
-    in_host_cpu: Duration,
+    in_host: Duration,
     /// Set when the CPU budget ran out and the call was interrupted.
     pub exceeded: bool,
     /// Set when the wall-clock limit ran out and the call was interrupted.
@@ -62,7 +63,7 @@ impl CallClock {
             wall_limit,
             started: Instant::now(),
             started_cpu: thread_cpu_time(),
-            in_host_cpu: Duration::ZERO,
+            in_host: Duration::ZERO,
             exceeded: false,
             wall_exceeded: false,
         }
@@ -72,7 +73,7 @@ impl CallClock {
     pub fn restart(&mut self) {
         self.started = Instant::now();
         self.started_cpu = thread_cpu_time();
-        self.in_host_cpu = Duration::ZERO;
+        self.in_host = Duration::ZERO;
         self.exceeded = false;
         self.wall_exceeded = false;
     }
@@ -81,7 +82,7 @@ impl CallClock {
     pub fn used(&self) -> Duration {
         thread_cpu_time()
             .saturating_sub(self.started_cpu)
-            .saturating_sub(self.in_host_cpu)
+            .saturating_sub(self.in_host)
     }
 
     /// Whether the call has taken longer than its wall-clock limit.
@@ -219,7 +220,7 @@ impl State {
     pub fn host_call<R>(&mut self, f: impl FnOnce(&mut State) -> R) -> R {
         let started = Instant::now();
         let r = f(self);
-        self.clock.in_host_cpu += started.elapsed();
+        self.clock.in_host += started.elapsed();
         r
     }
 
