@@ -159,7 +159,7 @@ fn a_refresh_killed_midway_leaves_the_previous_snapshot() {
     let fx = Fixture::with(&plexmatch_emulator::generate(2500, 5));
     let backend = fx.backend(CachePolicy::default());
     backend.sections().unwrap();
-    backend.force_refresh(1).unwrap();
+    backend.force_refresh(1, true).unwrap();
     let before = backend.snapshot(1).unwrap().0;
     drop(backend);
 
@@ -168,7 +168,7 @@ fn a_refresh_killed_midway_leaves_the_previous_snapshot() {
         .unwrap();
     fx.emulator.set_listing_delay(Duration::from_millis(400));
     let listed = fx.emulator.requests_to("listing");
-    let mut child = plexmatch(&fx, &["cache", "refresh", "--section", "1"])
+    let mut child = plexmatch(&fx, &["cache", "refresh", "--full", "--section", "1"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -194,7 +194,7 @@ fn a_refresh_killed_midway_leaves_the_previous_snapshot() {
     let known = after.library.items_by_file_name(1, "x.mkv").unwrap();
     assert!(known.is_empty());
     // The killed process's lock died with it: a new refresh goes through at once.
-    assert_eq!(after.force_refresh(1).unwrap(), Some(2600 + 2600 / 50));
+    assert_eq!(after.force_refresh(1, true).unwrap().map(|r| r.items), Some(2600 + 2600 / 50));
 }
 
 #[test]
@@ -317,11 +317,11 @@ fn library_eviction_drops_the_least_recently_used_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let one = {
         let probe = LibraryCache::open(dir.path(), u64::MAX).unwrap();
-        probe.replace_snapshot(1, &items(1, 3000)).unwrap();
+        probe.replace_snapshot(1, &items(1, 3000), None).unwrap();
         probe.footprint().unwrap().used_bytes
     };
     let cache = LibraryCache::open(dir.path(), one * 5 / 2).unwrap();
-    cache.replace_snapshot(2, &items(2, 3000)).unwrap();
+    cache.replace_snapshot(2, &items(2, 3000), None).unwrap();
     std::thread::sleep(Duration::from_millis(5));
     assert_eq!(
         cache
@@ -331,7 +331,7 @@ fn library_eviction_drops_the_least_recently_used_snapshot() {
         1
     ); // section 1 is used
     std::thread::sleep(Duration::from_millis(5));
-    cache.replace_snapshot(3, &items(3, 3000)).unwrap();
+    cache.replace_snapshot(3, &items(3, 3000), None).unwrap();
     assert!(cache.snapshot_info(1).unwrap().is_some(), "recently used");
     assert!(
         cache.snapshot_info(2).unwrap().is_none(),
@@ -361,7 +361,7 @@ fn file_names_match_across_case_unicode_form_and_windows_separators() {
     );
     two.section_id = 1;
     cache
-        .replace_snapshot(1, &[amelie.clone(), two.clone()])
+        .replace_snapshot(1, &[amelie.clone(), two.clone()], None)
         .unwrap();
     for name in [
         "Ame\u{301}lie (2001).mkv",

@@ -96,14 +96,16 @@ fn caches_from_before_per_server_keys_are_set_aside_never_served() {
 /// with a bad answer naming `expect`, leaves no snapshot, and a clean refresh works.
 fn listing_is_refused(fault: Fault, page: usize, expect: &str) {
     let fx = Fixture::with(&plexmatch_emulator::generate(2500, 3));
-    let backend = fx.backend(CachePolicy::default());
+    // One page at a time, so that the fault hits page `page` (tests/refresh.rs has the
+    // same faults with pages in flight).
+    let backend = fx.sequential_backend(CachePolicy::default());
     backend.sections().unwrap();
     for _ in 1..page {
         fx.emulator
             .inject_on("listing", Fault::Delay(Duration::ZERO), 1);
     }
     fx.emulator.inject_on("listing", fault.clone(), 1);
-    let e = backend.force_refresh(1).unwrap_err();
+    let e = backend.force_refresh(1, true).unwrap_err();
     assert!(
         matches!(&e, PlexError::BadResponse(m) if m.contains(expect)),
         "{fault:?}: {e:?}"
@@ -113,7 +115,7 @@ fn listing_is_refused(fault: Fault, page: usize, expect: &str) {
         "{fault:?}: nothing was cached"
     );
     assert_eq!(
-        backend.force_refresh(1).unwrap(),
+        backend.force_refresh(1, true).unwrap().map(|r| r.items),
         Some(2500 + 50),
         "{fault:?}"
     );
@@ -194,7 +196,7 @@ fn an_empty_listing_is_trusted_only_for_the_negative_ttl() {
     });
     backend.sections().unwrap();
     fx.emulator.inject_on("listing", Fault::Empty, 1);
-    assert_eq!(backend.force_refresh(1).unwrap(), Some(0));
+    assert_eq!(backend.force_refresh(1, true).unwrap().map(|r| r.items), Some(0));
     assert_eq!(
         backend.snapshot(1).map(|(_, fresh)| fresh),
         Some(false),
@@ -395,7 +397,7 @@ fn a_cache_file_damaged_inside_is_moved_aside_and_rebuilt_while_the_run_goes_on(
     let fx = Fixture::with(&plexmatch_emulator::generate(3000, 5));
     let backend = fx.backend(CachePolicy::default());
     let movies = sections(&backend, &[1]);
-    backend.force_refresh(1).unwrap();
+    backend.force_refresh(1, true).unwrap();
     let probe = |b: &std::sync::Arc<plexmatch::backend::Backend>| {
         let lib = plexmatch_emulator::generate(3000, 5);
         let path = lib.sections[0].items[1500].files[0].parts()[0].to_owned();

@@ -259,7 +259,7 @@ fn stale_match_cache_entry_is_replaced_from_a_fresh_snapshot() {
     match_inception(&backend, &movies);
 
     fx.emulator.set_library(&inception_replaced()).unwrap();
-    backend.refresh_snapshot(1).unwrap();
+    backend.refresh_snapshot(1, true).unwrap();
     let before = fx.emulator.requests();
     let m = match_one(&plugin, &backend, INCEPTION, &movies);
     assert_eq!(key(&m), Some("150"), "{m:?}");
@@ -287,7 +287,7 @@ fn a_duplicate_added_later_turns_a_cached_match_low() {
     )];
     lib.sections[0].items.push(copy);
     fx.emulator.set_library(&lib).unwrap();
-    backend.refresh_snapshot(1).unwrap();
+    backend.refresh_snapshot(1, true).unwrap();
     let m = match_one(&plugin, &backend, INCEPTION, &movies);
     assert_eq!(
         m.outcome,
@@ -402,6 +402,7 @@ fn an_unreachable_server_keeps_cached_matches() {
         connect_timeout: Duration::from_secs(1),
         read_timeout: Duration::from_secs(2),
         page_size: 1000,
+        pages_in_flight: plexmatch::plex::DEFAULT_PAGES_IN_FLIGHT,
         retry: plexmatch::plex::RetryPolicy {
             attempts: 2,
             base: Duration::from_millis(10),

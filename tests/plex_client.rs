@@ -361,7 +361,7 @@ fn a_failed_or_partial_listing_never_replaces_the_snapshot() {
     let fx = Fixture::with(&plexmatch_emulator::generate(2500, 2));
     let backend = fx.backend(CachePolicy::default());
     backend.sections().unwrap();
-    backend.force_refresh(1).unwrap();
+    backend.force_refresh(1, true).unwrap();
     let before = backend.snapshot(1).unwrap().0;
     fx.emulator
         .set_library(&plexmatch_emulator::generate(2600, 2))
@@ -370,7 +370,7 @@ fn a_failed_or_partial_listing_never_replaces_the_snapshot() {
     // The second page fails for good: the listing as a whole fails.
     fx.emulator.inject(Fault::Delay(Duration::ZERO), 1); // page 1 goes through
     fx.emulator.inject(Fault::status(503), 100);
-    let e = backend.force_refresh(1).unwrap_err();
+    let e = backend.force_refresh(1, true).unwrap_err();
     assert!(
         matches!(e, PlexError::Unavailable(ref m) if m.contains("items 1000")),
         "{e:?}"
@@ -381,7 +381,7 @@ fn a_failed_or_partial_listing_never_replaces_the_snapshot() {
         before,
         "the old snapshot stands"
     );
-    assert_eq!(backend.force_refresh(1).unwrap(), Some(2600 + 52));
+    assert_eq!(backend.force_refresh(1, true).unwrap().map(|r| r.items), Some(2600 + 52));
 }
 
 #[test]

@@ -36,7 +36,28 @@ pub struct CachePolicy {
     /// failed (or a server that could not be reached) is not asked again for every path
     /// meanwhile; the paths that need it get the same error at once.
     pub failure_backoff: Duration,
+    /// A stale snapshot is brought up to date with the items changed since it was taken,
+    /// but listed in full after this many such refreshes in a row (0: always in full).
+    pub full_listing_every: u32,
+    /// How far before the snapshot's newest `updatedAt` changes are asked for: items
+    /// stamped a little earlier than others that were already listed (a server clock
+    /// stepped back, a scan committing late) are still seen.
+    pub refresh_margin: Duration,
 }
+
+/// Default library TTL. Bringing a stale snapshot up to date costs two requests when
+/// little changed (`plexmatch bench refresh`), so snapshots are trusted for minutes, not
+/// the hour the reference used: a deletion or a moved file on the server is seen within
+/// this time (BENCHMARKS.md, README "Freshness").
+pub const DEFAULT_LIBRARY_TTL: Duration = Duration::from_secs(300);
+
+/// Default incremental refreshes between full listings: with the default TTL, a section
+/// in constant use is listed in full about every two hours, a backstop for changes no
+/// `updatedAt` shows.
+pub const DEFAULT_FULL_LISTING_EVERY: u32 = 24;
+
+/// Default [`CachePolicy::refresh_margin`]: ten minutes.
+pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(600);
 
 /// How long a failed section (or an unreachable server) is not asked again: long enough
 /// that a batch of thousands of paths costs one failed listing, short enough that a
@@ -46,11 +67,13 @@ pub const FAILURE_BACKOFF: Duration = Duration::from_secs(30);
 impl Default for CachePolicy {
     fn default() -> Self {
         CachePolicy {
-            library_ttl: Duration::from_secs(3600),
+            library_ttl: DEFAULT_LIBRARY_TTL,
             negative_ttl: NEGATIVE_TTL,
             library_limit: cache::LIBRARY_DEFAULT_LIMIT,
             match_limit: cache::MATCH_DEFAULT_LIMIT,
             failure_backoff: FAILURE_BACKOFF,
+            full_listing_every: DEFAULT_FULL_LISTING_EVERY,
+            refresh_margin: DEFAULT_REFRESH_MARGIN,
         }
     }
 }
@@ -87,6 +110,19 @@ pub struct Backend {
     /// Plex requests made for plugins in this run, and the most allowed (0: no limit).
     run_requests: AtomicU64,
     run_budget: AtomicU64,
+}
+
+/// What a snapshot refresh did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refreshed {
+    /// Items the snapshot holds now.
+    pub items: usize,
+    /// Items listed: all of them for a full listing, else those changed.
+    pub changed: usize,
+    /// Whether the section was listed in full.
+    pub full: bool,
+    /// Plex requests it took (by this client, counting any made meanwhile by others).
+    pub requests: u64,
 }
 
 /// Plugins' identical requests within a run, answered once.
@@ -464,23 +500,24 @@ impl Backend {
     /// dies): the first caller lists the section, the others wait and then find the
     /// snapshot fresh (W21).
     pub fn refresh_if_stale(&self, section_id: u32) -> Result<(), PlexError> {
-        self.refresh_single_flight(section_id, false).map(|_| ())
+        self.refresh_single_flight(section_id, None).map(|_| ())
     }
 
-    /// Refreshes the section's snapshot now, even if it is fresh; returns the item count,
-    /// or `None` when another process refreshed it while this one waited for the lock.
-    pub fn force_refresh(&self, section_id: u32) -> Result<Option<usize>, PlexError> {
-        self.refresh_single_flight(section_id, true)
+    /// Refreshes the section's snapshot now, even if it is fresh (in full when `full`,
+    /// else as a stale one would be); returns what it did, or `None` when another
+    /// process refreshed it while this one waited for the lock.
+    pub fn force_refresh(&self, section_id: u32, full: bool) -> Result<Option<Refreshed>, PlexError> {
+        self.refresh_single_flight(section_id, Some(full))
     }
 
     fn refresh_single_flight(
         &self,
         section_id: u32,
-        force: bool,
-    ) -> Result<Option<usize>, PlexError> {
+        force: Option<bool>,
+    ) -> Result<Option<Refreshed>, PlexError> {
         // A section that just failed is not listed again for every path (a refresh the
         // user asks for is).
-        if !force {
+        if force.is_none() {
             self.gate(Some(section_id))?;
         }
         let lock = Arc::clone(
@@ -491,7 +528,7 @@ impl Backend {
                 .or_default(),
         );
         let _in_process = lock.lock().unwrap_or_else(|p| p.into_inner());
-        if !force {
+        if force.is_none() {
             // It may have failed while this caller waited for the lock.
             self.gate(Some(section_id))?;
         }
@@ -501,11 +538,12 @@ impl Backend {
         self.forget_snapshot(section_id);
         let now = self.snapshot(section_id);
         if now.is_some_and(|(_, fresh)| fresh)
-            && (!force || now.map(|(i, _)| i.refreshed_at) != before)
+            && (force.is_none() || now.map(|(i, _)| i.refreshed_at) != before)
         {
             return Ok(None);
         }
-        self.refresh_snapshot(section_id).map(Some)
+        self.refresh_snapshot(section_id, force == Some(true))
+            .map(Some)
     }
 
     fn forget_snapshot(&self, section_id: u32) {
@@ -537,9 +575,12 @@ impl Backend {
         }
     }
 
-    /// Lists the section from Plex and replaces its snapshot; returns the item count.
-    /// A failed listing leaves the previous snapshot as it was.
-    pub fn refresh_snapshot(&self, section_id: u32) -> Result<usize, PlexError> {
+    /// Brings the section's snapshot up to date: with the items changed since it was
+    /// taken when it has a newest `updatedAt` and has not had
+    /// [`CachePolicy::full_listing_every`] such refreshes in a row (and `full` is not
+    /// asked), else, or when the counts then disagree, by listing the section in full.
+    /// A failed refresh leaves the previous snapshot as it was.
+    pub fn refresh_snapshot(&self, section_id: u32, full: bool) -> Result<Refreshed, PlexError> {
         let section = self.section(section_id)?;
         let Some(item_type) = section.kind.leaf_type() else {
             return Err(PlexError::BadResponse(format!(
@@ -548,27 +589,121 @@ impl Backend {
                 section.kind.as_str()
             )));
         };
-        let started = std::time::Instant::now();
-        let items = self
+        let started = Instant::now();
+        let requests = self.plex.requests();
+        let failed = |e: &PlexError| {
+            self.note_failure(Some(section_id), e);
+            if matches!(e, PlexError::NotFound(_)) {
+                self.relist_sections(section_id);
+            }
+        };
+        let info = self.library.snapshot_info(section_id).ok().flatten();
+        let since = info.and_then(|i| {
+            let due = i.incrementals >= self.policy.full_listing_every;
+            let margin = self.policy.refresh_margin.as_secs() as i64;
+            i.newest_update
+                .filter(|_| !full && !due)
+                .map(|t| t.saturating_sub(margin).max(0) as u64)
+        });
+        let mut why_full = match (info, since) {
+            (None, _) => "no snapshot",
+            (Some(_), Some(_)) => "",
+            (Some(_), None) if full => "asked for",
+            (Some(i), None) if i.newest_update.is_none() => "no updatedAt known",
+            (Some(_), None) => "due after incremental refreshes",
+        };
+        if let Some(since) = since {
+            let changed = self
+                .plex
+                .list_section_changed(section_id, item_type, since)
+                .inspect_err(failed)?;
+            if changed.outside_filter > 0 {
+                // The server answered items that did not change: it ignored the filter, and
+                // the answer (complete, checked) is a full listing.
+                tracing::info!(
+                    "section {:?}: the server ignored the updatedAt filter; using its answer as a full listing",
+                    section.title
+                );
+                return Ok(self.store_full(&section, changed, started, requests, "filter ignored"));
+            }
+            let count = self
+                .plex
+                .count_items(section_id, item_type)
+                .inspect_err(failed)?;
+            let newest = changed.newest_update.map(|t| t as i64);
+            match self
+                .library
+                .apply_changes(section_id, &changed.items, newest, count)
+            {
+                Ok(cache::Applied::Stored(n)) => {
+                    self.forget_snapshot(section_id);
+                    let r = Refreshed {
+                        items: n as usize,
+                        changed: changed.items.len(),
+                        full: false,
+                        requests: self.plex.requests() - requests,
+                    };
+                    tracing::info!(
+                        "brought section {:?} up to date: {} item(s) changed since {since}, {} in all, {} request(s) in {:.0?}",
+                        section.title,
+                        r.changed,
+                        r.items,
+                        r.requests,
+                        started.elapsed()
+                    );
+                    return Ok(r);
+                }
+                Ok(cache::Applied::CountDiffers { held }) => {
+                    tracing::info!(
+                        "section {:?}: the snapshot would hold {held} item(s), the server counts {count} (items deleted or moved); listing it in full",
+                        section.title
+                    );
+                    why_full = "count differs";
+                }
+                Ok(cache::Applied::NotStored) => why_full = "cache not writable",
+                Err(e) => {
+                    tracing::warn!("cannot update the snapshot of section {section_id}: {e:#}");
+                    why_full = "cache error";
+                }
+            }
+        }
+        let listing = self
             .plex
             .list_section(section_id, item_type)
-            .inspect_err(|e| {
-                self.note_failure(Some(section_id), e);
-                if matches!(e, PlexError::NotFound(_)) {
-                    self.relist_sections(section_id);
-                }
-            })?;
-        if let Err(e) = self.library.replace_snapshot(section_id, &items) {
-            tracing::warn!("cannot store the snapshot of section {section_id}: {e:#}");
+            .inspect_err(failed)?;
+        Ok(self.store_full(&section, listing, started, requests, why_full))
+    }
+
+    fn store_full(
+        &self,
+        section: &Section,
+        listing: crate::plex::Listing,
+        started: Instant,
+        requests: u64,
+        why: &str,
+    ) -> Refreshed {
+        let newest = listing.newest_update.map(|t| t as i64);
+        if let Err(e) = self
+            .library
+            .replace_snapshot(section.id, &listing.items, newest)
+        {
+            tracing::warn!("cannot store the snapshot of section {}: {e:#}", section.id);
         }
-        self.forget_snapshot(section_id);
+        self.forget_snapshot(section.id);
+        let r = Refreshed {
+            items: listing.items.len(),
+            changed: listing.items.len(),
+            full: true,
+            requests: self.plex.requests() - requests,
+        };
         tracing::info!(
-            "refreshed section {:?}: {} items in {:.0?}",
+            "listed section {:?} in full ({why}): {} items, {} request(s) in {:.0?}",
             section.title,
-            items.len(),
+            r.items,
+            r.requests,
             started.elapsed()
         );
-        Ok(items.len())
+        r
     }
 
     /// Checks that `rating_key` is an item of the section with a file named like `path`'s

@@ -4,10 +4,11 @@
 //! A reader thread takes paths from the input (never more than a window ahead of the
 //! oldest unanswered one); each worker thread owns one [`Matcher`] (one plugin instance,
 //! replaced after a trap); the calling thread dispatches paths and emits answers.
-//! Before the first path is matched, the engine reads ahead: if the batch holds at least
-//! [`PREFETCH_THRESHOLD`] paths, stale snapshots of the chosen sections are refreshed
-//! once up front — one paginated listing is cheaper than a few title searches per path —
-//! and every snapshot refreshed during the batch stays in use until the batch ends.
+//! Before the first path is matched, the engine brings the chosen sections' snapshots up
+//! to date once, several sections at a time: a section with no snapshot is listed, a
+//! stale one asks for the items changed since it was taken (two requests when little
+//! changed) — cheaper than checking even one path's cached match with a request. Every
+//! snapshot refreshed during the batch stays in use until the batch ends.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc;
@@ -25,8 +26,6 @@ use crate::runtime::Plugin;
 /// holds a plugin instance per plugin of the chain.
 pub const MAX_WORKERS: usize = 64;
 
-/// A batch with at least this many paths lists stale sections before matching.
-pub const PREFETCH_THRESHOLD: usize = 64;
 
 /// How a batch runs.
 #[derive(Debug, Clone, Copy)]
@@ -76,11 +75,6 @@ const CHUNK: usize = 32;
 
 /// Paths for one worker, and when they were handed over.
 type Job = (Vec<(usize, Input)>, Instant);
-
-/// How long the engine waits for more input before deciding, with fewer paths than
-/// [`PREFETCH_THRESHOLD`], that the batch is small (a caller may be feeding paths one by
-/// one and waiting for each answer).
-const READ_AHEAD_WAIT: Duration = Duration::from_millis(100);
 
 /// Matches every path of `paths` against `sections` with the plugin chain `plugins` and
 /// calls `emit` with each answer, in
@@ -173,29 +167,23 @@ pub fn run<P: Into<Input>>(
         });
         drop(event_tx);
 
-        // Read ahead: a large batch lists stale sections once before matching.
+        // The first path, or the end of an empty input, before any request.
         let mut head: Vec<(usize, Input)> = Vec::new();
         let mut ended = false;
-        while head.len() < PREFETCH_THRESHOLD {
-            match events.recv_timeout(READ_AHEAD_WAIT) {
-                Ok(Event::Path(i, p)) => head.push((i, p)),
-                Ok(Event::End) => {
-                    ended = true;
-                    break;
-                }
-                Ok(Event::Done(_)) => unreachable!("nothing was dispatched yet"),
-                Err(_) => break,
-            }
+        match events.recv() {
+            Ok(Event::Path(i, p)) => head.push((i, p)),
+            Ok(Event::Done(_)) => unreachable!("nothing was dispatched yet"),
+            Ok(Event::End) | Err(_) => ended = true,
         }
         // The request plan. A section with no snapshot at all is listed first whatever the
         // batch's size: on a cold data dir every title-search HIGH needs the listing anyway
         // for its uniqueness check (W29), and every miss ends in it, so searching first only
-        // adds requests. A stale snapshot is refreshed up front for a large batch; a small
-        // one searches titles and checks uniqueness against the stale snapshot.
-        let large = head.len() >= PREFETCH_THRESHOLD;
-        prefetch(backend, sections, workers, |snapshot| {
-            large || snapshot.is_none()
-        });
+        // adds requests. A stale snapshot is brought up to date first too: that costs the
+        // changed items and a count (a full listing only when items went away), where
+        // matching against it would cost a request per cached match to verify.
+        if !ended {
+            prefetch(backend, sections, workers);
+        }
 
         let mut job_tx = Some(job_tx);
         let mut queue: Vec<(usize, Input)> = head;
@@ -284,21 +272,12 @@ fn internal_error(path: &str, panic: Box<dyn std::any::Any + Send>) -> PathMatch
     }
 }
 
-/// Refreshes the stale snapshots of `sections` that `wanted` picks (given the snapshot
-/// there is, if any), several at a time.
-fn prefetch(
-    backend: &Arc<Backend>,
-    sections: &[Section],
-    workers: usize,
-    wanted: impl Fn(Option<crate::cache::SnapshotInfo>) -> bool,
-) {
+/// Refreshes the missing or stale snapshots of `sections`, several at a time.
+fn prefetch(backend: &Arc<Backend>, sections: &[Section], workers: usize) {
     let stale: Vec<&Section> = sections
         .iter()
         .filter(|s| {
-            let snapshot = backend.snapshot(s.id);
-            s.kind.leaf_type().is_some()
-                && !snapshot.is_some_and(|(_, fresh)| fresh)
-                && wanted(snapshot.map(|(info, _)| info))
+            s.kind.leaf_type().is_some() && !backend.snapshot(s.id).is_some_and(|(_, fresh)| fresh)
         })
         .collect();
     let next = Mutex::new(stale.into_iter());

@@ -44,6 +44,7 @@ impl Fixture {
             connect_timeout: Duration::from_secs(2),
             read_timeout: Duration::from_secs(10),
             page_size: 1000,
+            pages_in_flight: plexmatch::plex::DEFAULT_PAGES_IN_FLIGHT,
             retry: fast_retries(),
         }
     }
@@ -51,6 +52,15 @@ impl Fixture {
     /// A backend on the fixture's data dir (a new one acts like a new process).
     pub fn backend(&self, policy: CachePolicy) -> Arc<Backend> {
         let config = self.config_with_token(self.emulator.token());
+        Arc::new(Backend::open(&config, self.dir.path(), policy).expect("backend opens"))
+    }
+
+    /// A backend listing one page at a time, so that the n-th listing request is page n.
+    pub fn sequential_backend(&self, policy: CachePolicy) -> Arc<Backend> {
+        let config = PlexConfig {
+            pages_in_flight: 1,
+            ..self.config_with_token(self.emulator.token())
+        };
         Arc::new(Backend::open(&config, self.dir.path(), policy).expect("backend opens"))
     }
 

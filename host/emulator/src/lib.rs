@@ -16,5 +16,5 @@ mod server;
 
 pub use faults::{BadItem, Fault};
 pub use generate::generate;
-pub use library::{FileSpec, ItemSpec, LibraryFile, SectionSpec, SectionType};
+pub use library::{Change, FileSpec, ItemSpec, LibraryFile, SectionSpec, SectionType};
 pub use server::{COUNTERS_PATH, Emulator, Options};

@@ -216,6 +216,45 @@ pub struct Entry {
     pub media: Vec<Vec<String>>,
     /// Children (seasons of a show, episodes of a season), in order.
     pub children: Vec<u64>,
+    /// When the server added it (`addedAt`, Unix seconds).
+    pub added_at: u64,
+    /// When it last changed (`updatedAt`, Unix seconds).
+    pub updated_at: u64,
+}
+
+/// A change to a running emulator's library (what a rescan finds).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Change {
+    /// A new movie or episode in a section.
+    Add { section: u32, item: ItemSpec },
+    /// An item removed.
+    Delete { rating_key: u64 },
+    /// An item's files renamed or replaced.
+    SetFiles {
+        rating_key: u64,
+        files: Vec<FileSpec>,
+    },
+    /// An item retitled.
+    SetTitle { rating_key: u64, title: String },
+    /// A movie moved to another movie section (its file moved to that section's folder).
+    Move { rating_key: u64, section: u32 },
+}
+
+/// Shows and seasons of a section, by title and by (show, season number).
+#[derive(Default)]
+struct Parents {
+    shows: HashMap<String, u64>,
+    seasons: HashMap<(u64, u32), u64>,
+}
+
+/// When the emulator's initial items were added: a fixed past time, one item a minute in
+/// rating-key order, so that answers are deterministic and `updatedAt` filters have
+/// something to tell apart.
+pub const ADDED_AT: u64 = 1_700_000_000;
+
+fn initial_time(rating_key: u64) -> u64 {
+    ADDED_AT + rating_key.saturating_mul(60).min(200_000_000)
 }
 
 /// A section as the server holds it.
@@ -274,138 +313,285 @@ impl Library {
             entries: HashMap::new(),
         };
         let mut seen_ids = std::collections::HashSet::new();
-        for (si, spec) in file.sections.iter().enumerate() {
+        for spec in &file.sections {
             if !seen_ids.insert(spec.id) {
                 bail!("section id {} is used twice", spec.id);
             }
-            let mut section = Section {
+            lib.sections.push(Section {
                 id: spec.id,
                 title: spec.title.clone(),
                 kind: spec.kind,
                 uuid: spec.uuid.clone().unwrap_or_else(|| derived_uuid(spec.id)),
                 locations: spec.locations.clone(),
                 entries: Vec::new(),
-            };
-            let mut shows: HashMap<String, u64> = HashMap::new();
-            let mut seasons: HashMap<(u64, u32), u64> = HashMap::new();
+            });
+            let si = lib.sections.len() - 1;
+            let mut parents = Parents::default();
             for item in &spec.items {
-                let media: Vec<Vec<String>> = item
-                    .files
-                    .iter()
-                    .map(|f| f.parts().into_iter().map(str::to_owned).collect())
-                    .collect();
                 let key = match item.rating_key {
                     Some(k) => k,
                     None => fresh_key(),
                 };
-                match spec.kind {
-                    SectionType::Movie => {
-                        if item.show.is_some() {
-                            bail!(
-                                "movie section {:?} holds an episode ({:?})",
-                                spec.title,
-                                item.title
-                            );
-                        }
-                        section.entries.push(key);
-                        lib.entries.insert(
-                            key,
-                            Entry {
-                                rating_key: key,
-                                kind: EntryKind::Movie,
-                                title: item.title.clone(),
-                                year: item.year,
-                                section: si,
-                                parent: None,
-                                grandparent: None,
-                                index: None,
-                                media,
-                                children: Vec::new(),
-                            },
-                        );
-                    }
-                    SectionType::Show => {
-                        let show_title = item.show.clone().with_context(|| {
-                            format!(
-                                "episode {:?} in show section {:?} has no `show`",
-                                item.title, spec.title
-                            )
-                        })?;
-                        let season_no = item.season.unwrap_or(1);
-                        let show_key = *shows.entry(show_title.clone()).or_insert_with(|| {
-                            let k = fresh_key();
-                            section.entries.push(k);
-                            lib.entries.insert(
-                                k,
-                                Entry {
-                                    rating_key: k,
-                                    kind: EntryKind::Show,
-                                    title: show_title.clone(),
-                                    year: item.year,
-                                    section: si,
-                                    parent: None,
-                                    grandparent: None,
-                                    index: None,
-                                    media: Vec::new(),
-                                    children: Vec::new(),
-                                },
-                            );
-                            k
-                        });
-                        let season_key = match seasons.get(&(show_key, season_no)) {
-                            Some(k) => *k,
-                            None => {
-                                let k = fresh_key();
-                                seasons.insert((show_key, season_no), k);
-                                lib.entries.insert(
-                                    k,
-                                    Entry {
-                                        rating_key: k,
-                                        kind: EntryKind::Season,
-                                        title: format!("Season {season_no}"),
-                                        year: None,
-                                        section: si,
-                                        parent: Some(show_key),
-                                        grandparent: None,
-                                        index: Some(season_no),
-                                        media: Vec::new(),
-                                        children: Vec::new(),
-                                    },
-                                );
-                                lib.entries
-                                    .get_mut(&show_key)
-                                    .expect("show exists")
-                                    .children
-                                    .push(k);
-                                k
-                            }
-                        };
-                        lib.entries.insert(
-                            key,
-                            Entry {
-                                rating_key: key,
-                                kind: EntryKind::Episode,
-                                title: item.title.clone(),
-                                year: item.year,
-                                section: si,
-                                parent: Some(season_key),
-                                grandparent: Some(show_key),
-                                index: item.episode,
-                                media,
-                                children: Vec::new(),
-                            },
-                        );
-                        lib.entries
-                            .get_mut(&season_key)
-                            .expect("season exists")
-                            .children
-                            .push(key);
-                    }
-                }
+                lib.insert_item(si, item, key, &mut parents, &mut fresh_key, None)?;
             }
-            lib.sections.push(section);
         }
         Ok(lib)
+    }
+
+    /// Adds a movie or an episode to section `si` under `key` (an episode's show and season
+    /// are found in `parents` or made). Times: `at`, or the library's fixed past ones.
+    fn insert_item(
+        &mut self,
+        si: usize,
+        item: &ItemSpec,
+        key: u64,
+        parents: &mut Parents,
+        fresh_key: &mut dyn FnMut() -> u64,
+        at: Option<u64>,
+    ) -> Result<()> {
+        let media: Vec<Vec<String>> = item
+            .files
+            .iter()
+            .map(|f| f.parts().into_iter().map(str::to_owned).collect())
+            .collect();
+        let stamp = at.unwrap_or_else(|| initial_time(key));
+        let section_title = self.sections[si].title.clone();
+        let mut entry = Entry {
+            rating_key: key,
+            kind: EntryKind::Movie,
+            title: item.title.clone(),
+            year: item.year,
+            section: si,
+            parent: None,
+            grandparent: None,
+            index: None,
+            media,
+            children: Vec::new(),
+            added_at: stamp,
+            updated_at: stamp,
+        };
+        match self.sections[si].kind {
+            SectionType::Movie => {
+                if item.show.is_some() {
+                    bail!(
+                        "movie section {section_title:?} holds an episode ({:?})",
+                        item.title
+                    );
+                }
+                self.sections[si].entries.push(key);
+            }
+            SectionType::Show => {
+                let show_title = item.show.clone().with_context(|| {
+                    format!(
+                        "episode {:?} in show section {section_title:?} has no `show`",
+                        item.title
+                    )
+                })?;
+                let season_no = item.season.unwrap_or(1);
+                let show_key = match parents.shows.get(&show_title) {
+                    Some(k) => *k,
+                    None => {
+                        let k = fresh_key();
+                        parents.shows.insert(show_title.clone(), k);
+                        self.sections[si].entries.push(k);
+                        self.entries.insert(
+                            k,
+                            Entry {
+                                kind: EntryKind::Show,
+                                title: show_title.clone(),
+                                rating_key: k,
+                                media: Vec::new(),
+                                ..entry.clone()
+                            },
+                        );
+                        k
+                    }
+                };
+                let season_key = match parents.seasons.get(&(show_key, season_no)) {
+                    Some(k) => *k,
+                    None => {
+                        let k = fresh_key();
+                        parents.seasons.insert((show_key, season_no), k);
+                        self.entries.insert(
+                            k,
+                            Entry {
+                                rating_key: k,
+                                kind: EntryKind::Season,
+                                title: format!("Season {season_no}"),
+                                year: None,
+                                parent: Some(show_key),
+                                index: Some(season_no),
+                                media: Vec::new(),
+                                ..entry.clone()
+                            },
+                        );
+                        self.child_list(show_key).push(k);
+                        k
+                    }
+                };
+                entry.kind = EntryKind::Episode;
+                entry.parent = Some(season_key);
+                entry.grandparent = Some(show_key);
+                entry.index = item.episode;
+                self.child_list(season_key).push(key);
+            }
+        }
+        self.entries.insert(key, entry);
+        Ok(())
+    }
+
+    fn child_list(&mut self, key: u64) -> &mut Vec<u64> {
+        &mut self.entries.get_mut(&key).expect("parent exists").children
+    }
+
+    /// The shows and seasons section `si` already holds, by title and number.
+    fn parents_of(&self, si: usize) -> Parents {
+        let mut p = Parents::default();
+        for k in &self.sections[si].entries {
+            let e = &self.entries[k];
+            if e.kind == EntryKind::Show {
+                p.shows.insert(e.title.clone(), e.rating_key);
+                for s in &e.children {
+                    let season = &self.entries[s];
+                    p.seasons
+                        .insert((e.rating_key, season.index.unwrap_or(1)), season.rating_key);
+                }
+            }
+        }
+        p
+    }
+
+    /// Changes the library as a rescan that found `change` would, stamping what changed
+    /// with `now` (Unix seconds): its `updatedAt`, and an added item's `addedAt`. Returns the
+    /// rating key of the item changed.
+    pub fn apply(&mut self, change: &Change, now: u64) -> Result<u64> {
+        match change {
+            Change::Add { section, item } => {
+                let si = self.section_index(*section)?;
+                let mut used: Vec<u64> = self.entries.keys().copied().collect();
+                used.sort_unstable();
+                let mut next = used.last().copied().unwrap_or(99).max(99) + 1;
+                let key = match item.rating_key {
+                    Some(k) if self.entries.contains_key(&k) => bail!("rating_key {k} is in use"),
+                    Some(k) => k,
+                    None => {
+                        let k = next;
+                        next += 1;
+                        k
+                    }
+                };
+                let mut fresh = move || {
+                    let k = next.max(key + 1);
+                    next = k + 1;
+                    k
+                };
+                let mut parents = self.parents_of(si);
+                self.insert_item(si, item, key, &mut parents, &mut fresh, Some(now))?;
+                Ok(key)
+            }
+            Change::Delete { rating_key } => {
+                let e = self.leaf(*rating_key)?.clone();
+                self.entries.remove(rating_key);
+                self.unlink(e.section, *rating_key, e.parent);
+                Ok(*rating_key)
+            }
+            Change::SetFiles { rating_key, files } => {
+                let e = self.leaf_mut(*rating_key)?;
+                e.media = files
+                    .iter()
+                    .map(|f| f.parts().into_iter().map(str::to_owned).collect())
+                    .collect();
+                e.updated_at = now;
+                Ok(*rating_key)
+            }
+            Change::SetTitle { rating_key, title } => {
+                let e = self.leaf_mut(*rating_key)?;
+                e.title = title.clone();
+                e.updated_at = now;
+                Ok(*rating_key)
+            }
+            Change::Move {
+                rating_key,
+                section,
+            } => {
+                let to = self.section_index(*section)?;
+                let e = self.leaf(*rating_key)?.clone();
+                if e.kind != EntryKind::Movie || self.sections[to].kind != SectionType::Movie {
+                    bail!("only a movie moves between movie sections (item {rating_key})");
+                }
+                self.unlink(e.section, *rating_key, None);
+                self.sections[to].entries.push(*rating_key);
+                let moved = self.leaf_mut(*rating_key)?;
+                moved.section = to;
+                moved.updated_at = now;
+                Ok(*rating_key)
+            }
+        }
+    }
+
+    fn section_index(&self, id: u32) -> Result<usize> {
+        self.sections
+            .iter()
+            .position(|s| s.id == id)
+            .with_context(|| format!("there is no section {id}"))
+    }
+
+    fn leaf(&self, key: u64) -> Result<&Entry> {
+        match self.entries.get(&key) {
+            Some(e) if e.kind.is_leaf() => Ok(e),
+            _ => bail!("there is no movie or episode with rating key {key}"),
+        }
+    }
+
+    fn leaf_mut(&mut self, key: u64) -> Result<&mut Entry> {
+        self.leaf(key)?;
+        Ok(self.entries.get_mut(&key).expect("just found"))
+    }
+
+    /// Takes `key` out of its section's list or its parent's children; a season or show
+    /// left empty goes too, as on a server that cleans up after a deletion.
+    fn unlink(&mut self, si: usize, key: u64, parent: Option<u64>) {
+        match parent {
+            None => self.sections[si].entries.retain(|k| *k != key),
+            Some(p) => {
+                let grand = self.entries.get(&p).and_then(|e| e.parent);
+                let empty = {
+                    let children = self.child_list(p);
+                    children.retain(|k| *k != key);
+                    children.is_empty()
+                };
+                if empty {
+                    self.entries.remove(&p);
+                    self.unlink(si, p, grand);
+                }
+            }
+        }
+    }
+
+    /// Keeps the times of entries that did not change since `old` (a rescan leaves them
+    /// alone) and stamps `now` on those that did or are new.
+    pub fn carry_times(&mut self, old: &Library, now: u64) {
+        for e in self.entries.values_mut() {
+            match old.entries.get(&e.rating_key) {
+                Some(o)
+                    if o.title == e.title
+                        && o.media == e.media
+                        && o.kind == e.kind
+                        && old.sections[o.section].id == self.sections[e.section].id =>
+                {
+                    e.added_at = o.added_at;
+                    e.updated_at = o.updated_at;
+                }
+                Some(o) => {
+                    e.added_at = o.added_at;
+                    e.updated_at = now;
+                }
+                None => {
+                    e.added_at = now;
+                    e.updated_at = now;
+                }
+            }
+        }
     }
 
     /// The section with this id.

@@ -1,10 +1,8 @@
 //! The bodies a Plex Media Server sends, built from the served library.
 
 use crate::document::Element;
-use crate::library::{Entry, EntryKind, Library, Section};
+use crate::library::{ADDED_AT, Entry, EntryKind, Library, Section};
 
-/// A fixed "added" time so that answers are deterministic.
-const ADDED_AT: u64 = 1_700_000_000;
 /// The server version the emulator reports.
 pub const VERSION: &str = "1.41.3.9314-a0bfb8370";
 
@@ -199,8 +197,8 @@ pub fn entry(lib: &Library, e: &Entry) -> Element {
         .attr("librarySectionTitle", section.title.as_str())
         .attr_opt("year", e.year)
         .attr_opt("index", e.index)
-        .attr("addedAt", ADDED_AT + e.rating_key)
-        .attr("updatedAt", ADDED_AT + e.rating_key);
+        .attr("addedAt", e.added_at)
+        .attr("updatedAt", e.updated_at);
     if let Some(p) = e.parent.map(|k| &lib.entries[&k]) {
         el = el
             .attr("parentRatingKey", p.rating_key.to_string())

@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::document::Element;
 use crate::faults::{Fault, Faults};
 use crate::http::{Delivery, Request, Response, Server};
-use crate::library::{Entry, EntryKind, Library, LibraryFile};
+use crate::library::{Change, Entry, EntryKind, Library, LibraryFile};
 use crate::responses::{self, Page};
 
 /// How to start an emulator.
@@ -55,6 +55,9 @@ struct Shared {
     counters: Counters,
     /// Milliseconds every page of a section listing waits before it is answered.
     listing_delay_ms: AtomicU64,
+    /// Whether `addedAt`/`updatedAt` filters are ignored (as a server that does not know
+    /// them would), answering the whole listing.
+    ignore_filters: std::sync::atomic::AtomicBool,
     faults: Faults,
 }
 
@@ -74,6 +77,7 @@ impl Emulator {
             token: options.token,
             counters: Counters::default(),
             listing_delay_ms: AtomicU64::new(0),
+            ignore_filters: std::sync::atomic::AtomicBool::new(false),
             faults: Faults::default(),
         });
         let handler = {
@@ -128,6 +132,8 @@ impl Emulator {
     }
 
     /// Replaces the served library (as when the server rescans), keeping the counters.
+    /// Items whose rating key, title, files and section are unchanged keep their times;
+    /// changed and new ones are stamped now.
     pub fn set_library(&self, library: &LibraryFile) -> Result<()> {
         let mut built = Library::build(library)?;
         let mut served = self.shared.library.write().expect("library lock");
@@ -135,8 +141,38 @@ impl Emulator {
         if library.machine_id.is_none() {
             built.machine_id = served.machine_id.clone();
         }
+        built.carry_times(&served, unix_now());
         *served = built;
         Ok(())
+    }
+
+    /// Changes the served library as a rescan that found `change` would (its `updatedAt`
+    /// set to now); returns the rating key of the item added or changed.
+    pub fn change(&self, change: &Change) -> Result<u64> {
+        self.shared
+            .library
+            .write()
+            .expect("library lock")
+            .apply(change, unix_now())
+    }
+
+    /// The rating keys of a section's movies or episodes, in listing order.
+    pub fn leaf_keys(&self, section: u32) -> Vec<u64> {
+        let lib = self.shared.library.read().expect("library lock");
+        let Some(s) = lib.section(section) else {
+            return Vec::new();
+        };
+        let kind = match s.kind {
+            crate::SectionType::Movie => EntryKind::Movie,
+            crate::SectionType::Show => EntryKind::Episode,
+        };
+        lib.entries_of(s, kind).iter().map(|e| e.rating_key).collect()
+    }
+
+    /// Makes the server ignore `addedAt`/`updatedAt` filters (answering every item), as
+    /// an older or different server might.
+    pub fn set_ignore_filters(&self, ignore: bool) {
+        self.shared.ignore_filters.store(ignore, Ordering::SeqCst);
     }
 
     /// Makes every page of a section listing wait `delay` before it is answered (as a
@@ -234,6 +270,7 @@ enum Reply {
     Doc(Element, Option<Page>),
     Unauthorized,
     NotFound,
+    BadRequest(String),
 }
 
 /// The emulator's own endpoint (not Plex's, not counted): requests served so far, as
@@ -266,6 +303,10 @@ fn handle(shared: &Shared, request: &Request) -> Delivery {
     let response = match reply {
         Reply::Unauthorized => html(401, responses::UNAUTHORIZED_HTML),
         Reply::NotFound => html(404, responses::NOT_FOUND_HTML),
+        Reply::BadRequest(why) => html(
+            400,
+            &format!("<html><head><title>Bad Request</title></head><body><h1>400 Bad Request</h1><p>{why}</p></body></html>"),
+        ),
         Reply::Doc(mut doc, page) => {
             if let Some(f) = fault.as_ref().filter(|f| f.is_in_body()) {
                 spoil(&mut doc, f);
@@ -440,6 +481,12 @@ fn route(shared: &Shared, req: &Incoming) -> (&'static str, Reply) {
                 }
             };
             let mut items = lib.entries_of(section, kind);
+            if !shared.ignore_filters.load(Ordering::SeqCst) {
+                match time_filters(&req.query) {
+                    Ok(filters) => items.retain(|e| filters.iter().all(|f| f.admits(e))),
+                    Err(why) => return ("bad-request", Reply::BadRequest(why)),
+                }
+            }
             let endpoint = match req.param("title") {
                 Some(t) => {
                     items.retain(|e| title_matches(&e.title, t));
@@ -504,6 +551,85 @@ fn title_matches(title: &str, query: &str) -> bool {
         Some(exact) => title == exact,
         None => title.contains(&query),
     }
+}
+
+/// A date filter of a listing: `addedAt>>=T` ("is after": later than T), `updatedAt<<=T`
+/// ("is before": earlier than T). Where the rule comes from: the operators and their
+/// meaning are what a real server's section metadata lists for date fields
+/// (`Operator key=">>=" title="is after"`, `key="<<=" title="is before"` under
+/// `FieldType type="date"` in tests/fixtures/plex/home-assistant-core/library_movies_metadata.xml);
+/// the value is Unix seconds, as python-plexapi's `LibrarySection.search` sends a datetime
+/// (`int(value.timestamp())`), or a relative time such as `-30d` ("in the last 30 days",
+/// python-plexapi PR #717: units s, m, h, d, w).
+struct TimeFilter {
+    field: TimeField,
+    after: bool,
+    at: u64,
+}
+
+#[derive(Clone, Copy)]
+enum TimeField {
+    Added,
+    Updated,
+}
+
+impl TimeFilter {
+    fn admits(&self, e: &Entry) -> bool {
+        let t = match self.field {
+            TimeField::Added => e.added_at,
+            TimeField::Updated => e.updated_at,
+        };
+        if self.after { t > self.at } else { t < self.at }
+    }
+}
+
+/// The date filters of a query; an unreadable value is an error naming it.
+fn time_filters(query: &[(String, String)]) -> Result<Vec<TimeFilter>, String> {
+    let mut out = Vec::new();
+    for (k, v) in query {
+        let (field, op) = match k.split_at(k.find(['>', '<']).unwrap_or(k.len())) {
+            ("addedAt", op) => (TimeField::Added, op),
+            ("updatedAt", op) => (TimeField::Updated, op),
+            _ => continue,
+        };
+        let after = match op {
+            ">>" => true,
+            "<<" => false,
+            _ => return Err(format!("unsupported date operator in {k:?}")),
+        };
+        let at = parse_time(v).ok_or_else(|| format!("{k}={v}: not a date"))?;
+        out.push(TimeFilter { field, after, at });
+    }
+    Ok(out)
+}
+
+/// Unix seconds, or a time relative to now (`-30d`, `30d`, `12h`).
+fn parse_time(v: &str) -> Option<u64> {
+    let v = v.trim();
+    if let Ok(t) = v.parse::<u64>() {
+        return Some(t);
+    }
+    let rel = v.strip_prefix('-').unwrap_or(v);
+    let split = rel.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = rel.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return None,
+    };
+    Some(unix_now().saturating_sub(n.saturating_mul(secs)))
+}
+
+/// The server's clock, in Unix seconds.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// A title's search form: NFKD, without combining marks, lower-cased.
@@ -579,6 +705,18 @@ mod tests {
         assert_eq!(percent_decode("a+b%2Fc"), "a b/c");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%C3%A9t%C3%A9"), "été");
+    }
+
+    #[test]
+    fn date_filters() {
+        let q = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+        let f = time_filters(&q("updatedAt>>", "100")).unwrap();
+        assert!(f[0].after && f[0].at == 100);
+        let f = time_filters(&q("addedAt<<", "-1d")).unwrap();
+        assert!(!f[0].after && unix_now() - f[0].at >= 86_400);
+        assert!(time_filters(&q("updatedAt>>", "soon")).is_err());
+        assert!(time_filters(&q("updatedAt", "5")).is_err());
+        assert!(time_filters(&q("title", "x")).unwrap().is_empty());
     }
 
     #[test]

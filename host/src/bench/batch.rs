@@ -69,6 +69,7 @@ pub fn run(items: usize, paths: usize, workers: usize) -> Result<BatchReport> {
         connect_timeout: Duration::from_secs(5),
         read_timeout: Duration::from_secs(60),
         page_size: DEFAULT_PAGE_SIZE,
+        pages_in_flight: crate::plex::DEFAULT_PAGES_IN_FLIGHT,
         retry: crate::plex::RetryPolicy::default(),
     };
 

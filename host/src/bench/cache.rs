@@ -59,7 +59,7 @@ pub fn run(items: usize, page_sizes: &[usize], lookups: usize) -> Result<CacheRe
         b.sections()?;
         let before = emulator.requests();
         let started = Instant::now();
-        b.force_refresh(1)?;
+        b.force_refresh(1, true)?;
         refreshes.push(Refresh {
             page_size,
             millis: started.elapsed().as_secs_f64() * 1e3,

@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod cache;
+pub mod refresh;
 
 use std::time::Duration;
 
@@ -105,6 +106,7 @@ fn plex_config(emulator: &Emulator, page_size: usize) -> PlexConfig {
         connect_timeout: Duration::from_secs(5),
         read_timeout: Duration::from_secs(60),
         page_size,
+        pages_in_flight: crate::plex::DEFAULT_PAGES_IN_FLIGHT,
         retry: crate::plex::RetryPolicy::default(),
     }
 }

@@ -18,12 +18,13 @@ use super::usage::Touches;
 use crate::plex::{Item, ItemKind, Section, SectionKind};
 use plexmatch_matchkit::{has_file_named, name_key};
 
-const VERSION: i32 = 3;
+const VERSION: i32 = 4;
 const SCHEMA: &str = "
 CREATE TABLE sections (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL,
                        listed_at INTEGER NOT NULL);
 CREATE TABLE snapshots (section_id INTEGER PRIMARY KEY, refreshed_at INTEGER NOT NULL, item_count INTEGER NOT NULL,
-                        last_used INTEGER NOT NULL);
+                        last_used INTEGER NOT NULL, newest_update INTEGER, listed_at INTEGER NOT NULL,
+                        incrementals INTEGER NOT NULL);
 CREATE TABLE prefixes (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
 CREATE TABLE entries (section_id INTEGER NOT NULL, name_hash INTEGER NOT NULL, rating_key NOT NULL, seq INTEGER NOT NULL,
                       kind INTEGER NOT NULL, title TEXT, prefix INTEGER NOT NULL, rest TEXT NOT NULL,
@@ -41,8 +42,28 @@ pub const DEFAULT_LIMIT: u64 = 100 << 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SnapshotInfo {
     pub item_count: u32,
-    /// Unix time of the refresh.
+    /// Unix time of the refresh (full or incremental).
     pub refreshed_at: i64,
+    /// The latest `updatedAt` of its items, by the server's clock: changes since then are
+    /// what an incremental refresh asks for. `None`: not known, the next refresh is full.
+    pub newest_update: Option<i64>,
+    /// Unix time of the last full listing.
+    pub listed_at: i64,
+    /// Incremental refreshes since the last full listing.
+    pub incrementals: u32,
+}
+
+/// What applying a section's changes did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Applied {
+    /// The changes are in; the snapshot now holds this many items.
+    Stored(u32),
+    /// Nothing changed: with the changes, the snapshot would hold `held` items, not the
+    /// number the server counts (an item deleted or moved away); a full listing is due.
+    CountDiffers { held: u32 },
+    /// The cache file could not be written.
+    #[default]
+    NotStored,
 }
 
 /// What the library cache holds.
@@ -151,13 +172,16 @@ impl LibraryCache {
         self.conns.healing(|| {
             let conn = self.conn();
             let mut st = conn.prepare_cached(
-                "SELECT item_count, refreshed_at FROM snapshots WHERE section_id = ?1",
+                "SELECT item_count, refreshed_at, newest_update, listed_at, incrementals FROM snapshots WHERE section_id = ?1",
             )?;
             Ok(st
                 .query_row([section_id], |r| {
                     Ok(SnapshotInfo {
                         item_count: r.get(0)?,
                         refreshed_at: r.get(1)?,
+                        newest_update: r.get(2)?,
+                        listed_at: r.get(3)?,
+                        incrementals: r.get(4)?,
                     })
                 })
                 .optional()?)
@@ -166,76 +190,86 @@ impl LibraryCache {
 
     /// Replaces a section's snapshot in one transaction (readers, in this process or
     /// another, see the old one or the new one), then keeps the file under its limit.
-    pub fn replace_snapshot(&self, section_id: u32, items: &[Item]) -> Result<()> {
+    /// `newest_update` is the latest `updatedAt` of the listing (see [`SnapshotInfo`]).
+    pub fn replace_snapshot(
+        &self,
+        section_id: u32,
+        items: &[Item],
+        newest_update: Option<i64>,
+    ) -> Result<()> {
         self.conns.healing(|| {
             {
                 let mut conn = self.conn();
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 tx.execute("DELETE FROM entries WHERE section_id = ?1", [section_id])?;
-                let mut prefix_ids: HashMap<&str, i64> = HashMap::new();
-                let mut rows = Vec::with_capacity(items.len());
-                for it in items {
-                    for (seq, f) in it.files.iter().enumerate() {
-                        let (prefix, rest) = split(f);
-                        let prefix_id = match prefix_ids.get(prefix) {
-                            Some(id) => *id,
-                            None => {
-                                tx.prepare_cached("INSERT OR IGNORE INTO prefixes (path) VALUES (?1)")?
-                                    .execute([prefix])?;
-                                let id: i64 = tx
-                                    .prepare_cached("SELECT id FROM prefixes WHERE path = ?1")?
-                                    .query_row([prefix], |r| r.get(0))?;
-                                prefix_ids.insert(prefix, id);
-                                id
-                            }
-                        };
-                        rows.push((
-                            name_hash_of_path(f),
-                            it,
-                            seq,
-                            prefix_id,
-                            encode_rest(rest, &it.title),
-                        ));
-                    }
-                }
-                // Inserting in primary-key order fills B-tree pages completely.
-                rows.sort_by(|a, b| (a.0, &a.1.rating_key, a.2).cmp(&(b.0, &b.1.rating_key, b.2)));
-                {
-                    let mut ins = tx.prepare_cached(
-                        "INSERT OR REPLACE INTO entries (section_id, name_hash, rating_key, seq, kind, title, prefix, rest)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    )?;
-                    for (hash, it, seq, prefix_id, rest) in &rows {
-                        let title = (*seq == 0).then_some(it.title.as_str());
-                        ins.execute(params![
-                            section_id,
-                            hash,
-                            key_value(&it.rating_key),
-                            *seq as i64,
-                            kind_code(it.kind),
-                            title,
-                            prefix_id,
-                            rest
-                        ])?;
-                    }
-                }
-                // An item without files has nothing to match, but it exists: keep it findable by key.
-                for it in items.iter().filter(|i| i.files.is_empty()) {
-                    tx.execute(
-                        "INSERT OR REPLACE INTO entries (section_id, name_hash, rating_key, seq, kind, title, prefix, rest)
-                         VALUES (?1, -1, ?2, 0, ?3, ?4, 0, '')",
-                        params![section_id, key_value(&it.rating_key), kind_code(it.kind), it.title],
-                    )?;
-                }
+                insert_items(&tx, section_id, items)?;
+                let now = db::now();
                 tx.execute(
-                    "INSERT OR REPLACE INTO snapshots (section_id, refreshed_at, item_count, last_used) VALUES (?1, ?2, ?3, ?4)",
-                    params![section_id, db::now(), items.len() as i64, db::now_millis()],
+                    "INSERT OR REPLACE INTO snapshots (section_id, refreshed_at, item_count, last_used, newest_update, listed_at, incrementals)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?2, 0)",
+                    params![section_id, now, items.len() as i64, db::now_millis(), newest_update],
                 )?;
                 tx.commit()?;
             }
             self.enforce_limit(Some(section_id))?;
             Ok(())
         })
+    }
+
+    /// Brings a section's snapshot up to date with `changed`, the items added or changed
+    /// since it was taken, in one transaction: each replaces the item of its rating key or
+    /// is added. Kept only if the snapshot then holds `server_count` items (the server's
+    /// count for the section); otherwise nothing changes and a full listing is due.
+    pub fn apply_changes(
+        &self,
+        section_id: u32,
+        changed: &[Item],
+        newest_update: Option<i64>,
+        server_count: u64,
+    ) -> Result<Applied> {
+        let applied = self.conns.healing(|| {
+            let mut conn = self.conn();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let Some((count, newest, incrementals)) = tx
+                .query_row(
+                    "SELECT item_count, newest_update, incrementals FROM snapshots WHERE section_id = ?1",
+                    [section_id],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?, r.get::<_, i64>(2)?)),
+                )
+                .optional()?
+            else {
+                return Ok(Applied::CountDiffers { held: 0 });
+            };
+            let mut added = 0i64;
+            for it in changed {
+                let key = key_value(&it.rating_key);
+                let held = tx
+                    .prepare_cached(
+                        "DELETE FROM entries WHERE section_id = ?1 AND rating_key = ?2",
+                    )?
+                    .execute(params![section_id, key])?;
+                if held == 0 {
+                    added += 1;
+                }
+            }
+            let held = count + added;
+            if held as u64 != server_count {
+                // Dropping the transaction rolls it back.
+                return Ok(Applied::CountDiffers { held: held as u32 });
+            }
+            insert_items(&tx, section_id, changed)?;
+            tx.execute(
+                "UPDATE snapshots SET refreshed_at = ?2, item_count = ?3, newest_update = ?4, incrementals = ?5
+                 WHERE section_id = ?1",
+                params![section_id, db::now(), held, newest.max(newest_update), incrementals + 1],
+            )?;
+            tx.commit()?;
+            Ok(Applied::Stored(held as u32))
+        })?;
+        if matches!(applied, Applied::Stored(_)) {
+            self.enforce_limit(Some(section_id))?;
+        }
+        Ok(applied)
     }
 
     /// Items of the section's snapshot with a file named like `file_name` (an indexed query).
@@ -260,6 +294,24 @@ impl LibraryCache {
                 }
             }
             self.touches.touch(Unit::Snapshot(section_id));
+            Ok(out)
+        })
+    }
+
+    /// Every item of the section's snapshot, by rating key (for comparing snapshots).
+    pub fn snapshot_items(&self, section_id: u32) -> Result<Vec<Item>> {
+        self.conns.healing(|| {
+            let conn = self.conn();
+            let keys: Vec<Value> = conn
+                .prepare_cached(
+                    "SELECT DISTINCT rating_key FROM entries WHERE section_id = ?1 ORDER BY rating_key",
+                )?
+                .query_map([section_id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut out = Vec::with_capacity(keys.len());
+            for k in keys {
+                out.extend(load_item(&conn, section_id, k)?);
+            }
             Ok(out)
         })
     }
@@ -441,6 +493,69 @@ impl LibraryCache {
             })
         })
     }
+}
+
+/// Writes `items` into a section's entries: files by name hash, path prefixes shared.
+fn insert_items(tx: &Connection, section_id: u32, items: &[Item]) -> rusqlite::Result<()> {
+    let mut prefix_ids: HashMap<&str, i64> = HashMap::new();
+    let mut rows = Vec::with_capacity(items.len());
+    for it in items {
+        for (seq, f) in it.files.iter().enumerate() {
+            let (prefix, rest) = split(f);
+            let prefix_id = match prefix_ids.get(prefix) {
+                Some(id) => *id,
+                None => {
+                    tx.prepare_cached("INSERT OR IGNORE INTO prefixes (path) VALUES (?1)")?
+                        .execute([prefix])?;
+                    let id: i64 = tx
+                        .prepare_cached("SELECT id FROM prefixes WHERE path = ?1")?
+                        .query_row([prefix], |r| r.get(0))?;
+                    prefix_ids.insert(prefix, id);
+                    id
+                }
+            };
+            rows.push((
+                name_hash_of_path(f),
+                it,
+                seq,
+                prefix_id,
+                encode_rest(rest, &it.title),
+            ));
+        }
+    }
+    // Inserting in primary-key order fills B-tree pages completely.
+    rows.sort_by(|a, b| (a.0, &a.1.rating_key, a.2).cmp(&(b.0, &b.1.rating_key, b.2)));
+    let mut ins = tx.prepare_cached(
+        "INSERT OR REPLACE INTO entries (section_id, name_hash, rating_key, seq, kind, title, prefix, rest)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for (hash, it, seq, prefix_id, rest) in &rows {
+        let title = (*seq == 0).then_some(it.title.as_str());
+        ins.execute(params![
+            section_id,
+            hash,
+            key_value(&it.rating_key),
+            *seq as i64,
+            kind_code(it.kind),
+            title,
+            prefix_id,
+            rest
+        ])?;
+    }
+    // An item without files has nothing to match, but it exists: keep it findable by key.
+    for it in items.iter().filter(|i| i.files.is_empty()) {
+        ins.execute(params![
+            section_id,
+            -1,
+            key_value(&it.rating_key),
+            0,
+            kind_code(it.kind),
+            it.title,
+            0,
+            ""
+        ])?;
+    }
+    Ok(())
 }
 
 fn write_touches(conn: &Connection, touches: Vec<(Unit, i64)>) -> rusqlite::Result<()> {

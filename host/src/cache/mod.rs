@@ -9,7 +9,7 @@ mod stats;
 mod usage;
 
 pub use library::{
-    DEFAULT_LIMIT as LIBRARY_DEFAULT_LIMIT, LibraryCache, LibraryFootprint, SnapshotInfo,
+    Applied, DEFAULT_LIMIT as LIBRARY_DEFAULT_LIMIT, LibraryCache, LibraryFootprint, SnapshotInfo,
 };
 pub use matches::{CachedMatch, DEFAULT_LIMIT as MATCH_DEFAULT_LIMIT, Decider, MatchCache};
 pub use stats::Counts;

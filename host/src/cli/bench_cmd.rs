@@ -16,6 +16,28 @@ pub enum BenchCommand {
     ///
     /// Example: plexmatch bench batch --items 50000 --paths 10000 --json
     Batch(BatchBenchArgs),
+    /// Snapshot refresh: full listings one page at a time and several at a time (with and
+    /// without a per-page delay), and incremental ones after no change, 1% changed, deletions.
+    ///
+    /// Example: plexmatch bench refresh --items 50000 --page-delay-ms 50 --json
+    Refresh(RefreshBenchArgs),
+}
+
+/// Options of `plexmatch bench refresh`.
+#[derive(Args, Debug)]
+pub struct RefreshBenchArgs {
+    /// Items in the generated section.
+    #[arg(long, default_value_t = 50_000)]
+    pub items: usize,
+    /// Milliseconds each listing page waits at the server in the delayed runs.
+    #[arg(long, default_value_t = 50)]
+    pub page_delay_ms: u64,
+    /// Pages in flight to compare with one at a time (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [2usize, 4, 8])]
+    pub in_flight: Vec<usize>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `plexmatch bench batch`.
@@ -60,6 +82,21 @@ pub fn run(cmd: BenchCommand) -> Result<i32> {
                 bail!("--items and every --page-sizes value must be positive");
             }
             let report = crate::bench::cache::run(a.items, &a.page_sizes, a.lookups.max(1))?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.table());
+            }
+        }
+        BenchCommand::Refresh(a) => {
+            if a.items == 0 || a.in_flight.iter().any(|n| !(1..=32).contains(n)) {
+                bail!("--items must be positive and every --in-flight value from 1 to 32");
+            }
+            let report = crate::bench::refresh::run(
+                a.items,
+                std::time::Duration::from_millis(a.page_delay_ms),
+                &a.in_flight,
+            )?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

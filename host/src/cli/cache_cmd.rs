@@ -62,6 +62,10 @@ pub struct RefreshArgs {
     /// Section to refresh, by title or id (repeatable; default: every movie and show section).
     #[arg(long = "section", short = 's', value_name = "SECTION")]
     pub sections: Vec<String>,
+    /// List each section in full, rather than asking for the items changed since its
+    /// snapshot was taken.
+    #[arg(long)]
+    pub full: bool,
 }
 
 /// Options of `plexmatch cache invalidate`.
@@ -258,11 +262,22 @@ fn refresh(args: RefreshArgs) -> Result<i32> {
     let chosen = crate::sections::resolve(&args.sections, &all)?;
     for s in &chosen {
         let started = std::time::Instant::now();
-        match backend.force_refresh(s.id)? {
-            Some(n) => println!(
-                "refreshed {} {:?}: {n} items in {:.0?}",
+        match backend.force_refresh(s.id, args.full)? {
+            Some(r) if r.full => println!(
+                "listed {} {:?} in full: {} items, {} request(s) in {:.0?}",
                 s.id,
                 s.title,
+                r.items,
+                r.requests,
+                started.elapsed()
+            ),
+            Some(r) => println!(
+                "brought {} {:?} up to date: {} item(s) changed, {} in all, {} request(s) in {:.0?}",
+                s.id,
+                s.title,
+                r.changed,
+                r.items,
+                r.requests,
                 started.elapsed()
             ),
             None => println!(

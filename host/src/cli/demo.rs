@@ -92,6 +92,7 @@ fn pass(emulator: &Emulator, dir: &std::path::Path, paths: &[&str], title: &str)
         connect_timeout: Duration::from_secs(5),
         read_timeout: Duration::from_secs(30),
         page_size: crate::plex::DEFAULT_PAGE_SIZE,
+        pages_in_flight: crate::plex::DEFAULT_PAGES_IN_FLIGHT,
         retry: crate::plex::RetryPolicy::default(),
     };
     let backend = Arc::new(Backend::open(&config, dir, CachePolicy::default())?);

@@ -262,6 +262,7 @@ fn offline_backend(dir: Option<&std::path::Path>) -> Option<Arc<Backend>> {
         connect_timeout: std::time::Duration::from_secs(1),
         read_timeout: std::time::Duration::from_secs(1),
         page_size: crate::plex::DEFAULT_PAGE_SIZE,
+        pages_in_flight: crate::plex::DEFAULT_PAGES_IN_FLIGHT,
         retry: crate::plex::RetryPolicy {
             attempts: 1,
             ..Default::default()

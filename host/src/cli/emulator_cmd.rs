@@ -30,6 +30,15 @@ pub struct EmulatorArgs {
     /// Token clients must send.
     #[arg(long, default_value = "plexmatch-emulator-token")]
     pub token: String,
+    /// Milliseconds every page of a section listing waits before it is answered, as a
+    /// real server building metadata for a large library does.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub page_delay_ms: u64,
+    /// Serve the library file's changes while running: it is read again whenever it
+    /// changes (checked every second), as a rescan would; changed and new items get
+    /// `updatedAt` now, so give items a `rating_key` to keep them the same items.
+    #[arg(long, requires = "library")]
+    pub watch: bool,
 }
 
 /// Runs `plexmatch emulator` until the process is stopped.
@@ -53,7 +62,50 @@ pub fn run(args: EmulatorArgs) -> Result<i32> {
     );
     println!("  export PLEX_URL={}", emulator.url());
     println!("  export PLEX_TOKEN={}", emulator.token());
+    if args.page_delay_ms > 0 {
+        emulator.set_listing_delay(std::time::Duration::from_millis(args.page_delay_ms));
+        println!("  each listing page waits {} ms", args.page_delay_ms);
+    }
     println!("Stop it with Ctrl-C.");
-    emulator.serve_forever();
-    Ok(0)
+    match (&args.library, args.watch) {
+        (Some(path), true) => {
+            println!("Watching {} for changes.", path.display());
+            watch(&emulator, path)
+        }
+        _ => {
+            emulator.serve_forever();
+            Ok(0)
+        }
+    }
+}
+
+/// Serves `path`'s library again whenever the file changes; a file that does not load
+/// is reported and the library served so far stays.
+fn watch(emulator: &Emulator, path: &std::path::Path) -> Result<i32> {
+    let stamp = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified().map(|t| (t, m.len())))
+            .ok()
+    };
+    let mut seen = stamp(path);
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        let now = stamp(path);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        match LibraryFile::load(path).and_then(|lib| {
+            emulator.set_library(&lib)?;
+            Ok(lib)
+        }) {
+            Ok(lib) => println!(
+                "reloaded {}: {} section(s), {} item(s)",
+                path.display(),
+                lib.sections.len(),
+                lib.sections.iter().map(|s| s.items.len()).sum::<usize>()
+            ),
+            Err(e) => eprintln!("error: {e:#}; still serving the library as it was"),
+        }
+    }
 }

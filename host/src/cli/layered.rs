@@ -15,10 +15,11 @@ fn names<'n>(key: &'n str, id: &'n str, flag: &'n str, env: Option<&'n str>) -> 
 pub fn plex(l: &mut Layering, a: &mut PlexArgs) -> Result<()> {
     let f = &l.file.contents.plex;
     let (url, token, token_file) = (f.url.clone(), f.token.clone(), f.token_file.clone());
-    let (connect, read, page) = (
+    let (connect, read, page, in_flight) = (
         f.connect_timeout.clone(),
         f.read_timeout.clone(),
         f.page_size.clone(),
+        f.pages_in_flight.clone(),
     );
     l.option(
         names("plex.url", "plex_url", "--plex-url", Some("PLEX_URL")),
@@ -89,16 +90,29 @@ pub fn plex(l: &mut Layering, a: &mut PlexArgs) -> Result<()> {
         |v| *v,
         |v| v.to_string(),
     );
+    l.value(
+        names(
+            "plex.pages_in_flight",
+            "pages_in_flight",
+            "--pages-in-flight",
+            Some("PLEXMATCH_PAGES_IN_FLIGHT"),
+        ),
+        &mut a.pages_in_flight,
+        in_flight.as_ref(),
+        |v| *v,
+        |v| v.to_string(),
+    );
     Ok(())
 }
 
 /// `[cache]` under `--data-dir`, the TTLs and the size limits.
 pub fn cache(l: &mut Layering, a: &mut CacheArgs) {
     let f = &l.file.contents.cache;
-    let (dir, ttl, neg, lib, mat) = (
+    let (dir, ttl, neg, full, lib, mat) = (
         f.dir.clone(),
         f.library_ttl.clone(),
         f.negative_ttl.clone(),
+        f.full_listing_every.clone(),
         f.library_cache_mib.clone(),
         f.match_cache_mib.clone(),
     );
@@ -145,6 +159,18 @@ pub fn cache(l: &mut Layering, a: &mut CacheArgs) {
         neg.as_ref(),
         |v| *v,
         |v| format!("{v} s"),
+    );
+    l.value(
+        names(
+            "cache.full_listing_every",
+            "full_listing_every",
+            "--full-listing-every",
+            Some("PLEXMATCH_FULL_LISTING_EVERY"),
+        ),
+        &mut a.full_listing_every,
+        full.as_ref(),
+        |v| *v,
+        |v| format!("{v} refreshes"),
     );
     l.value(
         names(

@@ -123,10 +123,21 @@ pub struct PlexArgs {
     /// Items per page when listing a section.
     #[arg(long, env = "PLEXMATCH_PAGE_SIZE", default_value_t = crate::plex::DEFAULT_PAGE_SIZE, value_name = "ITEMS")]
     pub page_size: usize,
+    /// Pages of a section listing requested at the same time (1: one after another).
+    #[arg(long, env = "PLEXMATCH_PAGES_IN_FLIGHT", default_value_t = crate::plex::DEFAULT_PAGES_IN_FLIGHT, value_name = "PAGES", value_parser = pages_in_flight)]
+    pub pages_in_flight: usize,
     /// Why the configured token file could not be read, if it could not: an error for the
     /// commands that need the token, a line in `config show`.
     #[arg(skip)]
     pub token_problem: Option<String>,
+}
+
+/// `--pages-in-flight`: 1 to 32.
+fn pages_in_flight(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=32).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} is not a number of pages from 1 to 32")),
+    }
 }
 
 /// Where the caches live and how long they stay fresh.
@@ -135,14 +146,24 @@ pub struct CacheArgs {
     /// Directory of the cache files (default: the user's cache dir, e.g. ~/.cache/plexmatch).
     #[arg(long, env = "PLEXMATCH_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Seconds a section snapshot, the section list and search answers stay fresh.
+    /// Seconds a section snapshot, the section list and search answers stay fresh; a
+    /// stale snapshot is then brought up to date with the items changed since.
     #[arg(
         long,
         env = "PLEXMATCH_LIBRARY_TTL",
-        default_value_t = 3600,
+        default_value_t = crate::backend::DEFAULT_LIBRARY_TTL.as_secs(),
         value_name = "SECONDS"
     )]
     pub library_ttl: u64,
+    /// List a section in full after this many refreshes in a row that asked only for
+    /// changed items (0: always in full).
+    #[arg(
+        long,
+        env = "PLEXMATCH_FULL_LISTING_EVERY",
+        default_value_t = crate::backend::DEFAULT_FULL_LISTING_EVERY,
+        value_name = "REFRESHES"
+    )]
+    pub full_listing_every: u32,
     /// Seconds an empty title search is trusted (short, so new items show up soon).
     #[arg(
         long,
@@ -177,6 +198,7 @@ impl CacheArgs {
             negative_ttl: std::time::Duration::from_secs(self.negative_ttl),
             library_limit: self.library_cache_mib.max(1) << 20,
             match_limit: self.match_cache_mib.max(1) << 20,
+            full_listing_every: self.full_listing_every,
             ..Default::default()
         }
     }

@@ -80,6 +80,7 @@ fn scratch_backend(url: &str, token: &str, dir: &Path) -> Result<Arc<Backend>> {
         connect_timeout: Duration::from_secs(5),
         read_timeout: Duration::from_secs(30),
         page_size: DEFAULT_PAGE_SIZE,
+        pages_in_flight: crate::plex::DEFAULT_PAGES_IN_FLIGHT,
         retry: RetryPolicy::default(),
     };
     // A temporary data dir for one command: its caches need no server identity.

@@ -96,6 +96,7 @@ pub fn plex_config(plex: &PlexArgs, dir: &Path) -> Result<PlexConfig> {
         connect_timeout: secs(plex.connect_timeout, "connect-timeout")?,
         read_timeout: secs(plex.read_timeout, "read-timeout")?,
         page_size: plex.page_size.max(1),
+        pages_in_flight: plex.pages_in_flight.max(1),
         retry: crate::plex::RetryPolicy::default(),
     })
 }

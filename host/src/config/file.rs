@@ -19,6 +19,7 @@ pub struct PlexSection {
     pub connect_timeout: Option<Spanned<f64>>,
     pub read_timeout: Option<Spanned<f64>>,
     pub page_size: Option<Spanned<usize>>,
+    pub pages_in_flight: Option<Spanned<usize>>,
 }
 
 /// `[match]`: what to match against, and with which plugin.
@@ -41,6 +42,7 @@ pub struct CacheSection {
     pub dir: Option<Spanned<String>>,
     pub library_ttl: Option<Spanned<u64>>,
     pub negative_ttl: Option<Spanned<u64>>,
+    pub full_listing_every: Option<Spanned<u32>>,
     pub library_cache_mib: Option<Spanned<u64>>,
     pub match_cache_mib: Option<Spanned<u64>>,
 }
@@ -154,6 +156,7 @@ impl ConfigFile {
         positive("plex.read_timeout", &c.plex.read_timeout)?;
         for (name, v) in [
             ("plex.page_size", &c.plex.page_size),
+            ("plex.pages_in_flight", &c.plex.pages_in_flight),
             ("match.workers", &c.matching.workers),
             ("limits.memory_mib", &c.limits.memory_mib),
         ] {
@@ -162,6 +165,15 @@ impl ConfigFile {
             {
                 bail!("{}: {name} must be at least 1", self.place(v));
             }
+        }
+        if let Some(v) = &c.plex.pages_in_flight
+            && *v.get_ref() > 32
+        {
+            bail!(
+                "{}: plex.pages_in_flight must be at most 32, not {}",
+                self.place(v),
+                v.get_ref()
+            );
         }
         if let (Some(t), Some(f)) = (&c.plex.token, &c.plex.token_file) {
             bail!(

@@ -5,6 +5,7 @@ mod error;
 mod models;
 
 pub use client::{
+    DEFAULT_PAGES_IN_FLIGHT, Listing,
     DEFAULT_PAGE_SIZE, PlexClient, PlexConfig, RetryPolicy, ServerInfo, thread_requests,
 };
 pub use error::PlexError;

@@ -162,6 +162,9 @@ pub struct Metadata {
     pub kind: Option<String>,
     #[serde(rename = "librarySectionID", default, deserialize_with = "lenient_u64")]
     pub library_section_id: Option<u64>,
+    /// When the item last changed, by the server's clock (Unix seconds).
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub updated_at: Option<u64>,
     #[serde(rename = "Media", default)]
     pub media: Vec<Media>,
 }
