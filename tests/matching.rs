@@ -326,8 +326,8 @@ fn snapshot_ttl_expiry_refreshes_once() {
     );
     assert_eq!(
         fx.emulator.requests_to("listing"),
-        2,
-        "an expired snapshot is listed again, once"
+        3,
+        "an expired snapshot is brought up to date once: the items changed since, and the count"
     );
 }
 

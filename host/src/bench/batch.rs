@@ -31,6 +31,19 @@ pub struct BatchReport {
     pub plugin_cached_ms: f64,
     /// A fresh instance from the `InstancePre`, averaged over 1,000.
     pub fresh_instance_us: f64,
+    /// `plexmatch match --json` on the batch's paths as a file, warm, start to end.
+    pub whole_process: WholeProcess,
+}
+
+/// A whole `plexmatch match` process, timed from spawn to exit.
+#[derive(Debug, Clone, Serialize)]
+pub struct WholeProcess {
+    pub seconds: f64,
+    pub paths_per_second: f64,
+    /// Answer lines it printed (one per path).
+    pub answers: usize,
+    /// Requests the emulator served meanwhile.
+    pub plex_requests: u64,
 }
 
 /// One pass over the batch.
@@ -101,6 +114,7 @@ pub fn run(items: usize, paths: usize, workers: usize) -> Result<BatchReport> {
         }
         passes.push(run_pass(&emulator, &backend, &plugin, &input, workers)?);
     }
+    let whole_process = whole_process(&emulator, dir.path(), &input)?;
     let warm = passes.pop().expect("two passes");
     let cold = passes.pop().expect("two passes");
     Ok(BatchReport {
@@ -112,6 +126,51 @@ pub fn run(items: usize, paths: usize, workers: usize) -> Result<BatchReport> {
         plugin_compile_ms,
         plugin_cached_ms,
         fresh_instance_us,
+        whole_process,
+    })
+}
+
+/// Runs `plexmatch match --json` on the batch written to a file, on the warm data dir.
+fn whole_process(
+    emulator: &ChildEmulator,
+    data_dir: &std::path::Path,
+    input: &BatchPaths,
+) -> Result<WholeProcess> {
+    let list = data_dir.join("bench-paths.txt");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&list)?);
+        for p in input.iter() {
+            writeln!(f, "{p}")?;
+        }
+        f.flush()?;
+    }
+    let exe = std::env::current_exe().context("cannot find the plexmatch executable")?;
+    let before = emulator.requests()?;
+    let started = Instant::now();
+    let out = Command::new(exe)
+        .args(["match", "--json"])
+        .args(["--data-dir".as_ref(), data_dir.as_os_str()])
+        .env("PLEX_URL", &emulator.url)
+        .env("PLEX_TOKEN", &emulator.token)
+        .stdin(std::fs::File::open(&list)?)
+        .stderr(Stdio::null())
+        .output()
+        .context("cannot run plexmatch match")?;
+    let seconds = started.elapsed().as_secs_f64();
+    let answers = out.stdout.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count();
+    if answers != input.len() {
+        bail!(
+            "plexmatch match answered {answers} of {} paths (exit {:?})",
+            input.len(),
+            out.status.code()
+        );
+    }
+    Ok(WholeProcess {
+        seconds,
+        paths_per_second: input.len() as f64 / seconds,
+        answers,
+        plex_requests: emulator.requests()? - before,
     })
 }
 
@@ -333,6 +392,13 @@ impl BatchReport {
             self.cold.turnaround.p99.as_secs_f64() * 1e6,
             self.warm.turnaround.p50.as_secs_f64() * 1e6,
             self.warm.turnaround.p99.as_secs_f64() * 1e6
+        );
+        out += &format!(
+            "  whole process (`plexmatch match --json` < {} paths, warm): {:.2} s, {:.0} paths/s, {} Plex request(s)\n",
+            self.whole_process.answers,
+            self.whole_process.seconds,
+            self.whole_process.paths_per_second,
+            self.whole_process.plex_requests
         );
         out += &format!(
             "  plugin ready: compiled {:.1} ms, from the compiled-plugin cache {:.2} ms; fresh instance {:.1} µs\n",
