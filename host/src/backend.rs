@@ -683,12 +683,18 @@ impl Backend {
         why: &str,
     ) -> Refreshed {
         let newest = listing.newest_update.map(|t| t as i64);
+        let listed = started.elapsed();
         if let Err(e) = self
             .library
             .replace_snapshot(section.id, &listing.items, newest)
         {
             tracing::warn!("cannot store the snapshot of section {}: {e:#}", section.id);
         }
+        tracing::debug!(
+            "section {:?}: listed in {listed:.0?}, stored in {:.0?}",
+            section.title,
+            started.elapsed() - listed
+        );
         self.forget_snapshot(section.id);
         let r = Refreshed {
             items: listing.items.len(),

@@ -245,7 +245,8 @@ impl LibraryCache {
                 let key = key_value(&it.rating_key);
                 let held = tx
                     .prepare_cached(
-                        "DELETE FROM entries WHERE section_id = ?1 AND rating_key = ?2",
+                        // Without the hint SQLite walks the section's primary key.
+                        "DELETE FROM entries INDEXED BY entries_by_item WHERE section_id = ?1 AND rating_key = ?2",
                     )?
                     .execute(params![section_id, key])?;
                 if held == 0 {
