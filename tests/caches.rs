@@ -194,7 +194,10 @@ fn a_refresh_killed_midway_leaves_the_previous_snapshot() {
     let known = after.library.items_by_file_name(1, "x.mkv").unwrap();
     assert!(known.is_empty());
     // The killed process's lock died with it: a new refresh goes through at once.
-    assert_eq!(after.force_refresh(1, true).unwrap().map(|r| r.items), Some(2600 + 2600 / 50));
+    assert_eq!(
+        after.force_refresh(1, true).unwrap().map(|r| r.items),
+        Some(2600 + 2600 / 50)
+    );
 }
 
 #[test]

@@ -196,7 +196,10 @@ fn an_empty_listing_is_trusted_only_for_the_negative_ttl() {
     });
     backend.sections().unwrap();
     fx.emulator.inject_on("listing", Fault::Empty, 1);
-    assert_eq!(backend.force_refresh(1, true).unwrap().map(|r| r.items), Some(0));
+    assert_eq!(
+        backend.force_refresh(1, true).unwrap().map(|r| r.items),
+        Some(0)
+    );
     assert_eq!(
         backend.snapshot(1).map(|(_, fresh)| fresh),
         Some(false),
@@ -520,17 +523,19 @@ fn a_read_only_data_dir_is_read_and_nothing_is_moved() {
 #[test]
 fn a_full_disk_gives_warnings_and_right_answers() {
     let lib = plexmatch_emulator::generate(20_000, 13);
-    let path = lib.sections[0].items[77].files[0].parts()[0].to_owned();
+    let paths: Vec<String> = (77..82)
+        .map(|i| lib.sections[0].items[i].files[0].parts()[0].to_owned())
+        .collect();
     let fx = Fixture::with(&lib);
     // A file-size limit stands in for a full disk: writes past it fail (EFBIG; SIGXFSZ
     // ignored), so the snapshot (about 2 MB) cannot be stored.
     let out = std::process::Command::new("bash")
         .args([
             "-c",
-            "trap '' XFSZ; ulimit -f 1536; exec \"$0\" match --json --section 1 \"$1\"",
+            "trap '' XFSZ; ulimit -f 1536; exec \"$0\" match --json --section 1 \"$@\"",
             env!("CARGO_BIN_EXE_plexmatch"),
-            &path,
         ])
+        .args(&paths)
         .env("PLEX_URL", fx.emulator.url())
         .env("PLEX_TOKEN", fx.emulator.token())
         .env("PLEXMATCH_DATA_DIR", fx.data_dir())
@@ -538,13 +543,19 @@ fn a_full_disk_gives_warnings_and_right_answers() {
         .output()
         .unwrap();
     let lines = json_lines(&out);
-    assert_eq!(lines.len(), 1, "{out:?}");
-    assert_eq!(lines[0]["outcome"], "high", "{out:?}");
-    assert_eq!(
-        lines[0]["item"]["title"], lib.sections[0].items[77].title,
-        "{out:?}"
-    );
+    assert_eq!(lines.len(), 5, "{out:?}");
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(line["outcome"], "high", "{out:?}");
+        assert_eq!(
+            line["item"]["title"],
+            lib.sections[0].items[77 + i].title,
+            "{out:?}"
+        );
+    }
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("cannot store the snapshot"), "{stderr}");
+    assert!(stderr.contains("could not be stored"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // The listing that could not be stored served every path: the section was listed
+    // once (21 pages), not once per path.
+    assert_eq!(fx.emulator.requests_to("listing"), 21, "{stderr}");
 }

@@ -381,7 +381,10 @@ fn a_failed_or_partial_listing_never_replaces_the_snapshot() {
         before,
         "the old snapshot stands"
     );
-    assert_eq!(backend.force_refresh(1, true).unwrap().map(|r| r.items), Some(2600 + 52));
+    assert_eq!(
+        backend.force_refresh(1, true).unwrap().map(|r| r.items),
+        Some(2600 + 52)
+    );
 }
 
 #[test]

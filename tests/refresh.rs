@@ -170,7 +170,11 @@ fn deletions_are_detected_every_time() {
         let r = backend.force_refresh(1, false).unwrap().unwrap();
         assert!(r.full, "round {round}: a deletion is never missed: {r:?}");
         assert!(
-            backend.library.item(1, &gone.to_string()).unwrap().is_none(),
+            backend
+                .library
+                .item(1, &gone.to_string())
+                .unwrap()
+                .is_none(),
             "round {round}: item {gone} is gone"
         );
         let mut held: Vec<u64> = snapshot(&backend, 1)
@@ -202,7 +206,11 @@ fn a_server_that_ignores_the_filter_is_handled() {
     // with no second listing.
     assert!(r.full, "{r:?}");
     assert_eq!(r.items, 2500 + 50 + 1);
-    assert_eq!(fx.emulator.requests_to("listing") - listed, 3, "three pages");
+    assert_eq!(
+        fx.emulator.requests_to("listing") - listed,
+        3,
+        "three pages"
+    );
     assert_eq!(snapshot(&backend, 1), full_listing(&fx, 1));
 }
 
@@ -240,7 +248,8 @@ fn parallel_pages_keep_every_integrity_check() {
     for (fault, says) in faults {
         let listed = fx.emulator.requests_to("listing");
         // The fault hits the fourth page request: one of the pages in flight.
-        fx.emulator.inject_on("listing", Fault::Delay(Duration::ZERO), 3);
+        fx.emulator
+            .inject_on("listing", Fault::Delay(Duration::ZERO), 3);
         fx.emulator.inject_on("listing", fault.clone(), 1);
         let e = backend.force_refresh(1, true).unwrap_err();
         assert!(
@@ -304,7 +313,11 @@ fn a_deleted_item_and_moved_files_are_seen_once_the_ttl_passes() {
     let e = &fx.emulator;
     e.change(&Change::Delete { rating_key: 101 }).unwrap();
     // Three files move to other items: Matrix's to 103, Arrival's to 301, Dune's to 104.
-    for (from, to, file) in [(102, 103, paths[1]), (302, 301, paths[2]), (106, 104, paths[3])] {
+    for (from, to, file) in [
+        (102, 103, paths[1]),
+        (302, 301, paths[2]),
+        (106, 104, paths[3]),
+    ] {
         e.change(&Change::SetFiles {
             rating_key: from,
             files: vec![FileSpec::Single(format!("{file}.old"))],
@@ -322,4 +335,43 @@ fn a_deleted_item_and_moved_files_are_seen_once_the_ttl_passes() {
         ["not-found:-", "high:103", "high:301", "high:104"],
         "after the TTL the answers follow the server"
     );
+}
+
+#[test]
+fn the_in_memory_index_answers_as_sqlite_does() {
+    // Once a section is looked up often, its snapshot is served from memory: for every
+    // file name of a generated library (duplicates included), and names it does not hold,
+    // the answer is the SQLite index's, also after an incremental refresh changed it.
+    let lib = plexmatch_emulator::generate(3000, 21);
+    let fx = Fixture::with(&lib);
+    let backend = fx.backend(policy());
+    backend.force_refresh(1, true).unwrap();
+    let mut names: Vec<String> = lib.sections[0]
+        .items
+        .iter()
+        .flat_map(|i| i.files.iter().flat_map(|f| f.parts()))
+        .map(|p| plexmatch_matchkit::file_name(p).unwrap().to_owned())
+        .collect();
+    names.extend((0..50).map(|i| format!("not there {i}.mkv")));
+    names.push(names[5].to_uppercase());
+    let sorted = |mut items: Vec<Item>| {
+        items.sort_by(|a, b| a.rating_key.cmp(&b.rating_key));
+        items
+    };
+    let compare = |backend: &Backend| {
+        for name in &names {
+            let fast = backend.snapshot_items_by_file_name(1, name).unwrap();
+            let sqlite = backend.library.items_by_file_name(1, name).unwrap();
+            assert_eq!(sorted(fast), sorted(sqlite), "{name}");
+        }
+    };
+    compare(&backend);
+    fx.emulator
+        .change(&Change::SetFiles {
+            rating_key: fx.emulator.leaf_keys(1)[10],
+            files: vec![FileSpec::Single(format!("/data/movies/x/{}", names[20]))],
+        })
+        .unwrap();
+    assert!(!backend.force_refresh(1, false).unwrap().unwrap().full);
+    compare(&backend);
 }

@@ -110,6 +110,12 @@ pub struct Backend {
     /// Plex requests made for plugins in this run, and the most allowed (0: no limit).
     run_requests: AtomicU64,
     run_budget: AtomicU64,
+    /// Snapshots of sections in steady use, held in memory while they are current.
+    residents: cache::Residents,
+    /// Sections listed this run whose snapshot could not be stored (a full disk, a
+    /// read-only or broken cache file): their listing is kept in memory (in `residents`)
+    /// and trusted for the library TTL, so that every path does not list them again.
+    unstored: Mutex<HashMap<u32, cache::SnapshotInfo>>,
 }
 
 /// What a snapshot refresh did.
@@ -212,6 +218,8 @@ impl Backend {
             memo: Mutex::new(Memo::default()),
             run_requests: AtomicU64::new(0),
             run_budget: AtomicU64::new(DEFAULT_RUN_REQUEST_BUDGET),
+            residents: cache::Residents::default(),
+            unstored: Mutex::new(HashMap::new()),
         })
     }
 
@@ -394,6 +402,17 @@ impl Backend {
 
     /// The section's snapshot info and whether it is fresh.
     pub fn snapshot(&self, section_id: u32) -> Option<(cache::SnapshotInfo, bool)> {
+        let unstored = self
+            .unstored
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&section_id)
+            .copied();
+        if let Some(info) = unstored {
+            let fresh = self.is_fresh_for(info.refreshed_at, info.item_count == 0)
+                || self.is_pinned(info.refreshed_at);
+            return Some((info, fresh));
+        }
         let memo = self
             .snapshot_memo
             .lock()
@@ -482,15 +501,53 @@ impl Backend {
         if !fresh {
             self.refresh_if_stale(section_id)?;
         }
-        self.library
-            .items_by_file_name(section_id, name)
-            .map_err(|e| PlexError::BadResponse(format!("cache read failed: {e:#}")))
+        let lookup = match self.snapshot(section_id) {
+            Some((info, _)) => self.snapshot_lookup(section_id, info.version, name),
+            None => self.library.items_by_file_name(section_id, name),
+        };
+        lookup.map_err(|e| PlexError::BadResponse(format!("cache read failed: {e:#}")))
     }
 
     /// Items of a section's snapshot named like `name`, with no request; `None` without a snapshot.
     pub fn snapshot_items_by_file_name(&self, section_id: u32, name: &str) -> Option<Vec<Item>> {
-        self.snapshot(section_id)?;
-        self.library.items_by_file_name(section_id, name).ok()
+        let (info, _) = self.snapshot(section_id)?;
+        self.snapshot_lookup(section_id, info.version, name).ok()
+    }
+
+    /// Items of the section's snapshot (at `version`) named like `name`: from memory once
+    /// the section is resident ([`cache::Residents`]), else from SQLite.
+    fn snapshot_lookup(&self, section_id: u32, version: i64, name: &str) -> Result<Vec<Item>> {
+        let resident = match self.residents.lookup(section_id, version) {
+            cache::Lookup::Resident(r) => Some(r),
+            cache::Lookup::Load => {
+                let started = Instant::now();
+                let loaded = self
+                    .library
+                    .versioned_snapshot(section_id)
+                    .inspect_err(|e| {
+                        tracing::warn!("cannot read section {section_id}'s snapshot: {e:#}")
+                    })
+                    .ok()
+                    .flatten()
+                    .map(|(v, items)| Arc::new(cache::ResidentSnapshot::new(v, items)));
+                tracing::debug!(
+                    "section {section_id}: snapshot read into memory ({} items) in {:.0?}",
+                    loaded.as_ref().map_or(0, |r| r.len()),
+                    started.elapsed()
+                );
+                self.residents.loaded(section_id, loaded.clone());
+                // An older version than asked for cannot be: the file was rebuilt meanwhile.
+                loaded.filter(|r| r.version() >= version)
+            }
+            cache::Lookup::Sqlite => None,
+        };
+        match resident {
+            Some(r) => {
+                self.library.touch_snapshot(section_id);
+                Ok(r.items_named(name))
+            }
+            None => self.library.items_by_file_name(section_id, name),
+        }
     }
 
     /// Refreshes the section's snapshot unless another caller just did.
@@ -506,7 +563,11 @@ impl Backend {
     /// Refreshes the section's snapshot now, even if it is fresh (in full when `full`,
     /// else as a stale one would be); returns what it did, or `None` when another
     /// process refreshed it while this one waited for the lock.
-    pub fn force_refresh(&self, section_id: u32, full: bool) -> Result<Option<Refreshed>, PlexError> {
+    pub fn force_refresh(
+        &self,
+        section_id: u32,
+        full: bool,
+    ) -> Result<Option<Refreshed>, PlexError> {
         self.refresh_single_flight(section_id, Some(full))
     }
 
@@ -684,11 +745,48 @@ impl Backend {
     ) -> Refreshed {
         let newest = listing.newest_update.map(|t| t as i64);
         let listed = started.elapsed();
+        let before = self.library.snapshot_info(section.id).ok().flatten();
         if let Err(e) = self
             .library
             .replace_snapshot(section.id, &listing.items, newest)
         {
             tracing::warn!("cannot store the snapshot of section {}: {e:#}", section.id);
+        }
+        let after = self.library.snapshot_info(section.id).ok().flatten();
+        let stored = after.is_some_and(|a| before.is_none_or(|b| a.version != b.version));
+        let count = listing.items.len();
+        if stored {
+            self.unstored
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&section.id);
+        } else {
+            // Not on disk: serve this listing from memory for the TTL rather than list the
+            // section again for every path.
+            tracing::warn!(
+                "the snapshot of section {:?} could not be stored; it is kept in memory for this run",
+                section.title
+            );
+            let now = cache::now();
+            let info = cache::SnapshotInfo {
+                item_count: count as u32,
+                refreshed_at: now,
+                newest_update: None,
+                listed_at: now,
+                incrementals: 0,
+                version: i64::MAX,
+            };
+            self.unstored
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(section.id, info);
+            self.residents.loaded(
+                section.id,
+                Some(Arc::new(cache::ResidentSnapshot::new(
+                    i64::MAX,
+                    listing.items,
+                ))),
+            );
         }
         tracing::debug!(
             "section {:?}: listed in {listed:.0?}, stored in {:.0?}",
@@ -697,8 +795,8 @@ impl Backend {
         );
         self.forget_snapshot(section.id);
         let r = Refreshed {
-            items: listing.items.len(),
-            changed: listing.items.len(),
+            items: count,
+            changed: count,
             full: true,
             requests: self.plex.requests() - requests,
         };

@@ -26,7 +26,6 @@ use crate::runtime::Plugin;
 /// holds a plugin instance per plugin of the chain.
 pub const MAX_WORKERS: usize = 64;
 
-
 /// How a batch runs.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchOptions {
@@ -59,6 +58,9 @@ pub struct Answer {
     pub latency: Duration,
     /// Time from handing the path to a worker until its answer was ready.
     pub turnaround: Duration,
+    /// Whether the next answer is emitted right after this one: a printer may leave its
+    /// output buffered until an answer with `false` (nothing more is ready to print).
+    pub more_ready: bool,
 }
 
 /// What the engine's main loop hears about: input from the reader thread, answers from
@@ -120,6 +122,7 @@ pub fn run<P: Into<Input>>(
                                         result: input_error(shown, why),
                                         latency: started.elapsed(),
                                         turnaround: dispatched.elapsed(),
+                                        more_ready: false,
                                     };
                                 }
                             };
@@ -139,6 +142,7 @@ pub fn run<P: Into<Input>>(
                                 result,
                                 latency: started.elapsed(),
                                 turnaround: dispatched.elapsed(),
+                                more_ready: false,
                             }
                         })
                         .collect();
@@ -217,9 +221,10 @@ pub fn run<P: Into<Input>>(
                     for a in answers {
                         pending.insert(a.index, a);
                     }
-                    while let Some(a) = pending.remove(&next) {
-                        emit(a);
+                    while let Some(mut a) = pending.remove(&next) {
                         next += 1;
+                        a.more_ready = pending.contains_key(&next);
+                        emit(a);
                     }
                     let (lock, cvar) = &*emitted;
                     *lock.lock().unwrap_or_else(|p| p.into_inner()) = next;

@@ -215,29 +215,35 @@ impl Matcher {
             }
             (None, _) => (Outcome::Low, None),
         };
-        // The cache already holding this answer, verified within the TTL, needs no write:
-        // a batch of cached matches then costs no write transaction per path.
-        let already = |it: &MatchedItem| {
-            self.cache_reads.get(&it.section_id).is_some_and(|c| {
-                c.rating_key == it.rating_key
-                    && crate::cache::now().saturating_sub(c.verified_at)
-                        < self.backend.policy.library_ttl.as_secs() as i64
-            })
-        };
+        // The cache already holding this answer needs no write transaction: verified within
+        // the TTL, nothing at all; verified longer ago, its new verification time is written
+        // with the batched last uses. A batch of cached matches then costs no write per path.
         let by = crate::cache::Decider::new(
             &self.plugin.identity().name,
             &self.plugin.identity().digest,
         );
-        if let Some(it) = item.as_ref().filter(|it| !already(it))
-            && let Err(e) = self.backend.matches.put(
-                it.section_id,
-                path,
-                &by,
-                &it.rating_key,
-                &crate::backend::best_file(&it.files, path).unwrap_or_default(),
-            )
-        {
-            tracing::warn!("cannot record the match of {path:?} in the match cache: {e:#}");
+        if let Some(it) = item.as_ref() {
+            let file = crate::backend::best_file(&it.files, path).unwrap_or_default();
+            let held = self
+                .cache_reads
+                .get(&it.section_id)
+                .filter(|c| c.rating_key == it.rating_key && c.file == file);
+            let written = match held {
+                Some(c)
+                    if crate::cache::now().saturating_sub(c.verified_at)
+                        < self.backend.policy.library_ttl.as_secs() as i64 =>
+                {
+                    Ok(())
+                }
+                Some(_) => self.backend.matches.reconfirm(it.section_id, path, &by),
+                None => self
+                    .backend
+                    .matches
+                    .put(it.section_id, path, &by, &it.rating_key, &file),
+            };
+            if let Err(e) = written {
+                tracing::warn!("cannot record the match of {path:?} in the match cache: {e:#}");
+            }
         }
         // A HIGH lists its one item, even when the path chose it among several.
         let candidates = match &item {

@@ -166,7 +166,10 @@ impl Emulator {
             crate::SectionType::Movie => EntryKind::Movie,
             crate::SectionType::Show => EntryKind::Episode,
         };
-        lib.entries_of(s, kind).iter().map(|e| e.rating_key).collect()
+        lib.entries_of(s, kind)
+            .iter()
+            .map(|e| e.rating_key)
+            .collect()
     }
 
     /// Makes the server ignore `addedAt`/`updatedAt` filters (answering every item), as
@@ -305,7 +308,9 @@ fn handle(shared: &Shared, request: &Request) -> Delivery {
         Reply::NotFound => html(404, responses::NOT_FOUND_HTML),
         Reply::BadRequest(why) => html(
             400,
-            &format!("<html><head><title>Bad Request</title></head><body><h1>400 Bad Request</h1><p>{why}</p></body></html>"),
+            &format!(
+                "<html><head><title>Bad Request</title></head><body><h1>400 Bad Request</h1><p>{why}</p></body></html>"
+            ),
         ),
         Reply::Doc(mut doc, page) => {
             if let Some(f) = fault.as_ref().filter(|f| f.is_in_body()) {

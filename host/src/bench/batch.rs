@@ -158,7 +158,11 @@ fn whole_process(
         .output()
         .context("cannot run plexmatch match")?;
     let seconds = started.elapsed().as_secs_f64();
-    let answers = out.stdout.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count();
+    let answers = out
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
     if answers != input.len() {
         bail!(
             "plexmatch match answered {answers} of {} paths (exit {:?})",

@@ -98,7 +98,9 @@ pub fn run(items: usize, page_delay: Duration, in_flight: &[usize]) -> Result<Re
             let change = match i % 3 {
                 0 => Change::SetFiles {
                     rating_key: key,
-                    files: vec![FileSpec::Single(format!("/data/movies/renamed/{key}-{i}.mkv"))],
+                    files: vec![FileSpec::Single(format!(
+                        "/data/movies/renamed/{key}-{i}.mkv"
+                    ))],
                 },
                 1 => Change::SetTitle {
                     rating_key: key,

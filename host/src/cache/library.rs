@@ -18,13 +18,13 @@ use super::usage::Touches;
 use crate::plex::{Item, ItemKind, Section, SectionKind};
 use plexmatch_matchkit::{has_file_named, name_key};
 
-const VERSION: i32 = 4;
+const VERSION: i32 = 5;
 const SCHEMA: &str = "
 CREATE TABLE sections (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL,
                        listed_at INTEGER NOT NULL);
 CREATE TABLE snapshots (section_id INTEGER PRIMARY KEY, refreshed_at INTEGER NOT NULL, item_count INTEGER NOT NULL,
                         last_used INTEGER NOT NULL, newest_update INTEGER, listed_at INTEGER NOT NULL,
-                        incrementals INTEGER NOT NULL);
+                        incrementals INTEGER NOT NULL, version INTEGER NOT NULL);
 CREATE TABLE prefixes (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
 CREATE TABLE entries (section_id INTEGER NOT NULL, name_hash INTEGER NOT NULL, rating_key NOT NULL, seq INTEGER NOT NULL,
                       kind INTEGER NOT NULL, title TEXT, prefix INTEGER NOT NULL, rest TEXT NOT NULL,
@@ -51,6 +51,9 @@ pub struct SnapshotInfo {
     pub listed_at: i64,
     /// Incremental refreshes since the last full listing.
     pub incrementals: u32,
+    /// Changes with every write of the snapshot (milliseconds, kept increasing): a copy
+    /// held in memory is the snapshot's while the versions agree.
+    pub version: i64,
 }
 
 /// What applying a section's changes did.
@@ -172,7 +175,7 @@ impl LibraryCache {
         self.conns.healing(|| {
             let conn = self.conn();
             let mut st = conn.prepare_cached(
-                "SELECT item_count, refreshed_at, newest_update, listed_at, incrementals FROM snapshots WHERE section_id = ?1",
+                "SELECT item_count, refreshed_at, newest_update, listed_at, incrementals, version FROM snapshots WHERE section_id = ?1",
             )?;
             Ok(st
                 .query_row([section_id], |r| {
@@ -182,6 +185,7 @@ impl LibraryCache {
                         newest_update: r.get(2)?,
                         listed_at: r.get(3)?,
                         incrementals: r.get(4)?,
+                        version: r.get(5)?,
                     })
                 })
                 .optional()?)
@@ -204,10 +208,11 @@ impl LibraryCache {
                 tx.execute("DELETE FROM entries WHERE section_id = ?1", [section_id])?;
                 insert_items(&tx, section_id, items)?;
                 let now = db::now();
+                let version = next_version(&tx, section_id)?;
                 tx.execute(
-                    "INSERT OR REPLACE INTO snapshots (section_id, refreshed_at, item_count, last_used, newest_update, listed_at, incrementals)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?2, 0)",
-                    params![section_id, now, items.len() as i64, db::now_millis(), newest_update],
+                    "INSERT OR REPLACE INTO snapshots (section_id, refreshed_at, item_count, last_used, newest_update, listed_at, incrementals, version)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?2, 0, ?6)",
+                    params![section_id, now, items.len() as i64, db::now_millis(), newest_update, version],
                 )?;
                 tx.commit()?;
             }
@@ -259,10 +264,11 @@ impl LibraryCache {
                 return Ok(Applied::CountDiffers { held: held as u32 });
             }
             insert_items(&tx, section_id, changed)?;
+            let version = next_version(&tx, section_id)?;
             tx.execute(
-                "UPDATE snapshots SET refreshed_at = ?2, item_count = ?3, newest_update = ?4, incrementals = ?5
+                "UPDATE snapshots SET refreshed_at = ?2, item_count = ?3, newest_update = ?4, incrementals = ?5, version = ?6
                  WHERE section_id = ?1",
-                params![section_id, db::now(), held, newest.max(newest_update), incrementals + 1],
+                params![section_id, db::now(), held, newest.max(newest_update), incrementals + 1, version],
             )?;
             tx.commit()?;
             Ok(Applied::Stored(held as u32))
@@ -299,22 +305,40 @@ impl LibraryCache {
         })
     }
 
-    /// Every item of the section's snapshot, by rating key (for comparing snapshots).
+    /// Every item of the section's snapshot, in one read (ordered by rating key as
+    /// stored: numeric keys first, in numeric order).
     pub fn snapshot_items(&self, section_id: u32) -> Result<Vec<Item>> {
+        Ok(self
+            .versioned_snapshot(section_id)?
+            .map(|(_, items)| items)
+            .unwrap_or_default())
+    }
+
+    /// The section's snapshot version and every item, read in one transaction (so the
+    /// items are that version's); `None` without a snapshot.
+    pub fn versioned_snapshot(&self, section_id: u32) -> Result<Option<(i64, Vec<Item>)>> {
         self.conns.healing(|| {
-            let conn = self.conn();
-            let keys: Vec<Value> = conn
-                .prepare_cached(
-                    "SELECT DISTINCT rating_key FROM entries WHERE section_id = ?1 ORDER BY rating_key",
-                )?
-                .query_map([section_id], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            let mut out = Vec::with_capacity(keys.len());
-            for k in keys {
-                out.extend(load_item(&conn, section_id, k)?);
-            }
-            Ok(out)
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            let Some(version) = tx
+                .query_row(
+                    "SELECT version FROM snapshots WHERE section_id = ?1",
+                    [section_id],
+                    |r| r.get::<_, i64>(0),
+                )
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let items = read_items(&tx, section_id)?;
+            tx.commit()?;
+            Ok(Some((version, items)))
         })
+    }
+
+    /// Records a use of the section's snapshot (for least-recently-used eviction).
+    pub fn touch_snapshot(&self, section_id: u32) {
+        self.touches.touch(Unit::Snapshot(section_id));
     }
 
     /// One item of the section's snapshot.
@@ -601,11 +625,7 @@ fn load_item(conn: &Connection, section_id: u32, rating_key: Value) -> Result<Op
         .filter(|r| r.5 >= 0)
         .map(|r| format!("{}{}", r.3, decode_rest(&r.4, &title)))
         .collect();
-    let rating_key = match rating_key {
-        Value::Integer(i) => i.to_string(),
-        Value::Text(t) => t,
-        other => format!("{other:?}"),
-    };
+    let rating_key = key_text(&rating_key);
     Ok(Some(Item {
         rating_key,
         title,
@@ -613,6 +633,99 @@ fn load_item(conn: &Connection, section_id: u32, rating_key: Value) -> Result<Op
         section_id,
         files,
     }))
+}
+
+/// Every item of a section's entries, in rating-key order. The rows are read in the
+/// table's own order (one pass over the section; through the item index, each row would
+/// cost a seek: 0.77 s instead of a tenth of that for 51,000 items) and grouped here.
+fn read_items(conn: &Connection, section_id: u32) -> rusqlite::Result<Vec<Item>> {
+    let prefixes: HashMap<i64, String> = conn
+        .prepare_cached("SELECT id, path FROM prefixes")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    /// An item being assembled: title and kind (from its first row) and its files' rows.
+    #[derive(Default)]
+    struct Rows {
+        title: String,
+        kind: i64,
+        files: Vec<(i64, i64, String)>,
+    }
+    /// A stored rating key, ordered as SQLite orders them: numbers first, then text.
+    #[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
+    enum Key {
+        Int(i64),
+        Text(String),
+    }
+    let mut by_key: HashMap<Key, Rows> = HashMap::new();
+    let mut st = conn.prepare_cached(
+        "SELECT rating_key, seq, title, kind, prefix, rest, name_hash FROM entries WHERE section_id = ?1",
+    )?;
+    let mut rows = st.query([section_id])?;
+    while let Some(r) = rows.next()? {
+        let key = match r.get::<_, Value>(0)? {
+            Value::Integer(i) => Key::Int(i),
+            other => Key::Text(key_text(&other)),
+        };
+        let item = by_key.entry(key).or_default();
+        let seq: i64 = r.get(1)?;
+        if seq == 0 {
+            item.title = r.get::<_, Option<String>>(2)?.unwrap_or_default();
+            item.kind = r.get(3)?;
+        }
+        if r.get::<_, i64>(6)? >= 0 {
+            item.files.push((seq, r.get(4)?, r.get(5)?));
+        }
+    }
+    let mut out: Vec<(Key, Item)> = by_key
+        .into_iter()
+        .map(|(key, mut rows)| {
+            rows.files.sort_by_key(|f| f.0);
+            let files = rows
+                .files
+                .iter()
+                .map(|(_, prefix, rest)| {
+                    let prefix = prefixes.get(prefix).map(String::as_str).unwrap_or("");
+                    format!("{prefix}{}", decode_rest(rest, &rows.title))
+                })
+                .collect();
+            let rating_key = match &key {
+                Key::Int(i) => i.to_string(),
+                Key::Text(t) => t.clone(),
+            };
+            let item = Item {
+                rating_key,
+                title: rows.title,
+                kind: kind_from_code(rows.kind),
+                section_id,
+                files,
+            };
+            (key, item)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out.into_iter().map(|(_, item)| item).collect())
+}
+
+/// A stored rating key as text.
+fn key_text(key: &Value) -> String {
+    match key {
+        Value::Integer(i) => i.to_string(),
+        Value::Text(t) => t.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The next version of a section's snapshot: now in milliseconds, and always more than
+/// the version before (two writes in one millisecond, or a clock stepped back).
+fn next_version(tx: &Connection, section_id: u32) -> rusqlite::Result<i64> {
+    let before: Option<i64> = tx
+        .query_row(
+            "SELECT version FROM snapshots WHERE section_id = ?1",
+            [section_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(db::now_millis().max(before.unwrap_or(0) + 1))
 }
 
 /// A rating key as stored: canonical decimal keys as integers (smaller), others as text.

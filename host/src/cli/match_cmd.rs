@@ -213,7 +213,7 @@ pub fn run(args: MatchArgs) -> Result<i32> {
     };
     let emit = |a: Answer| {
         tally.add(&a.result);
-        progress.suspend(|| printer.row(&a.result));
+        progress.suspend(|| printer.row(&a.result, a.more_ready));
         progress.inc();
     };
     if args.paths.is_empty() {

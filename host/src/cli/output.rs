@@ -24,6 +24,9 @@ pub struct Printer {
     quiet: bool,
     header_done: bool,
     colour: bool,
+    /// Answers waiting to be written: one write for a run of answers ready together,
+    /// not one per line (stdout alone writes at every newline).
+    out: std::io::BufWriter<std::io::Stdout>,
 }
 
 /// When tables are coloured (`--color`).
@@ -73,15 +76,17 @@ impl Printer {
             quiet,
             header_done: false,
             colour,
+            out: std::io::BufWriter::with_capacity(64 << 10, std::io::stdout()),
         }
     }
 
-    /// Prints one answer.
-    pub fn row(&mut self, m: &PathMatch) {
+    /// Prints one answer; the output is flushed unless `more_ready` says another answer
+    /// follows at once (a program reading answers as they come never waits on a buffer).
+    pub fn row(&mut self, m: &PathMatch, more_ready: bool) {
         if self.quiet {
             return;
         }
-        let mut out = std::io::stdout().lock();
+        let out = &mut self.out;
         match self.format {
             Format::Json => {
                 let line = serde_json::to_string(m).expect("answers serialise");
@@ -113,7 +118,9 @@ impl Printer {
                 }
             }
         }
-        let _ = out.flush();
+        if !more_ready {
+            let _ = out.flush();
+        }
     }
 }
 

@@ -455,7 +455,10 @@ impl PlexClient {
         let bad = |why: String| PlexError::BadResponse(format!("{what}: {why}"));
         let c = self.get(path, Some((start, size)))?;
         let total = c.total_size.ok_or_else(|| {
-            bad("the answer has no usable totalSize, so the listing cannot be known complete".into())
+            bad(
+                "the answer has no usable totalSize, so the listing cannot be known complete"
+                    .into(),
+            )
         })?;
         if let Some(t) = expected_total
             && t != total

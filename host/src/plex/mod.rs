@@ -5,8 +5,8 @@ mod error;
 mod models;
 
 pub use client::{
-    DEFAULT_PAGES_IN_FLIGHT, Listing,
-    DEFAULT_PAGE_SIZE, PlexClient, PlexConfig, RetryPolicy, ServerInfo, thread_requests,
+    DEFAULT_PAGE_SIZE, DEFAULT_PAGES_IN_FLIGHT, Listing, PlexClient, PlexConfig, RetryPolicy,
+    ServerInfo, thread_requests,
 };
 pub use error::PlexError;
 pub use models::{Container, Envelope, Item, ItemKind, Section, SectionKind};
