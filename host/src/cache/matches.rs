@@ -75,6 +75,8 @@ pub struct MatchCache {
     reconfirmed: Touches<(u32, String, Decider)>,
     /// Writes since the size was last checked.
     writes: AtomicU64,
+    /// How much newer a use must be than the recorded one to be written (ms).
+    use_grain_ms: std::sync::atomic::AtomicI64,
     /// Lookup counters (`match`).
     pub stats: Stats,
 }
@@ -92,6 +94,7 @@ impl MatchCache {
             touches: Touches::default(),
             reconfirmed: Touches::default(),
             writes: AtomicU64::new(0),
+            use_grain_ms: std::sync::atomic::AtomicI64::new(USE_GRAIN_MS),
             stats: Stats::default(),
         })
     }
@@ -124,7 +127,7 @@ impl MatchCache {
             if found.is_some() && self.touches.touch((section_id, key, by.clone())) >= TOUCHES_BATCH
             {
                 self.conns
-                    .write(|tx| Ok(write_touches(tx, self.touches.take())?))?;
+                    .write(|tx| Ok(write_touches(tx, self.touches.take(), self.use_grain())?))?;
             }
             Ok(found)
         })
@@ -188,7 +191,7 @@ impl MatchCache {
                 return Ok(0);
             }
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            write_touches(&tx, self.touches.take())?;
+            write_touches(&tx, self.touches.take(), self.use_grain())?;
             let mut evicted = 0u64;
             while db::used_bytes(&tx)? > self.limit * 9 / 10 {
                 let n = tx.execute(
@@ -297,6 +300,17 @@ impl MatchCache {
         self.conns.healing(|| Ok(self.len()? == 0))
     }
 
+    /// Sets how much newer a use must be than the one recorded before it is written
+    /// (default 10 minutes: eviction needs only a rough order); zero keeps the exact order.
+    pub fn set_use_grain(&self, grain: std::time::Duration) {
+        self.use_grain_ms
+            .store(grain.as_millis() as i64, Ordering::Relaxed);
+    }
+
+    fn use_grain(&self) -> i64 {
+        self.use_grain_ms.load(Ordering::Relaxed)
+    }
+
     /// Records that `by`'s entry for `path` was verified again and still holds: written
     /// with the last uses, in batches, not as one write transaction per path (a warm
     /// batch of 10,000 paths otherwise committed 10,000 times once the entries were older
@@ -321,7 +335,7 @@ impl MatchCache {
             self.conns.write(|tx| {
                 self.stats.flush(tx)?;
                 write_reconfirmed(tx, self.reconfirmed.take())?;
-                Ok(write_touches(tx, self.touches.take())?)
+                Ok(write_touches(tx, self.touches.take(), self.use_grain())?)
             })
         })
     }
@@ -361,6 +375,7 @@ const USE_GRAIN_MS: i64 = 10 * 60 * 1000;
 fn write_touches(
     conn: &Connection,
     touches: Vec<((u32, String, Decider), i64)>,
+    grain_ms: i64,
 ) -> rusqlite::Result<()> {
     let mut st = conn.prepare_cached(
         "UPDATE matches SET last_used = ?3
@@ -373,7 +388,7 @@ fn write_touches(
             at,
             by.name,
             by.digest,
-            USE_GRAIN_MS
+            grain_ms
         ])?;
     }
     Ok(())
