@@ -502,7 +502,7 @@ impl Backend {
             self.refresh_if_stale(section_id)?;
         }
         let lookup = match self.snapshot(section_id) {
-            Some((info, _)) => self.snapshot_lookup(section_id, info.version, name),
+            Some((info, _)) => self.snapshot_lookup(section_id, &info, name),
             None => self.library.items_by_file_name(section_id, name),
         };
         lookup.map_err(|e| PlexError::BadResponse(format!("cache read failed: {e:#}")))
@@ -511,13 +511,19 @@ impl Backend {
     /// Items of a section's snapshot named like `name`, with no request; `None` without a snapshot.
     pub fn snapshot_items_by_file_name(&self, section_id: u32, name: &str) -> Option<Vec<Item>> {
         let (info, _) = self.snapshot(section_id)?;
-        self.snapshot_lookup(section_id, info.version, name).ok()
+        self.snapshot_lookup(section_id, &info, name).ok()
     }
 
-    /// Items of the section's snapshot (at `version`) named like `name`: from memory once
-    /// the section is resident ([`cache::Residents`]), else from SQLite.
-    fn snapshot_lookup(&self, section_id: u32, version: i64, name: &str) -> Result<Vec<Item>> {
-        let resident = match self.residents.lookup(section_id, version) {
+    /// Items of the section's snapshot (as `info` describes it) named like `name`: from
+    /// memory once the section is resident ([`cache::Residents`]), else from SQLite.
+    fn snapshot_lookup(
+        &self,
+        section_id: u32,
+        info: &cache::SnapshotInfo,
+        name: &str,
+    ) -> Result<Vec<Item>> {
+        let version = info.version;
+        let resident = match self.residents.lookup(section_id, version, info.item_count) {
             cache::Lookup::Resident(r) => Some(r),
             cache::Lookup::Load => {
                 let started = Instant::now();

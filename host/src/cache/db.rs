@@ -63,18 +63,9 @@ pub fn open_more(path: &Path) -> Result<Connection> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "journal_size_limit", 4 << 20)?;
-    map_pages(&conn)?;
     Ok(conn)
 }
 
-/// Bytes of a cache file read through a memory map instead of a `pread` per page: a
-/// warm batch spent a fifth of its time copying pages in the kernel (perf, `plexmatch bench
-/// batch`). Only address space: pages count as memory once read, like the page cache's.
-const MMAP_BYTES: i64 = 256 << 20;
-
-fn map_pages(conn: &Connection) -> rusqlite::Result<()> {
-    conn.pragma_update(None, "mmap_size", MMAP_BYTES)
-}
 
 /// Whether any SQLite error in `e`'s chain has one of `codes`.
 pub fn has_sqlite_code(e: &anyhow::Error, codes: &[rusqlite::ErrorCode]) -> bool {
@@ -159,7 +150,6 @@ fn try_open(path: &Path, version: i32, schema: &str) -> Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     // After a checkpoint the log is cut back to this size instead of keeping its peak.
     conn.pragma_update(None, "journal_size_limit", 4 << 20)?;
-    map_pages(&conn)?;
     let found: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if found == version {
         return Ok(conn);

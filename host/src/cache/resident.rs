@@ -15,6 +15,12 @@ use plexmatch_matchkit::{file_name, has_file_named, name_key};
 /// run that matches a few paths never pays for reading a whole section.
 pub const RESIDENT_AFTER: u32 = 256;
 
+/// The largest section held in memory. Items are held as plain `Item`s, about 700 bytes
+/// each with the reading's peak (`plexmatch bench batch`: peak RSS 96 → 132 MiB at 50,000
+/// items, 122 → 261 MiB at 100,000): beyond this size a section stays on SQLite, so that
+/// the memory target (≤ 150 MB at 100,000 items) holds.
+pub const RESIDENT_MAX_ITEMS: u32 = 60_000;
+
 /// One section's snapshot in memory, indexed by file name.
 pub struct ResidentSnapshot {
     version: i64,
@@ -100,8 +106,12 @@ pub enum Lookup {
 }
 
 impl Residents {
-    /// How a look-up in the section, whose snapshot is at `version`, should be served.
-    pub fn lookup(&self, section_id: u32, version: i64) -> Lookup {
+    /// How a look-up in the section, whose snapshot is at `version` and holds `items`,
+    /// should be served.
+    pub fn lookup(&self, section_id: u32, version: i64, items: u32) -> Lookup {
+        if items > RESIDENT_MAX_ITEMS && version != i64::MAX {
+            return Lookup::Sqlite;
+        }
         let mut sections = self.sections.lock().unwrap_or_else(|p| p.into_inner());
         let state = sections.entry(section_id).or_insert(State::Counting(0));
         match state {
@@ -177,16 +187,20 @@ mod tests {
     fn loads_once_after_enough_lookups_and_again_after_a_refresh() {
         let rs = Residents::default();
         for _ in 1..RESIDENT_AFTER {
-            assert!(matches!(rs.lookup(1, 7), Lookup::Sqlite));
+            assert!(matches!(rs.lookup(1, 7, 10), Lookup::Sqlite));
         }
-        assert!(matches!(rs.lookup(1, 7), Lookup::Load));
-        assert!(matches!(rs.lookup(1, 7), Lookup::Sqlite), "one loader");
+        assert!(matches!(rs.lookup(1, 7, 10), Lookup::Load));
+        assert!(matches!(rs.lookup(1, 7, 10), Lookup::Sqlite), "one loader");
         rs.loaded(1, Some(Arc::new(ResidentSnapshot::new(7, Vec::new()))));
-        assert!(matches!(rs.lookup(1, 7), Lookup::Resident(_)));
+        assert!(matches!(rs.lookup(1, 7, 10), Lookup::Resident(_)));
         assert!(
-            matches!(rs.lookup(1, 6), Lookup::Resident(_)),
+            matches!(rs.lookup(1, 6, 10), Lookup::Resident(_)),
             "newer than asked"
         );
-        assert!(matches!(rs.lookup(1, 8), Lookup::Load), "a new version");
+        assert!(matches!(rs.lookup(1, 8, 10), Lookup::Load), "a new version");
+        assert!(
+            matches!(rs.lookup(2, 1, RESIDENT_MAX_ITEMS + 1), Lookup::Sqlite),
+            "too large to hold"
+        );
     }
 }
