@@ -66,7 +66,6 @@ pub fn open_more(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-
 /// Whether any SQLite error in `e`'s chain has one of `codes`.
 pub fn has_sqlite_code(e: &anyhow::Error, codes: &[rusqlite::ErrorCode]) -> bool {
     e.chain().any(|c| {

@@ -382,14 +382,7 @@ fn write_touches(
          WHERE section_id = ?1 AND path_key = ?2 AND plugin = ?4 AND digest = ?5 AND last_used < ?3 - ?6",
     )?;
     for ((section_id, key, by), at) in touches {
-        st.execute(params![
-            section_id,
-            key,
-            at,
-            by.name,
-            by.digest,
-            grain_ms
-        ])?;
+        st.execute(params![section_id, key, at, by.name, by.digest, grain_ms])?;
     }
     Ok(())
 }
