@@ -468,22 +468,17 @@ impl Library {
         match change {
             Change::Add { section, item } => {
                 let si = self.section_index(*section)?;
-                let mut used: Vec<u64> = self.entries.keys().copied().collect();
-                used.sort_unstable();
-                let mut next = used.last().copied().unwrap_or(99).max(99) + 1;
+                let next = self.entries.keys().max().copied().unwrap_or(99).max(99) + 1;
                 let key = match item.rating_key {
                     Some(k) if self.entries.contains_key(&k) => bail!("rating_key {k} is in use"),
                     Some(k) => k,
-                    None => {
-                        let k = next;
-                        next += 1;
-                        k
-                    }
+                    None => next,
                 };
+                // A new show or season takes keys above every key in use.
+                let mut spare = next.max(key + 1);
                 let mut fresh = move || {
-                    let k = next.max(key + 1);
-                    next = k + 1;
-                    k
+                    spare += 1;
+                    spare - 1
                 };
                 let mut parents = self.parents_of(si);
                 self.insert_item(si, item, key, &mut parents, &mut fresh, Some(now))?;

@@ -97,9 +97,12 @@ pub struct Backend {
     /// Open batches (count) and when the oldest began: a snapshot refreshed since then
     /// stays in use until they end, so a batch lists each section at most once.
     pins: Mutex<(usize, i64)>,
-    /// Snapshot bookkeeping read recently, by section: every lookup asks for it, and a
-    /// refresh by another process is seen within [`SNAPSHOT_MEMO`].
-    snapshot_memo: Mutex<HashMap<u32, (Instant, Option<cache::SnapshotInfo>)>>,
+    /// Snapshot bookkeeping read recently, by section, and when (every lookup asks for it;
+    /// a refresh by another process is seen within [`SNAPSHOT_MEMO`]). No time: a listing
+    /// that could not be stored (a full disk, a read-only or broken cache file), held in
+    /// `residents` and trusted for the library TTL so that every path does not list the
+    /// section again; it is not read from the file.
+    snapshot_memo: Mutex<HashMap<u32, MemoSnapshot>>,
     /// The Plex server the caches belong to.
     pub server: ServerIdentity,
     /// The folder of this server's caches and locks.
@@ -115,11 +118,11 @@ pub struct Backend {
     run_budget: AtomicU64,
     /// Snapshots of sections in steady use, held in memory while they are current.
     residents: cache::Residents,
-    /// Sections listed this run whose snapshot could not be stored (a full disk, a
-    /// read-only or broken cache file): their listing is kept in memory (in `residents`)
-    /// and trusted for the library TTL, so that every path does not list them again.
-    unstored: Mutex<HashMap<u32, cache::SnapshotInfo>>,
 }
+
+/// When a section's snapshot bookkeeping was read (`None`: held in memory, never read
+/// from the file), and what it was.
+type MemoSnapshot = (Option<Instant>, Option<cache::SnapshotInfo>);
 
 /// Plugins' identical requests within a run, answered once.
 #[derive(Default)]
@@ -209,7 +212,6 @@ impl Backend {
             run_requests: AtomicU64::new(0),
             run_budget: AtomicU64::new(DEFAULT_RUN_REQUEST_BUDGET),
             residents: cache::Residents::default(),
-            unstored: Mutex::new(HashMap::new()),
         })
     }
 
@@ -392,17 +394,6 @@ impl Backend {
 
     /// The section's snapshot info and whether it is fresh.
     pub fn snapshot(&self, section_id: u32) -> Option<(cache::SnapshotInfo, bool)> {
-        let unstored = self
-            .unstored
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&section_id)
-            .copied();
-        if let Some(info) = unstored {
-            let fresh = self.is_fresh_for(info.refreshed_at, info.item_count == 0)
-                || self.is_pinned(info.refreshed_at);
-            return Some((info, fresh));
-        }
         let memo = self
             .snapshot_memo
             .lock()
@@ -410,12 +401,13 @@ impl Backend {
             .get(&section_id)
             .copied();
         let read = match memo {
-            Some((at, info)) if at.elapsed() < SNAPSHOT_MEMO => Ok(info),
+            Some((None, held)) => Ok(held),
+            Some((Some(at), info)) if at.elapsed() < SNAPSHOT_MEMO => Ok(info),
             _ => self.library.snapshot_info(section_id).inspect(|info| {
                 self.snapshot_memo
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert(section_id, (Instant::now(), *info));
+                    .insert(section_id, (Some(Instant::now()), *info));
             }),
         };
         match read {
@@ -486,12 +478,14 @@ impl Backend {
 
     /// Items of a section with a file named like `name`, refreshing a stale snapshot first.
     pub fn items_by_file_name(&self, section_id: u32, name: &str) -> Result<Vec<Item>, PlexError> {
-        let fresh = self.snapshot(section_id).is_some_and(|(_, f)| f);
+        let mut snapshot = self.snapshot(section_id);
+        let fresh = snapshot.is_some_and(|(_, f)| f);
         self.library.stats.record("file-name", fresh);
         if !fresh {
             self.refresh_if_stale(section_id)?;
+            snapshot = self.snapshot(section_id);
         }
-        let lookup = match self.snapshot(section_id) {
+        let lookup = match snapshot {
             Some((info, _)) => self.snapshot_lookup(section_id, &info, name),
             None => self.library.items_by_file_name(section_id, name),
         };

@@ -159,7 +159,13 @@ impl Backend {
                     "section {:?}: the server ignored the updatedAt filter; using its answer as a full listing",
                     section.title
                 );
-                return Ok(self.store_full(&section, changed, started, requests, "filter ignored"));
+                return Ok(self.store_full(
+                    &section,
+                    info,
+                    changed,
+                    (started, requests),
+                    "filter ignored",
+                ));
             }
             let count = self
                 .plex
@@ -206,20 +212,22 @@ impl Backend {
             .plex
             .list_section(section_id, item_type)
             .inspect_err(failed)?;
-        Ok(self.store_full(&section, listing, started, requests, why_full))
+        Ok(self.store_full(&section, info, listing, (started, requests), why_full))
     }
 
+    /// Replaces the snapshot (`before`, if there was one) with a full listing; keeps the
+    /// listing in memory when it could not be stored. The pair is when the refresh began
+    /// and the client's request count then.
     fn store_full(
         &self,
         section: &Section,
+        before: Option<cache::SnapshotInfo>,
         listing: crate::plex::Listing,
-        started: Instant,
-        requests: u64,
+        (started, requests): (Instant, u64),
         why: &str,
     ) -> Refreshed {
         let newest = listing.newest_update.map(|t| t as i64);
         let listed = started.elapsed();
-        let before = self.library.snapshot_info(section.id).ok().flatten();
         if let Err(e) = self
             .library
             .replace_snapshot(section.id, &listing.items, newest)
@@ -230,10 +238,7 @@ impl Backend {
         let stored = after.is_some_and(|a| before.is_none_or(|b| a.version != b.version));
         let count = listing.items.len();
         if stored {
-            self.unstored
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&section.id);
+            self.forget_snapshot(section.id);
         } else {
             // Not on disk: serve this listing from memory for the TTL rather than list the
             // section again for every path.
@@ -248,16 +253,16 @@ impl Backend {
                 newest_update: None,
                 listed_at: now,
                 incrementals: 0,
-                version: i64::MAX,
+                version: cache::HELD_VERSION,
             };
-            self.unstored
+            self.snapshot_memo
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(section.id, info);
+                .insert(section.id, (None, Some(info)));
             self.residents.loaded(
                 section.id,
                 Some(Arc::new(cache::ResidentSnapshot::new(
-                    i64::MAX,
+                    cache::HELD_VERSION,
                     listing.items,
                 ))),
             );
@@ -267,7 +272,6 @@ impl Backend {
             section.title,
             started.elapsed() - listed
         );
-        self.forget_snapshot(section.id);
         let r = Refreshed {
             items: count,
             changed: count,

@@ -13,7 +13,7 @@ pub use library::{
     Applied, DEFAULT_LIMIT as LIBRARY_DEFAULT_LIMIT, LibraryCache, LibraryFootprint, SnapshotInfo,
 };
 pub use matches::{CachedMatch, DEFAULT_LIMIT as MATCH_DEFAULT_LIMIT, Decider, MatchCache};
-pub use resident::{Lookup, ResidentSnapshot, Residents};
+pub use resident::{HELD_VERSION, Lookup, ResidentSnapshot, Residents};
 pub use stats::Counts;
 
 /// Seconds since the Unix epoch, the clock both caches use.

@@ -21,6 +21,10 @@ pub const RESIDENT_AFTER: u32 = 256;
 /// the memory target (≤ 150 MB at 100,000 items) holds.
 pub const RESIDENT_MAX_ITEMS: u32 = 60_000;
 
+/// The version of a listing that could not be stored and is held in memory only: the
+/// newest there is, and held whatever the section's size.
+pub const HELD_VERSION: i64 = i64::MAX;
+
 /// One section's snapshot in memory, indexed by file name.
 pub struct ResidentSnapshot {
     version: i64,
@@ -109,7 +113,7 @@ impl Residents {
     /// How a look-up in the section, whose snapshot is at `version` and holds `items`,
     /// should be served.
     pub fn lookup(&self, section_id: u32, version: i64, items: u32) -> Lookup {
-        if items > RESIDENT_MAX_ITEMS && version != i64::MAX {
+        if items > RESIDENT_MAX_ITEMS && version != HELD_VERSION {
             return Lookup::Sqlite;
         }
         let mut sections = self.sections.lock().unwrap_or_else(|p| p.into_inner());
