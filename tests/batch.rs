@@ -96,9 +96,9 @@ fn compare(plugin_for: impl Fn(&Arc<Backend>) -> Arc<Plugin>, traps: bool) {
     let outcomes: std::collections::BTreeSet<&str> =
         one_by_one.iter().map(|s| s.1.as_str()).collect();
     let expected: &[&str] = if traps {
-        &["HIGH", "LOW", "error", "not found"]
+        &["ERROR", "HIGH", "LOW", "NOT-FOUND"]
     } else {
-        &["HIGH", "LOW", "not found"]
+        &["HIGH", "LOW", "NOT-FOUND"]
     };
     assert_eq!(
         outcomes.into_iter().collect::<Vec<_>>(),

@@ -65,7 +65,7 @@ fn paths_come_from_stdin_and_low_or_missing_exit_1() {
     assert_eq!(lines[0]["candidates"].as_array().unwrap().len(), 2);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("3 path(s): 0 HIGH, 1 LOW, 1 not found, 1 error(s)"),
+        stderr.contains("3 path(s): 0 HIGH, 1 LOW, 1 NOT-FOUND, 1 ERROR"),
         "{stderr}"
     );
 }
@@ -182,7 +182,7 @@ fn the_demo_shows_every_outcome_and_a_cheaper_warm_pass() {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    for word in ["HIGH", "LOW", "not found"] {
+    for word in ["HIGH", "LOW", "NOT-FOUND"] {
         assert!(stdout.contains(word), "{word} missing from:\n{stdout}");
     }
     let line = stdout

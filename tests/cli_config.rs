@@ -238,7 +238,7 @@ fn table_json_and_csv_say_the_same_thing() {
         "{table}"
     );
     assert!(
-        stderr.contains("3 path(s): 1 HIGH, 1 LOW, 1 not found, 0 error(s)")
+        stderr.contains("3 path(s): 1 HIGH, 1 LOW, 1 NOT-FOUND, 0 ERROR")
             && stderr.contains("Plex request"),
         "{stderr}"
     );
@@ -264,21 +264,27 @@ fn table_json_and_csv_say_the_same_thing() {
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(
         rows[0],
-        "path,outcome,rating_key,title,section,plugin,candidates,error"
+        "path,outcome,rating_key,title,section,plugin,candidate_keys,candidates,error"
     );
     assert_eq!(
         rows[1],
-        "/x/Inception (2010) - 1080p.mkv,HIGH,101,Inception,Movies,default,,"
+        "/x/Inception (2010) - 1080p.mkv,high,101,Inception,Movies,default,,,"
     );
     assert!(
-        rows[2].starts_with("/x/Dune (2021).mkv,LOW,,,,default,")
-            && rows[2].contains("106:Dune;301:Dune"),
+        rows[2].starts_with("/x/Dune (2021).mkv,low,,,,default,106 301,\"[{"),
         "{csv}"
     );
     assert!(
-        rows[3].starts_with("/x/nothing here.mkv,not found,"),
+        rows[3].starts_with("/x/nothing here.mkv,not-found,"),
         "{csv}"
     );
+    // A reader that knows CSV gets the candidates back, quotes and all.
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(records.len(), 3);
+    let candidates: serde_json::Value = serde_json::from_str(&records[1][7]).unwrap();
+    assert_eq!(candidates[1]["rating_key"], "301");
+    assert_eq!(candidates[1]["section"], "Movies 4K");
 
     let (code, quiet_out, quiet_err) = run(&["--quiet"]);
     assert_eq!(

@@ -409,6 +409,8 @@ fn an_unreachable_server_keeps_cached_matches() {
             max_delay: Duration::from_millis(20),
             budget: Duration::from_secs(2),
         },
+        tls: plexmatch::plex::TlsOptions::default(),
+        offline: false,
     };
     let stale = std::sync::Arc::new(
         plexmatch::backend::Backend::open(

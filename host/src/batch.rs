@@ -279,6 +279,9 @@ fn internal_error(path: &str, panic: Box<dyn std::any::Any + Send>) -> PathMatch
 
 /// Refreshes the missing or stale snapshots of `sections`, several at a time.
 fn prefetch(backend: &Arc<Backend>, sections: &[Section], workers: usize) {
+    if backend.plex.is_offline() {
+        return;
+    }
     let stale: Vec<&Section> = sections
         .iter()
         .filter(|s| {
@@ -295,7 +298,7 @@ fn prefetch(backend: &Arc<Backend>, sections: &[Section], workers: usize) {
                     };
                     if let Err(e) = backend.refresh_if_stale(s.id) {
                         // The plugin will meet the same error per path and report it there.
-                        tracing::warn!("cannot list section {:?} ahead of the batch: {e}", s.title);
+                        tracing::info!("cannot list section {:?} ahead of the batch: {e}", s.title);
                     }
                 }
             });

@@ -12,6 +12,8 @@ use crate::runtime::Plugin;
 /// One matcher per plugin of the chain.
 pub struct Chain {
     matchers: Vec<Matcher>,
+    backend: Arc<Backend>,
+    explain: bool,
 }
 
 impl Chain {
@@ -22,19 +24,25 @@ impl Chain {
                 .iter()
                 .map(|p| Matcher::new(Arc::clone(p), Arc::clone(backend)))
                 .collect(),
+            backend: Arc::clone(backend),
+            explain: false,
         }
     }
 
     /// Makes every answer carry an explanation.
     pub fn set_explain(&mut self, on: bool) {
+        self.explain = on;
         for m in &mut self.matchers {
             m.set_explain(on);
         }
     }
 
-    /// The answer for one path; `plugin` names who decided (`a+b` when LOW candidates
-    /// came from several).
+    /// The answer for one path: its pin if it has one in these sections, else the
+    /// plugins'; `plugin` names who decided (`a+b` when LOW candidates came from several).
     pub fn match_path(&mut self, path: &str, sections: &[Section]) -> PathMatch {
+        if let Some(pinned) = crate::pinning::answer(&self.backend, path, sections, self.explain) {
+            return pinned;
+        }
         if self.matchers.len() == 1 {
             return self.matchers[0].match_path(path, sections);
         }

@@ -7,7 +7,9 @@
 //! relative path, or names a folder. Its answer shows the line escaped (decoded lossily),
 //! never raw.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::text::{clip_bytes, escape_controls, is_control};
 
@@ -100,6 +102,131 @@ fn is_absolute(p: &str) -> bool {
 /// The lines of `reader`, each checked, with memory bounded by [`MAX_PATH_BYTES`] however
 /// long a line is. A read error ends the input with one last invalid entry saying so.
 pub fn lines<R: BufRead>(reader: R) -> impl Iterator<Item = Input> {
+    records(reader, b'\n')
+}
+
+/// Set (from a signal handler) to end the input: readers then report its end.
+pub static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Whether the input was asked to end.
+pub fn stopping() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
+
+/// Standard input that ends when [`STOP`] is set, even while it waits for a line: it
+/// polls (200 ms at a time) instead of blocking in a read no signal may interrupt.
+pub struct StoppableStdin;
+
+impl Read for StoppableStdin {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if stopping() {
+                return Ok(0);
+            }
+            let mut fd = libc::pollfd {
+                fd: 0,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            let ready = unsafe { libc::poll(&mut fd, 1, 200) };
+            if ready < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            if ready == 0 {
+                continue;
+            }
+            return std::io::stdin().lock().read(buf);
+        }
+    }
+}
+
+/// Records of a file ended by `end`, counted without keeping them (for a progress total).
+pub fn count_records(file: &Path, end: u8) -> std::io::Result<u64> {
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, std::fs::File::open(file)?);
+    let (mut n, mut last) = (0u64, end);
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        n += buf.iter().filter(|&&b| b == end).count() as u64;
+        last = *buf.last().expect("not empty");
+        let used = buf.len();
+        reader.consume(used);
+    }
+    // A last record without its end byte counts too.
+    Ok(n + u64::from(last != end))
+}
+
+/// Media file extensions a folder argument is searched for by default.
+pub fn default_extensions() -> Vec<String> {
+    [
+        "mkv", "mp4", "m4v", "avi", "mov", "wmv", "mpg", "mpeg", "ts", "m2ts", "webm", "flv",
+        "ogm", "divx", "iso",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// The paths of a run's arguments: a folder that exists here stands for the media files
+/// under it (by `extensions`, case aside, in name order, symbolic links to folders not
+/// followed); anything else is checked as a path. An unreadable folder is one input error.
+pub fn expand_folders(args: &[String], extensions: &[String]) -> Vec<Input> {
+    let wanted: Vec<String> = extensions
+        .iter()
+        .map(|e| e.trim().trim_start_matches('.').to_lowercase())
+        .filter(|e| !e.is_empty())
+        .collect();
+    let mut out = Vec::new();
+    for a in args {
+        let dir = Path::new(a);
+        if is_absolute(a) && dir.is_dir() {
+            walk(dir, &wanted, &mut out);
+        } else {
+            out.push(Input::from(a.as_str()));
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path, extensions: &[String], out: &mut Vec<Input>) {
+    let mut entries: Vec<std::fs::DirEntry> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok()).collect(),
+        Err(e) => {
+            out.push(Input::Invalid {
+                shown: escape_controls(&dir.to_string_lossy()).into_owned(),
+                why: format!("cannot read the folder: {e}"),
+            });
+            return;
+        }
+    };
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        let Ok(kind) = e.file_type() else { continue };
+        if kind.is_dir() {
+            walk(&path, extensions, out);
+        } else if path
+            .extension()
+            .and_then(|x| x.to_str())
+            .is_some_and(|x| extensions.contains(&x.to_lowercase()))
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let bytes = path.as_os_str().as_bytes();
+            out.push(check(bytes, bytes.len()));
+        }
+    }
+}
+
+/// Like [`lines`], with records ended by `end` (`b'\0'` for `find -print0`); a CR before
+/// the end is dropped only from lines.
+pub fn records<R: BufRead>(reader: R, end: u8) -> impl Iterator<Item = Input> {
     let mut reader = reader;
     let mut done = false;
     std::iter::from_fn(move || {
@@ -112,7 +239,8 @@ pub fn lines<R: BufRead>(reader: R) -> impl Iterator<Item = Input> {
         loop {
             let buf = match reader.fill_buf() {
                 Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted && !stopping() => continue,
+                Err(_) if stopping() => return None,
                 Err(e) => {
                     done = true;
                     return Some(Input::Invalid {
@@ -129,7 +257,7 @@ pub fn lines<R: BufRead>(reader: R) -> impl Iterator<Item = Input> {
                 break;
             }
             any = true;
-            let (chunk, newline) = match buf.iter().position(|&b| b == b'\n') {
+            let (chunk, newline) = match buf.iter().position(|&b| b == end) {
                 Some(i) => (&buf[..i], true),
                 None => (buf, false),
             };
@@ -142,7 +270,7 @@ pub fn lines<R: BufRead>(reader: R) -> impl Iterator<Item = Input> {
                 break;
             }
         }
-        if kept.last() == Some(&b'\r') && len == kept.len() {
+        if end == b'\n' && kept.last() == Some(&b'\r') && len == kept.len() {
             kept.pop();
             len -= 1;
         }
@@ -174,6 +302,19 @@ mod tests {
         );
         assert!(matches!(&got[5], Input::Invalid { why, .. } if why.contains("folder")));
         assert_eq!(got[6], Input::Path("C:\\m\\x.mkv".into()));
+    }
+
+    #[test]
+    fn nul_separated_records_keep_newlines_for_the_check() {
+        let got: Vec<Input> = records(
+            std::io::BufReader::new(&b"/m/a b.mkv\0/m/x\ny.mkv\0/m/c.mkv"[..]),
+            0,
+        )
+        .collect();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0], Input::Path("/m/a b.mkv".into()));
+        assert!(matches!(&got[1], Input::Invalid { why, .. } if why.contains("U+000A")));
+        assert_eq!(got[2], Input::Path("/m/c.mkv".into()));
     }
 
     #[test]

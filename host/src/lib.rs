@@ -16,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod input;
 pub mod matching;
+pub mod pinning;
 pub mod plex;
 pub mod runtime;
 pub mod sections;

@@ -30,13 +30,24 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The outcome as users see it.
+    /// The outcome's word, the same in JSON, CSV and (in capitals) the table and summary:
+    /// `high`, `low`, `not-found`, `error`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Outcome::High => "high",
+            Outcome::Low => "low",
+            Outcome::NotFound => "not-found",
+            Outcome::Error => "error",
+        }
+    }
+
+    /// The outcome as the table shows it: its word in capitals.
     pub fn label(self) -> &'static str {
         match self {
             Outcome::High => "HIGH",
             Outcome::Low => "LOW",
-            Outcome::NotFound => "not found",
-            Outcome::Error => "error",
+            Outcome::NotFound => "NOT-FOUND",
+            Outcome::Error => "ERROR",
         }
     }
 }
@@ -53,6 +64,8 @@ pub enum Failure {
     Plugin(String),
     /// The path cannot be matched as given.
     Input(String),
+    /// The path is pinned to an item that is gone (`plexmatch pin`).
+    Pin(String),
 }
 
 impl std::fmt::Display for Failure {
@@ -61,7 +74,8 @@ impl std::fmt::Display for Failure {
             Failure::Unauthorized(m)
             | Failure::Plex(m)
             | Failure::Plugin(m)
-            | Failure::Input(m) => f.write_str(m),
+            | Failure::Input(m)
+            | Failure::Pin(m) => f.write_str(m),
         }
     }
 }
@@ -173,7 +187,7 @@ impl Matcher {
                     all_sure &= items.len() == 1;
                     for it in items {
                         if !found.iter().any(|f| f.rating_key == it.rating_key) {
-                            found.push(matched(it, section));
+                            found.push(MatchedItem::of(it, section));
                         }
                     }
                 }
@@ -539,14 +553,17 @@ enum Asked {
     Failed(Failure, bool),
 }
 
-fn matched(i: Item, section: &Section) -> MatchedItem {
-    MatchedItem {
-        rating_key: i.rating_key,
-        title: i.title,
-        kind: i.kind,
-        section_id: i.section_id,
-        section: section.title.clone(),
-        files: i.files,
+impl MatchedItem {
+    /// An item of `section` as answers show it.
+    pub fn of(i: Item, section: &Section) -> MatchedItem {
+        MatchedItem {
+            rating_key: i.rating_key,
+            title: i.title,
+            kind: i.kind,
+            section_id: i.section_id,
+            section: section.title.clone(),
+            files: i.files,
+        }
     }
 }
 

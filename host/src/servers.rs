@@ -161,7 +161,12 @@ pub fn identify(
                     name: seen.name,
                 })
             }
-            _ => Err(e),
+            _ => Err(match e {
+                PlexError::Offline(_) => e.noted(&format!(
+                    "this data dir has no record of which server {url} is; run once without --offline"
+                )),
+                e => e,
+            }),
         },
     }
 }

@@ -46,6 +46,8 @@ impl Fixture {
             page_size: 1000,
             pages_in_flight: plexmatch::plex::DEFAULT_PAGES_IN_FLIGHT,
             retry: fast_retries(),
+            tls: plexmatch::plex::TlsOptions::default(),
+            offline: false,
         }
     }
 

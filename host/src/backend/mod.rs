@@ -46,6 +46,8 @@ pub struct CachePolicy {
     /// stamped a little earlier than others that were already listed (a server clock
     /// stepped back, a scan committing late) are still seen.
     pub refresh_margin: Duration,
+    /// Size limit of the compiled-plugin cache (`plugins/` in the data dir), in bytes.
+    pub compiled_limit: u64,
 }
 
 /// Default library TTL. Bringing a stale snapshot up to date costs two requests when
@@ -77,6 +79,7 @@ impl Default for CachePolicy {
             failure_backoff: FAILURE_BACKOFF,
             full_listing_every: DEFAULT_FULL_LISTING_EVERY,
             refresh_margin: DEFAULT_REFRESH_MARGIN,
+            compiled_limit: crate::runtime::COMPILED_DEFAULT_LIMIT,
         }
     }
 }
@@ -86,6 +89,8 @@ pub struct Backend {
     pub plex: PlexClient,
     pub library: LibraryCache,
     pub matches: MatchCache,
+    /// People's decisions (`plexmatch pin`), answered before any plugin is asked.
+    pub pinned: cache::Pins,
     pub policy: CachePolicy,
     /// One lock per section so that concurrent lookups refresh a stale snapshot once.
     refreshing: Mutex<HashMap<u32, Arc<Mutex<()>>>>,
@@ -197,6 +202,7 @@ impl Backend {
             plex,
             library: LibraryCache::open(&cache_dir, policy.library_limit)?,
             matches: MatchCache::open(&cache_dir, policy.match_limit)?,
+            pinned: cache::Pins::open(&cache_dir)?,
             policy,
             refreshing: Mutex::new(HashMap::new()),
             locks_dir: cache_dir.join("locks"),
@@ -295,7 +301,7 @@ impl Backend {
                 }
             }
             _ if e.is_unreachable() => f.server = Some((Instant::now(), e.clone())),
-            PlexError::NotFound(_) => {}
+            PlexError::NotFound(_) | PlexError::Offline(_) => {}
             _ => {
                 if let Some(id) = section {
                     f.sections.insert(id, (Instant::now(), e.clone()));
@@ -383,7 +389,11 @@ impl Backend {
 
     /// Whether something cached at `at` is still trusted: an empty answer (no sections,
     /// no items) only for the negative TTL, anything else for the library TTL.
+    /// Offline, whatever is cached is trusted: it is all there is.
     fn is_fresh_for(&self, at: i64, empty: bool) -> bool {
+        if self.plex.is_offline() {
+            return true;
+        }
         let ttl = if empty {
             self.policy.negative_ttl
         } else {

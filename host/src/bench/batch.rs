@@ -84,6 +84,8 @@ pub fn run(items: usize, paths: usize, workers: usize) -> Result<BatchReport> {
         page_size: DEFAULT_PAGE_SIZE,
         pages_in_flight: crate::plex::DEFAULT_PAGES_IN_FLIGHT,
         retry: crate::plex::RetryPolicy::default(),
+        tls: crate::plex::TlsOptions::default(),
+        offline: false,
     };
 
     let mut plugin_compile_ms = 0.0;

@@ -108,5 +108,7 @@ fn plex_config(emulator: &Emulator, page_size: usize) -> PlexConfig {
         page_size,
         pages_in_flight: crate::plex::DEFAULT_PAGES_IN_FLIGHT,
         retry: crate::plex::RetryPolicy::default(),
+        tls: crate::plex::TlsOptions::default(),
+        offline: false,
     }
 }

@@ -26,9 +26,34 @@ pub enum CacheCommand {
     /// Example: plexmatch cache invalidate --section 1 --path "/media/Inception (2010).mkv"
     Invalidate(InvalidateArgs),
     /// Delete cached data: everything, or one section's (snapshot, searches and matches).
+    /// Pins are kept (`plexmatch unpin` removes them).
     ///
     /// Example: plexmatch cache clear --section 1
     Clear(ClearArgs),
+    /// List the pinned paths (`plexmatch pin`).
+    ///
+    /// Example: plexmatch cache pins --json
+    Pins(PinsArgs),
+}
+
+/// Options of `plexmatch cache pins`.
+#[derive(Args, Debug)]
+// Flags this command does not use are accepted (they may come from the environment)
+// but not shown.
+#[command(mut_arg("library_ttl", |a| a.hide(true)))]
+#[command(mut_arg("negative_ttl", |a| a.hide(true)))]
+#[command(mut_arg("full_listing_every", |a| a.hide(true)))]
+#[command(mut_arg("library_cache_mib", |a| a.hide(true)))]
+#[command(mut_arg("match_cache_mib", |a| a.hide(true)))]
+#[command(mut_arg("compiled_plugins_mib", |a| a.hide(true)))]
+pub struct PinsArgs {
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// Print one JSON object per pin.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Which server's caches a command works on.
@@ -42,6 +67,11 @@ pub struct ServerArg {
 
 /// Options of `plexmatch cache stats`.
 #[derive(Args, Debug)]
+// Flags this command does not use are accepted (they may come from the environment)
+// but not shown.
+#[command(mut_arg("library_ttl", |a| a.hide(true)))]
+#[command(mut_arg("negative_ttl", |a| a.hide(true)))]
+#[command(mut_arg("full_listing_every", |a| a.hide(true)))]
 pub struct StatsArgs {
     #[command(flatten)]
     pub cache: CacheArgs,
@@ -54,6 +84,11 @@ pub struct StatsArgs {
 
 /// Options of `plexmatch cache refresh`.
 #[derive(Args, Debug)]
+// Flags this command does not use are accepted (they may come from the environment)
+// but not shown.
+#[command(mut_arg("negative_ttl", |a| a.hide(true)))]
+#[command(mut_arg("match_cache_mib", |a| a.hide(true)))]
+#[command(mut_arg("compiled_plugins_mib", |a| a.hide(true)))]
 pub struct RefreshArgs {
     #[command(flatten)]
     pub plex: PlexArgs,
@@ -70,6 +105,14 @@ pub struct RefreshArgs {
 
 /// Options of `plexmatch cache invalidate`.
 #[derive(Args, Debug)]
+// Flags this command does not use are accepted (they may come from the environment)
+// but not shown.
+#[command(mut_arg("library_ttl", |a| a.hide(true)))]
+#[command(mut_arg("negative_ttl", |a| a.hide(true)))]
+#[command(mut_arg("full_listing_every", |a| a.hide(true)))]
+#[command(mut_arg("library_cache_mib", |a| a.hide(true)))]
+#[command(mut_arg("match_cache_mib", |a| a.hide(true)))]
+#[command(mut_arg("compiled_plugins_mib", |a| a.hide(true)))]
 pub struct InvalidateArgs {
     #[command(flatten)]
     pub cache: CacheArgs,
@@ -94,6 +137,14 @@ pub struct InvalidateArgs {
 
 /// Options of `plexmatch cache clear`.
 #[derive(Args, Debug)]
+// Flags this command does not use are accepted (they may come from the environment)
+// but not shown.
+#[command(mut_arg("library_ttl", |a| a.hide(true)))]
+#[command(mut_arg("negative_ttl", |a| a.hide(true)))]
+#[command(mut_arg("full_listing_every", |a| a.hide(true)))]
+#[command(mut_arg("library_cache_mib", |a| a.hide(true)))]
+#[command(mut_arg("match_cache_mib", |a| a.hide(true)))]
+#[command(mut_arg("compiled_plugins_mib", |a| a.hide(true)))]
 pub struct ClearArgs {
     #[command(flatten)]
     pub cache: CacheArgs,
@@ -115,6 +166,7 @@ impl CacheCommand {
             }
             CacheCommand::Invalidate(a) => super::layered::cache(l, &mut a.cache),
             CacheCommand::Clear(a) => super::layered::cache(l, &mut a.cache),
+            CacheCommand::Pins(a) => super::layered::cache(l, &mut a.cache),
         }
         Ok(())
     }
@@ -127,7 +179,31 @@ pub fn run(cmd: CacheCommand) -> Result<i32> {
         CacheCommand::Refresh(a) => refresh(a),
         CacheCommand::Invalidate(a) => invalidate(a),
         CacheCommand::Clear(a) => clear(a),
+        CacheCommand::Pins(a) => pins(a),
     }
+}
+
+fn pins(args: PinsArgs) -> Result<i32> {
+    let pins = super::pin_cmd::open_pins(&args.cache, &args.server)?.list()?;
+    if args.json {
+        for p in &pins {
+            println!("{}", serde_json::to_string(p)?);
+        }
+        return Ok(exit::ALL_HIGH);
+    }
+    if pins.is_empty() {
+        println!("no path is pinned");
+    }
+    for p in &pins {
+        println!(
+            "{:<8}  section {:<4}  {}  →  {}",
+            p.rating_key,
+            p.section_id,
+            crate::text::escape_controls(&p.path),
+            crate::text::escape_controls(&p.title)
+        );
+    }
+    Ok(exit::ALL_HIGH)
 }
 
 /// One server's caches, with no request to any server.
@@ -185,6 +261,12 @@ fn stats(args: StatsArgs) -> Result<i32> {
     let lib_stats = library.stats_totals()?;
     let match_stats = matches.stats_totals()?;
     let policy = args.cache.policy();
+    let plugins_dir = setup::data_dir(&args.cache)?.join("plugins");
+    let compiled = crate::runtime::compile_cache::footprint(&plugins_dir);
+    let pins = crate::cache::Pins::open(&dir)
+        .and_then(|p| p.list())
+        .map(|p| p.len())
+        .unwrap_or(0);
     if args.json {
         let kinds = |m: &BTreeMap<String, Counts>| {
             m.iter()
@@ -203,6 +285,11 @@ fn stats(args: StatsArgs) -> Result<i32> {
                 "entries": entries, "used_bytes": match_used, "file_bytes": match_file,
                 "limit_bytes": policy.match_limit, "lookups": kinds(&match_stats),
             },
+            "compiled_plugins": {
+                "count": compiled.0, "bytes": compiled.1, "limit_bytes": policy.compiled_limit,
+                "dir": plugins_dir,
+            },
+            "pins": pins,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(exit::ALL_HIGH);
@@ -227,6 +314,14 @@ fn stats(args: StatsArgs) -> Result<i32> {
         mib(policy.match_limit)
     );
     print_lookups(&match_stats);
+    println!("pins: {pins} (plexmatch cache pins lists them)");
+    println!(
+        "compiled plugins: {} in {:.2} MiB of {:.0} MiB ({})",
+        compiled.0,
+        mib(compiled.1),
+        mib(policy.compiled_limit),
+        plugins_dir.display()
+    );
     Ok(exit::ALL_HIGH)
 }
 
@@ -361,7 +456,10 @@ fn clear(args: ClearArgs) -> Result<i32> {
         None => {
             library.clear(None)?;
             matches.clear()?;
-            println!("cleared both caches of server {}", server.describe());
+            println!(
+                "cleared both caches of server {} (pins kept: plexmatch unpin removes them)",
+                server.describe()
+            );
         }
     }
     Ok(exit::ALL_HIGH)

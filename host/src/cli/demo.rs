@@ -94,6 +94,8 @@ fn pass(emulator: &Emulator, dir: &std::path::Path, paths: &[&str], title: &str)
         page_size: crate::plex::DEFAULT_PAGE_SIZE,
         pages_in_flight: crate::plex::DEFAULT_PAGES_IN_FLIGHT,
         retry: crate::plex::RetryPolicy::default(),
+        tls: crate::plex::TlsOptions::default(),
+        offline: false,
     };
     let backend = Arc::new(Backend::open(&config, dir, CachePolicy::default())?);
     let plugin = Arc::new(Plugin::load(

@@ -2,6 +2,7 @@
 //! environment variable set them (flags > environment > file > defaults).
 
 use anyhow::Result;
+use toml::Spanned;
 
 use super::match_cmd::MatchOptions;
 use super::{CacheArgs, PlexArgs};
@@ -21,6 +22,7 @@ pub fn plex(l: &mut Layering, a: &mut PlexArgs) -> Result<()> {
         f.page_size.clone(),
         f.pages_in_flight.clone(),
     );
+    let (ca_file, verify_tls) = (f.ca_file.clone(), f.verify_tls.clone());
     l.option(
         names("plex.url", "plex_url", "--plex-url", Some("PLEX_URL")),
         &mut a.plex_url,
@@ -46,10 +48,12 @@ pub fn plex(l: &mut Layering, a: &mut PlexArgs) -> Result<()> {
             Ok(token) => {
                 a.token = Some(token);
                 shown.value = mask(&a.token);
+                shown.typed = serde_json::Value::String(shown.value.clone());
             }
             // Only the commands that need the token fail on it; `config show` shows it.
             Err(e) => {
                 shown.value = format!("(unreadable: {e:#})");
+                shown.typed = serde_json::Value::Null;
                 a.token_problem = Some(format!("{e:#}"));
             }
         }
@@ -102,6 +106,40 @@ pub fn plex(l: &mut Layering, a: &mut PlexArgs) -> Result<()> {
         |v| *v,
         |v| v.to_string(),
     );
+    l.option(
+        names(
+            "plex.ca_file",
+            "ca_file",
+            "--ca-file",
+            Some("PLEXMATCH_CA_FILE"),
+        ),
+        &mut a.ca_file,
+        ca_file.as_ref(),
+        |v: &String| expand(v),
+        |v| {
+            v.as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "(none: the system's and the bundled roots)".into())
+        },
+    );
+    // `verify_tls = false` in the file is `--insecure` on the command line.
+    let verify = verify_tls.map(|v| {
+        let span = v.span();
+        Spanned::new(span, !*v.get_ref())
+    });
+    l.value(
+        names("plex.verify_tls", "insecure", "--insecure", None),
+        &mut a.insecure,
+        verify.as_ref(),
+        |v| *v,
+        |v| {
+            if *v {
+                "false (--insecure)".into()
+            } else {
+                "true".into()
+            }
+        },
+    );
     Ok(())
 }
 
@@ -116,6 +154,7 @@ pub fn cache(l: &mut Layering, a: &mut CacheArgs) {
         f.library_cache_mib.clone(),
         f.match_cache_mib.clone(),
     );
+    let compiled = f.compiled_plugins_mib.clone();
     l.option(
         names(
             "cache.dir",
@@ -193,6 +232,18 @@ pub fn cache(l: &mut Layering, a: &mut CacheArgs) {
         ),
         &mut a.match_cache_mib,
         mat.as_ref(),
+        |v| *v,
+        |v| format!("{v} MiB"),
+    );
+    l.value(
+        names(
+            "cache.compiled_plugins_mib",
+            "compiled_plugins_mib",
+            "--compiled-plugins-mib",
+            Some("PLEXMATCH_COMPILED_PLUGINS_MIB"),
+        ),
+        &mut a.compiled_plugins_mib,
+        compiled.as_ref(),
         |v| *v,
         |v| format!("{v} MiB"),
     );

@@ -3,13 +3,14 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
 use super::output::{Format, Printer, Tally};
 use super::progress::Progress;
 use super::{CacheArgs, PlexArgs, setup};
 use crate::batch::{self, Answer, BatchOptions};
+use crate::input::Input;
 use crate::runtime::Limits;
 
 /// What to match with: sections, plugin, its settings, parallelism and limits (the
@@ -146,8 +147,25 @@ pub enum FormatArg {
 /// Options of `plexmatch match`.
 #[derive(Args, Debug)]
 pub struct MatchArgs {
-    /// Media paths to match; read one per line from stdin when none is given.
+    /// Media paths to match (a folder: the media files under it); read one per line from
+    /// stdin when none is given.
     pub paths: Vec<String>,
+    /// Read the paths from FILE ("-": stdin), one per line (or NUL-separated with -0).
+    #[arg(long, value_name = "FILE", conflicts_with = "paths")]
+    pub from: Option<std::path::PathBuf>,
+    /// Paths on stdin or in --from are separated by NUL bytes, as `find -print0` writes them.
+    #[arg(short = '0', long)]
+    pub null: bool,
+    /// File extensions a folder argument is searched for (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = crate::input::default_extensions(), value_name = "EXT,...")]
+    pub extensions: Vec<String>,
+    /// Answer from the caches alone: Plex is never contacted, and a path the caches
+    /// cannot answer is an error that says so.
+    #[arg(long, conflicts_with = "refresh")]
+    pub offline: bool,
+    /// Bring the chosen sections' snapshots up to date before matching, even if fresh.
+    #[arg(long)]
+    pub refresh: bool,
     #[command(flatten)]
     pub plex: PlexArgs,
     #[command(flatten)]
@@ -176,24 +194,7 @@ pub struct MatchArgs {
 /// Runs `plexmatch match`.
 pub fn run(args: MatchArgs) -> Result<i32> {
     let started = Instant::now();
-    let backend = setup::backend(&args.plex, &args.cache)?;
     let o = &args.options;
-    let limits = o.limits();
-    backend.set_run_request_budget(o.requests_per_run);
-    let plugins = setup::plugins(&o.plugins, &o.settings, limits, &backend)?;
-    let all = backend.sections()?;
-    let sections = crate::sections::resolve(&o.sections, &all)?;
-    let format = match (args.json, args.format) {
-        (true, _) | (_, FormatArg::Json) => Format::Json,
-        (_, FormatArg::Csv) => Format::Csv,
-        (_, FormatArg::Table) => Format::Table,
-    };
-    let mut printer = Printer::new(format, args.quiet, args.color);
-    // A progress bar only for people watching a table on a terminal.
-    let watching = !args.quiet && format == Format::Table && std::io::stderr().is_terminal();
-    let known = (!args.paths.is_empty()).then_some(args.paths.len() as u64);
-    let progress = Progress::new(watching, known);
-    let mut tally = Tally::default();
     if let Some(n) = o.workers
         && !(1..=batch::MAX_WORKERS).contains(&n)
     {
@@ -202,6 +203,57 @@ pub fn run(args: MatchArgs) -> Result<i32> {
             batch::MAX_WORKERS
         );
     }
+    let backend = setup::backend_with(&args.plex, &args.cache, args.offline)?;
+    let limits = o.limits();
+    backend.set_run_request_budget(o.requests_per_run);
+    let plugins = setup::plugins(&o.plugins, &o.settings, limits, &backend)?;
+    let all = backend.sections()?;
+    let sections = crate::sections::resolve(&o.sections, &all)?;
+    if args.refresh {
+        for s in sections.iter().filter(|s| s.kind.leaf_type().is_some()) {
+            backend.force_refresh(s.id, false)?;
+        }
+    }
+    let format = match (args.json, args.format) {
+        (true, _) | (_, FormatArg::Json) => Format::Json,
+        (_, FormatArg::Csv) => Format::Csv,
+        (_, FormatArg::Table) => Format::Table,
+    };
+    let mut printer = Printer::new(format, args.quiet, args.color);
+    // Where the paths come from, and how many there are when that is known up front.
+    let end = if args.null { b'\0' } else { b'\n' };
+    let (paths, known): (Box<dyn Iterator<Item = Input> + Send>, Option<u64>) = match &args.from {
+        Some(file) if file.as_os_str() != "-" => {
+            let count = crate::input::count_records(file, end)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let reader = std::fs::File::open(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            (
+                Box::new(crate::input::records(std::io::BufReader::new(reader), end)),
+                Some(count),
+            )
+        }
+        None if !args.paths.is_empty() => {
+            let inputs = crate::input::expand_folders(&args.paths, &args.extensions);
+            let n = inputs.len() as u64;
+            (Box::new(inputs.into_iter()), Some(n))
+        }
+        // Bytes, not text: a line that is not UTF-8 is that path's input error, and
+        // the lines after it are read as usual.
+        _ => (
+            Box::new(crate::input::records(
+                std::io::BufReader::new(crate::input::StoppableStdin),
+                end,
+            )),
+            None,
+        ),
+    };
+    // Progress for anyone watching stderr, whatever the output format.
+    let watching = !args.quiet && std::io::stderr().is_terminal();
+    let progress = Progress::new(watching, known);
+    let interrupted = super::interrupt::install();
+    let paths = paths.take_while(|_| !super::interrupt::stopped());
+    let mut tally = Tally::default();
     let wanted = o
         .workers
         .unwrap_or(BatchOptions::default().workers)
@@ -216,25 +268,21 @@ pub fn run(args: MatchArgs) -> Result<i32> {
         progress.suspend(|| printer.row(&a.result, a.more_ready));
         progress.inc();
     };
-    if args.paths.is_empty() {
-        // Bytes, not text: a line that is not UTF-8 is that path's input error, and the
-        // lines after it are read as usual.
-        let lines = crate::input::lines(std::io::BufReader::new(std::io::stdin()));
-        batch::run(&plugins, &backend, &sections, lines, options, emit);
-    } else {
-        batch::run(
-            &plugins,
-            &backend,
-            &sections,
-            args.paths.clone().into_iter(),
-            options,
-            emit,
-        );
-    }
+    batch::run(&plugins, &backend, &sections, paths, options, emit);
     progress.finish();
     backend.flush();
-    if !args.quiet {
-        eprintln!("{}", tally.summary(&backend, started.elapsed()));
+    let stopped = interrupted && super::interrupt::stopped();
+    if !args.quiet || stopped {
+        let summary = tally.summary(&backend, started.elapsed());
+        if stopped {
+            eprintln!("interrupted: {summary}");
+        } else {
+            eprintln!("{summary}");
+        }
     }
-    Ok(tally.exit_code())
+    Ok(if stopped {
+        super::exit::INTERRUPTED
+    } else {
+        tally.exit_code()
+    })
 }

@@ -6,9 +6,11 @@ mod config_cmd;
 mod demo;
 mod doctor_cmd;
 mod emulator_cmd;
+mod interrupt;
 mod layered;
 mod match_cmd;
 mod output;
+mod pin_cmd;
 mod plugin_cmd;
 mod progress;
 mod sections_cmd;
@@ -30,10 +32,13 @@ pub mod exit {
     pub const PLEX: i32 = 3;
     /// A plugin failed (trap, deadline, memory cap, or an answer the host refused).
     pub const PLUGIN: i32 = 4;
+    /// Stopped by Ctrl-C (SIGINT) after the paths in flight were answered.
+    pub const INTERRUPTED: i32 = 130;
 }
 
 const EXIT_CODES: &str = "Exit codes: 0 every path matched HIGH; 1 some path LOW or not found; \
-2 bad arguments or configuration; 3 Plex unreachable, failing or token refused; 4 a plugin failed.";
+2 bad arguments or configuration; 3 Plex unreachable, failing or token refused; 4 a plugin failed; \
+130 interrupted (Ctrl-C).";
 
 /// Decide which item of a Plex library holds a media file, with sandboxed matcher plugins.
 #[derive(Parser, Debug)]
@@ -66,6 +71,14 @@ pub enum Command {
     ///
     /// Example: PLEX_URL=http://127.0.0.1:32400 PLEX_TOKEN=... plexmatch doctor
     Doctor(doctor_cmd::DoctorArgs),
+    /// Settle a path: it is this Plex item, whatever any plugin says (checked against Plex).
+    ///
+    /// Example: plexmatch pin "/media/Heat (1995).mkv" 501
+    Pin(pin_cmd::PinArgs),
+    /// Remove pins: the paths are matched by the plugins again.
+    ///
+    /// Example: plexmatch unpin "/media/Heat (1995).mkv"
+    Unpin(pin_cmd::UnpinArgs),
     /// Inspect or clear the caches.
     #[command(subcommand)]
     Cache(cache_cmd::CacheCommand),
@@ -126,6 +139,13 @@ pub struct PlexArgs {
     /// Pages of a section listing requested at the same time (1: one after another).
     #[arg(long, env = "PLEXMATCH_PAGES_IN_FLIGHT", default_value_t = crate::plex::DEFAULT_PAGES_IN_FLIGHT, value_name = "PAGES", value_parser = pages_in_flight)]
     pub pages_in_flight: usize,
+    /// PEM file of certificates to trust besides the system's and the bundled web roots:
+    /// a self-signed server's certificate or its CA.
+    #[arg(long, env = "PLEXMATCH_CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Do not check the server's TLS certificate (a warning says so); prefer --ca-file.
+    #[arg(long)]
+    pub insecure: bool,
     /// Why the configured token file could not be read, if it could not: an error for the
     /// commands that need the token, a line in `config show`.
     #[arg(skip)]
@@ -188,6 +208,15 @@ pub struct CacheArgs {
         value_name = "MIB"
     )]
     pub match_cache_mib: u64,
+    /// Size limit of the compiled-plugin cache (shared by every server's caches); least
+    /// recently used plugins go first.
+    #[arg(
+        long,
+        env = "PLEXMATCH_COMPILED_PLUGINS_MIB",
+        default_value_t = crate::runtime::COMPILED_DEFAULT_LIMIT >> 20,
+        value_name = "MIB"
+    )]
+    pub compiled_plugins_mib: u64,
 }
 
 impl CacheArgs {
@@ -199,6 +228,7 @@ impl CacheArgs {
             library_limit: self.library_cache_mib.max(1) << 20,
             match_limit: self.match_cache_mib.max(1) << 20,
             full_listing_every: self.full_listing_every,
+            compiled_limit: self.compiled_plugins_mib.max(1) << 20,
             ..Default::default()
         }
     }
@@ -228,6 +258,8 @@ pub fn run() -> i32 {
     let result = configure(&mut cli, &matches).and_then(|(file, shown)| match cli.command {
         Command::Match(a) => match_cmd::run(a),
         Command::Sections(a) => sections_cmd::run(a),
+        Command::Pin(a) => pin_cmd::pin(a),
+        Command::Unpin(a) => pin_cmd::unpin(a),
         Command::Cache(c) => cache_cmd::run(c),
         Command::Emulator(a) => emulator_cmd::run(a),
         Command::Demo(a) => demo::run(a),
@@ -281,6 +313,11 @@ fn configure(
             layered::plex(&mut l, &mut a.plex)?;
             layered::cache(&mut l, &mut a.cache);
         }
+        Command::Pin(a) => {
+            layered::plex(&mut l, &mut a.plex)?;
+            layered::cache(&mut l, &mut a.cache);
+        }
+        Command::Unpin(a) => layered::cache(&mut l, &mut a.cache),
         Command::Cache(c) => c.configure(&mut l)?,
         Command::Config(config_cmd::ConfigCommand::Show(a)) => {
             layered::plex(&mut l, &mut a.plex)?;

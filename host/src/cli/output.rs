@@ -24,6 +24,8 @@ pub struct Printer {
     quiet: bool,
     header_done: bool,
     colour: bool,
+    /// The terminal's width, when the table goes to one: lines are cut to it.
+    width: Option<usize>,
     /// Answers waiting to be written: one write for a run of answers ready together,
     /// not one per line (stdout alone writes at every newline).
     out: std::io::BufWriter<std::io::Stdout>,
@@ -76,6 +78,7 @@ impl Printer {
             quiet,
             header_done: false,
             colour,
+            width: (format == Format::Table).then(terminal_width).flatten(),
             out: std::io::BufWriter::with_capacity(64 << 10, std::io::stdout()),
         }
     }
@@ -93,21 +96,20 @@ impl Printer {
                 let _ = writeln!(out, "{line}");
             }
             Format::Csv => {
+                let mut rows = Vec::new();
                 if !self.header_done {
-                    let _ = writeln!(
-                        out,
-                        "path,outcome,rating_key,title,section,plugin,candidates,error"
-                    );
+                    rows.push(CSV_HEADER.iter().map(|h| h.to_string()).collect());
                     self.header_done = true;
                 }
-                let _ = writeln!(out, "{}", csv_row(m));
+                rows.push(csv_record(m));
+                let _ = out.write_all(&csv_bytes(&rows));
             }
             Format::Table => {
                 if !self.header_done {
                     let _ = writeln!(out, "{}", table_header());
                     self.header_done = true;
                 }
-                let mut row = table_row(m);
+                let mut row = table_row_within(m, self.width);
                 if let Some(e) = &m.explain {
                     row.push_str(&explain_lines(e));
                 }
@@ -124,40 +126,76 @@ impl Printer {
     }
 }
 
-/// One answer as a CSV record (RFC 4180 quoting); candidates as `key:title` joined by `;`.
-pub fn csv_row(m: &PathMatch) -> String {
+/// The CSV columns: `candidate_keys` space-separated; `candidates` a JSON array of
+/// `{rating_key, title, section, file}` (LOW answers only).
+pub const CSV_HEADER: [&str; 9] = [
+    "path",
+    "outcome",
+    "rating_key",
+    "title",
+    "section",
+    "plugin",
+    "candidate_keys",
+    "candidates",
+    "error",
+];
+
+/// CSV records as bytes, quoted as RFC 4180 says (by the csv crate).
+pub fn csv_bytes(rows: &[Vec<String>]) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    for r in rows {
+        let _ = w.write_record(r);
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+/// One answer as CSV fields (the csv crate quotes them); control characters escaped.
+pub fn csv_record(m: &PathMatch) -> Vec<String> {
     let item = m.item.as_ref();
-    let candidates = if m.outcome == Outcome::Low {
+    let low = m.outcome == Outcome::Low;
+    let keys = if low {
         m.candidates
             .iter()
-            .map(|c| format!("{}:{}", c.rating_key, c.title))
+            .map(|c| c.rating_key.as_str())
             .collect::<Vec<_>>()
-            .join(";")
+            .join(" ")
+    } else {
+        String::new()
+    };
+    let candidates = if low {
+        serde_json::Value::Array(
+            m.candidates
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "rating_key": c.rating_key,
+                        "title": c.title,
+                        "section": c.section,
+                        "file": c.files.first(),
+                    })
+                })
+                .collect(),
+        )
+        .to_string()
     } else {
         String::new()
     };
     [
         m.path.clone(),
-        m.outcome.label().to_owned(),
+        m.outcome.word().to_owned(),
         item.map(|i| i.rating_key.clone()).unwrap_or_default(),
         item.map(|i| i.title.clone()).unwrap_or_default(),
         item.map(|i| i.section.clone()).unwrap_or_default(),
         m.plugin.clone(),
+        keys,
         candidates,
         m.error.as_ref().map(|e| e.to_string()).unwrap_or_default(),
     ]
     .iter()
-    .map(|f| csv_field(&escape_controls(f)))
-    .collect::<Vec<_>>()
-    .join(",")
-}
-
-fn csv_field(f: &str) -> String {
-    if f.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", f.replace('"', "\"\""))
-    } else {
-        f.to_owned()
-    }
+    .map(|f| escape_controls(f).into_owned())
+    .collect()
 }
 
 /// Column widths of the table, in terminal cells.
@@ -201,6 +239,75 @@ pub fn fit(s: &str, width: usize) -> String {
     out.push('…');
     used += 1;
     format!("{out}{}", " ".repeat(width.saturating_sub(used)))
+}
+
+/// Cells before the path: the five columns and their gaps.
+const BEFORE_PATH: usize = 9 + 8 + 14 + 40 + 16 + 5 * 2;
+
+/// The terminal's width in cells, when stdout is a terminal.
+pub fn terminal_width() -> Option<usize> {
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return None;
+    }
+    // SAFETY: TIOCGWINSZ fills a winsize struct for a terminal file descriptor.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 0).then_some(ws.ws_col as usize)
+}
+
+/// `s` in at most `width` cells, cut at the start (`…` first) so that the end, a path's
+/// file name, stays.
+pub fn fit_end(s: &str, width: usize) -> String {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if s.width() <= width {
+        return s.to_owned();
+    }
+    let mut kept: Vec<char> = Vec::new();
+    let mut used = 1;
+    for c in s.chars().rev() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width {
+            break;
+        }
+        kept.push(c);
+        used += w;
+    }
+    std::iter::once('…').chain(kept.into_iter().rev()).collect()
+}
+
+/// [`table_row`] with its lines cut to a terminal `width` (the path keeps its end).
+pub fn table_row_within(m: &PathMatch, width: Option<usize>) -> String {
+    let row = table_row(m);
+    let Some(width) = width else { return row };
+    row.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            if i == 0 {
+                // The first line: the cells, then the path cut from the left.
+                let (cells, path) = split_at_width(line, BEFORE_PATH);
+                format!(
+                    "{cells}{}",
+                    fit_end(path, width.saturating_sub(BEFORE_PATH).max(12))
+                )
+            } else {
+                fit(line, width).trim_end().to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `line` split after `cells` terminal cells.
+fn split_at_width(line: &str, cells: usize) -> (&str, &str) {
+    use unicode_width::UnicodeWidthChar;
+    let mut used = 0;
+    for (i, c) in line.char_indices() {
+        if used >= cells {
+            return line.split_at(i);
+        }
+        used += c.width().unwrap_or(0);
+    }
+    (line, "")
 }
 
 /// One answer as a table row; a LOW answer's candidates follow on indented lines, each
@@ -309,7 +416,7 @@ impl Tally {
             (Outcome::Low, _) => self.low += 1,
             (Outcome::NotFound, _) => self.not_found += 1,
             (Outcome::Error, Some(Failure::Plugin(_))) => self.plugin_errors += 1,
-            (Outcome::Error, Some(Failure::Input(_))) => self.input_errors += 1,
+            (Outcome::Error, Some(Failure::Input(_) | Failure::Pin(_))) => self.input_errors += 1,
             (Outcome::Error, _) => self.plex_errors += 1,
         }
     }
@@ -337,7 +444,7 @@ impl Tally {
             + self.input_errors;
         let errors = self.plex_errors + self.plugin_errors + self.input_errors;
         format!(
-            "{total} path(s): {} HIGH, {} LOW, {} not found, {errors} error(s) · {} answered from the caches alone, {} needed Plex · {} Plex request(s), {} of them before matching · {:.2?}",
+            "{total} path(s): {} HIGH, {} LOW, {} NOT-FOUND, {errors} ERROR · {} answered from the caches alone, {} needed Plex · {} Plex request(s), {} of them before matching · {:.2?}",
             self.high,
             self.low,
             self.not_found,
@@ -366,5 +473,24 @@ mod tests {
         let long = "The Lord of the Rings: The Fellowship of the Ring (Extended Edition)";
         assert_eq!(fit(long, 40).width(), 40);
         assert!(fit(long, 40).ends_with('…'));
+    }
+
+    #[test]
+    fn a_long_path_keeps_its_file_name_within_the_terminal() {
+        let m = PathMatch {
+            path: format!("/media/{}/千と千尋の神隠し (2001).mkv", "deep/".repeat(40)),
+            outcome: Outcome::NotFound,
+            item: None,
+            candidates: Vec::new(),
+            plugin: "default".into(),
+            error: None,
+            requests: 0,
+            explain: None,
+        };
+        let row = table_row_within(&m, Some(160));
+        assert!(row.width() <= 160, "{} cells: {row}", row.width());
+        assert!(row.ends_with("千と千尋の神隠し (2001).mkv"), "{row}");
+        assert!(row.contains('…'));
+        assert_eq!(table_row_within(&m, None), table_row(&m));
     }
 }

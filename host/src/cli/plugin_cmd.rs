@@ -82,6 +82,8 @@ fn scratch_backend(url: &str, token: &str, dir: &Path) -> Result<Arc<Backend>> {
         page_size: DEFAULT_PAGE_SIZE,
         pages_in_flight: crate::plex::DEFAULT_PAGES_IN_FLIGHT,
         retry: RetryPolicy::default(),
+        tls: crate::plex::TlsOptions::default(),
+        offline: false,
     };
     // A temporary data dir for one command: its caches need no server identity.
     let server = crate::servers::ServerIdentity {

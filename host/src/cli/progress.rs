@@ -16,17 +16,23 @@ impl Progress {
         if !visible {
             return Progress { bar: None };
         }
+        // Whole paths per second: "3,704/s", not indicatif's "3,703.6659/s".
+        let rate = |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{}/s", grouped(s.per_sec().round() as u64));
+        };
         let bar = match total {
             Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr())
                 .with_style(
                     ProgressStyle::with_template(
-                        "{bar:30} {pos}/{len} paths · {per_sec} · ETA {eta}",
+                        "{bar:30} {human_pos}/{human_len} paths · {rate} · ETA {eta}",
                     )
-                    .expect("valid template"),
+                    .expect("valid template")
+                    .with_key("rate", rate),
                 ),
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
-                ProgressStyle::with_template("{spinner} {pos} paths · {per_sec}")
-                    .expect("valid template"),
+                ProgressStyle::with_template("{spinner} {human_pos} paths · {rate}")
+                    .expect("valid template")
+                    .with_key("rate", rate),
             ),
         };
         bar.enable_steady_tick(Duration::from_millis(200));
@@ -53,5 +59,29 @@ impl Progress {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }
+    }
+}
+
+/// `n` with thousands separated by commas.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rates_are_whole_numbers_with_separators() {
+        assert_eq!(super::grouped(0), "0");
+        assert_eq!(super::grouped(999), "999");
+        assert_eq!(super::grouped(3704), "3,704");
+        assert_eq!(super::grouped(1234567), "1,234,567");
     }
 }

@@ -98,13 +98,30 @@ pub fn plex_config(plex: &PlexArgs, dir: &Path) -> Result<PlexConfig> {
         page_size: plex.page_size.max(1),
         pages_in_flight: plex.pages_in_flight.max(1),
         retry: crate::plex::RetryPolicy::default(),
+        tls: crate::plex::TlsOptions {
+            ca_file: plex.ca_file.clone(),
+            insecure: plex.insecure,
+        },
+        offline: false,
     })
 }
 
 /// Opens the caches and the Plex client.
 pub fn backend(plex: &PlexArgs, cache: &CacheArgs) -> Result<Arc<Backend>> {
+    backend_with(plex, cache, false)
+}
+
+/// Opens the caches and the Plex client; `offline`: a client that sends nothing, and the
+/// caches trusted whatever their age.
+pub fn backend_with(plex: &PlexArgs, cache: &CacheArgs, offline: bool) -> Result<Arc<Backend>> {
     let dir = data_dir(cache)?;
-    let config = plex_config(plex, &dir)?;
+    let mut config = plex_config(plex, &dir)?;
+    config.offline = offline;
+    if config.tls.insecure {
+        eprintln!(
+            "warning: --insecure: the Plex server's certificate is not checked; anyone on the way can read the token (prefer --ca-file)"
+        );
+    }
     Ok(Arc::new(Backend::open(&config, &dir, cache.policy())?))
 }
 

@@ -20,6 +20,10 @@ pub struct PlexSection {
     pub read_timeout: Option<Spanned<f64>>,
     pub page_size: Option<Spanned<usize>>,
     pub pages_in_flight: Option<Spanned<usize>>,
+    /// PEM certificates to trust besides the system's (`--ca-file`).
+    pub ca_file: Option<Spanned<String>>,
+    /// `false` skips certificate checks (`--insecure`).
+    pub verify_tls: Option<Spanned<bool>>,
 }
 
 /// `[match]`: what to match against, and with which plugin.
@@ -45,6 +49,7 @@ pub struct CacheSection {
     pub full_listing_every: Option<Spanned<u32>>,
     pub library_cache_mib: Option<Spanned<u64>>,
     pub match_cache_mib: Option<Spanned<u64>>,
+    pub compiled_plugins_mib: Option<Spanned<u64>>,
 }
 
 /// `[limits]`: what a plugin may use per call.

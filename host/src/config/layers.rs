@@ -35,7 +35,10 @@ impl std::fmt::Display for Source {
 #[derive(Debug, Clone)]
 pub struct Shown {
     pub key: String,
+    /// The value as people read it ("5 s").
     pub value: String,
+    /// The value as a program reads it (5.0); a secret is its masked text.
+    pub typed: serde_json::Value,
     pub source: Source,
 }
 
@@ -85,7 +88,7 @@ impl<'a> Layering<'a> {
     }
 
     /// An option with a default.
-    pub fn value<T: Clone, F: Clone>(
+    pub fn value<T: Clone + serde::Serialize, F: Clone>(
         &mut self,
         n: Names,
         current: &mut T,
@@ -101,15 +104,22 @@ impl<'a> Layering<'a> {
             }
             (None, None) => Source::Default,
         };
+        let value = show(current);
+        let typed = if n.key.ends_with("token") {
+            serde_json::Value::String(value.clone())
+        } else {
+            serde_json::to_value(&*current).unwrap_or(serde_json::Value::Null)
+        };
         self.shown.push(Shown {
             key: n.key.to_owned(),
-            value: show(current),
+            value,
+            typed,
             source,
         });
     }
 
     /// An option without a default.
-    pub fn option<T: Clone, F: Clone>(
+    pub fn option<T: Clone + serde::Serialize, F: Clone>(
         &mut self,
         n: Names,
         current: &mut Option<T>,
@@ -124,6 +134,7 @@ impl<'a> Layering<'a> {
     pub fn note(&mut self, key: &str, value: String, source: Source) {
         self.shown.push(Shown {
             key: key.to_owned(),
+            typed: serde_json::Value::String(value.clone()),
             value,
             source,
         });

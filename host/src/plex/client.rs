@@ -30,6 +30,21 @@ pub struct PlexConfig {
     pub pages_in_flight: usize,
     /// When and how often a failed request is tried again.
     pub retry: RetryPolicy,
+    /// Which certificates an https server may present.
+    pub tls: TlsOptions,
+    /// Send nothing: every request fails at once with [`PlexError::Offline`] (`--offline`).
+    pub offline: bool,
+}
+
+/// Which certificates an https server may present: the system's trust store and the
+/// bundled web roots always, a CA file of the user's, or none checked at all.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    /// PEM file of certificates to trust as well (`--ca-file`): a self-signed server's own
+    /// certificate, or the CA that signed it.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Accept any certificate and host name (`--insecure`).
+    pub insecure: bool,
 }
 
 /// Retries of a request that failed for a reason that may pass (a refused or dropped
@@ -114,6 +129,8 @@ impl std::fmt::Debug for PlexConfig {
             .field("read_timeout", &self.read_timeout)
             .field("page_size", &self.page_size)
             .field("pages_in_flight", &self.pages_in_flight)
+            .field("tls", &self.tls)
+            .field("offline", &self.offline)
             .finish()
     }
 }
@@ -177,6 +194,7 @@ pub struct PlexClient {
     pages_in_flight: usize,
     retry: RetryPolicy,
     requests: AtomicU64,
+    offline: bool,
 }
 
 impl PlexClient {
@@ -231,6 +249,7 @@ impl PlexClient {
             }))
             .referer(false)
             .user_agent(concat!("plexmatch/", env!("CARGO_PKG_VERSION")));
+        let inner = with_tls(inner, &config.tls)?;
         let http = reqwest::blocking::ClientBuilder::from(inner)
             .timeout(config.read_timeout)
             .build()?;
@@ -241,7 +260,13 @@ impl PlexClient {
             pages_in_flight: config.pages_in_flight.max(1),
             retry: config.retry,
             requests: AtomicU64::new(0),
+            offline: config.offline,
         })
+    }
+
+    /// Whether this client sends nothing (`--offline`).
+    pub fn is_offline(&self) -> bool {
+        self.offline
     }
 
     /// Requests sent so far.
@@ -552,6 +577,11 @@ impl PlexClient {
         path: &str,
         page: Option<(usize, usize)>,
     ) -> Result<Container, PlexError> {
+        if self.offline {
+            return Err(PlexError::Offline(format!(
+                "{what} was not sent: --offline answers from the caches alone"
+            )));
+        }
         let mut req = self.http.get(format!("{}{path}", self.base));
         if let Some((start, size)) = page {
             req = req
@@ -607,6 +637,8 @@ fn transport_error(what: &str, e: &reqwest::Error) -> PlexError {
     }
     if e.is_redirect() {
         PlexError::BadResponse(format!("{what}: {detail}"))
+    } else if is_certificate_error(e) {
+        PlexError::Certificate(format!("{what}: {detail}"))
     } else if e.is_timeout() {
         PlexError::Timeout(format!("{what}: {detail}"))
     } else if e.is_connect() {
@@ -620,6 +652,51 @@ fn transport_error(what: &str, e: &reqwest::Error) -> PlexError {
     } else {
         PlexError::Unavailable(format!("{what}: {detail}"))
     }
+}
+
+/// Adds the user's CA file to the trusted roots, or turns certificate checks off.
+fn with_tls(
+    builder: reqwest::ClientBuilder,
+    tls: &TlsOptions,
+) -> anyhow::Result<reqwest::ClientBuilder> {
+    let mut builder = builder;
+    if let Some(file) = &tls.ca_file {
+        let pem = std::fs::read(file)
+            .map_err(|e| anyhow::anyhow!("cannot read the CA file {}: {e}", file.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            anyhow::anyhow!(
+                "the CA file {} is not PEM certificates: {e}",
+                file.display()
+            )
+        })?;
+        if certs.is_empty() {
+            anyhow::bail!(
+                "the CA file {} holds no certificate (expected PEM: -----BEGIN CERTIFICATE-----)",
+                file.display()
+            );
+        }
+        for c in certs {
+            builder = builder.add_root_certificate(c);
+        }
+    }
+    if tls.insecure {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    Ok(builder)
+}
+
+/// Whether a failed request failed on the server's certificate (not worth retrying: the
+/// next attempt meets the same certificate).
+fn is_certificate_error(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if text.contains("certificate") || text.contains("Certificate") {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// Percent-encodes a query value or path segment with nothing kept but unreserved bytes.

@@ -20,6 +20,10 @@ pub enum PlexError {
     RateLimited(String, Option<u32>),
     /// An answer plexmatch cannot read.
     BadResponse(String),
+    /// The server's TLS certificate was not accepted: retrying cannot help.
+    Certificate(String),
+    /// Nothing was sent: `--offline` answers from the caches alone.
+    Offline(String),
 }
 
 impl PlexError {
@@ -35,7 +39,7 @@ impl PlexError {
     /// one request failing): every other request would fail the same way.
     pub fn is_unreachable(&self) -> bool {
         match self {
-            PlexError::Timeout(_) => true,
+            PlexError::Timeout(_) | PlexError::Certificate(_) | PlexError::Offline(_) => true,
             PlexError::Unavailable(m) => m.contains(CANNOT_CONNECT),
             _ => false,
         }
@@ -51,6 +55,8 @@ impl PlexError {
             PlexError::Timeout(m) => PlexError::Timeout(add(m)),
             PlexError::RateLimited(m, s) => PlexError::RateLimited(add(m), s),
             PlexError::BadResponse(m) => PlexError::BadResponse(add(m)),
+            PlexError::Certificate(m) => PlexError::Certificate(add(m)),
+            PlexError::Offline(m) => PlexError::Offline(add(m)),
         }
     }
 
@@ -72,6 +78,11 @@ impl fmt::Display for PlexError {
             }
             PlexError::RateLimited(m, None) => write!(f, "Plex server asks to slow down: {m}"),
             PlexError::BadResponse(m) => write!(f, "unreadable answer from Plex: {m}"),
+            PlexError::Certificate(m) => write!(
+                f,
+                "the Plex server's TLS certificate was not accepted: {m}. A self-signed certificate, or a server reached by IP address: pass --ca-file FILE with its certificate (or set [plex] ca_file), or --insecure to skip the check; a Plex server's own certificate is for its https://<IP with dashes>.<id>.plex.direct:32400 name"
+            ),
+            PlexError::Offline(m) => write!(f, "not in the caches: {m}"),
         }
     }
 }

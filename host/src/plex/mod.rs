@@ -6,7 +6,7 @@ mod models;
 
 pub use client::{
     DEFAULT_PAGE_SIZE, DEFAULT_PAGES_IN_FLIGHT, Listing, PlexClient, PlexConfig, RetryPolicy,
-    ServerInfo, thread_requests,
+    ServerInfo, TlsOptions, thread_requests,
 };
 pub use error::PlexError;
 pub use models::{Container, Envelope, Item, ItemKind, Section, SectionKind};

@@ -39,6 +39,7 @@ pub fn load(
     engine: &Engine,
     wasm: &[u8],
     cache_dir: Option<&Path>,
+    limit: u64,
 ) -> wasmtime::Result<(Component, Readiness)> {
     let started = Instant::now();
     let Some(dir) = cache_dir else {
@@ -51,7 +52,14 @@ pub fn load(
         // engine with the same compatibility hash (it is in the name); wasmtime checks the
         // header and refuses artifacts from another version or configuration.
         match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(c) => return Ok((c, Readiness::Cached(started.elapsed()))),
+            Ok(c) => {
+                // Its modification time is its last use: eviction goes by it.
+                let _ = std::fs::File::options()
+                    .append(true)
+                    .open(&path)
+                    .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+                return Ok((c, Readiness::Cached(started.elapsed())));
+            }
             Err(e) => tracing::warn!(
                 "compiled plugin {} is unusable ({e}); compiling again",
                 path.display()
@@ -63,7 +71,58 @@ pub fn load(
     if let Err(e) = store(&c, dir, &path) {
         tracing::warn!("cannot keep the compiled plugin in {}: {e}", dir.display());
     }
+    match evict(dir, limit, &path) {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!("compiled-plugin cache over its limit: removed {n} least recently used")
+        }
+        Err(e) => tracing::debug!("cannot trim the compiled-plugin cache: {e}"),
+    }
     Ok((c, Readiness::Compiled(compiled)))
+}
+
+/// Default size limit of the compiled-plugin cache: a Python plugin compiles to tens of MB.
+pub const DEFAULT_LIMIT: u64 = 1 << 30;
+
+/// The compiled plugins in `dir`: how many, and their bytes.
+pub fn footprint(dir: &Path) -> (u64, u64) {
+    artifacts(dir)
+        .map(|a| (a.len() as u64, a.iter().map(|(_, len, _)| len).sum()))
+        .unwrap_or((0, 0))
+}
+
+fn artifacts(dir: &Path) -> std::io::Result<Vec<(PathBuf, u64, std::time::SystemTime)>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let path = e.path();
+        if path.extension().is_some_and(|x| x == "cwasm") {
+            let meta = e.metadata()?;
+            out.push((path, meta.len(), meta.modified()?));
+        }
+    }
+    Ok(out)
+}
+
+/// Removes the least recently used artifacts until those left fit in `limit` bytes
+/// (`keep`, the one just stored, stays); returns how many were removed.
+pub fn evict(dir: &Path, limit: u64, keep: &Path) -> std::io::Result<usize> {
+    let mut all = artifacts(dir)?;
+    let mut total: u64 = all.iter().map(|(_, len, _)| len).sum();
+    all.sort_by_key(|(_, _, used)| *used);
+    let mut removed = 0;
+    for (path, len, _) in all {
+        if total <= limit {
+            break;
+        }
+        if path == keep {
+            continue;
+        }
+        std::fs::remove_file(&path)?;
+        total -= len;
+        removed += 1;
+    }
+    Ok(removed)
 }
 
 /// Writes the artifact atomically (a reader never sees half a file).

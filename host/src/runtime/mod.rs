@@ -24,6 +24,7 @@ use crate::backend::Backend;
 use bindings::exports::plexmatch::plugin::matcher::PluginInfo;
 use bindings::plexmatch::plugin::types::{MatchError, MatchOutcome, Section};
 use bindings::{Plugin as PluginWorld, PluginPre};
+pub use compile_cache::DEFAULT_LIMIT as COMPILED_DEFAULT_LIMIT;
 pub use state::{PluginIdentity, State};
 
 /// How often the epoch advances; a runaway plugin is stopped within this of its deadline.
@@ -215,8 +216,19 @@ impl Plugin {
             );
         }
         let cache_dir = backend.data_dir.join("plugins");
-        let (component, readiness) = compile_cache::load(engine, wasm, Some(&cache_dir)).map_err(|e| {
-            explain(e, format!("plugin {origin} is not a valid WebAssembly component (truncated or damaged?)"))
+        let (component, readiness) = compile_cache::load(
+            engine,
+            wasm,
+            Some(&cache_dir),
+            backend.policy.compiled_limit,
+        )
+        .map_err(|e| {
+            explain(
+                e,
+                format!(
+                    "plugin {origin} is not a valid WebAssembly component (truncated or damaged?)"
+                ),
+            )
         })?;
         // The contract version is checked before anything of the plugin runs.
         let declared = contract::declared(engine, &component);

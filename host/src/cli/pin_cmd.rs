@@ -1,0 +1,271 @@
+//! `plexmatch pin` and `plexmatch unpin`: a person settles which item a path is.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use super::cache_cmd::ServerArg;
+use super::{CacheArgs, PlexArgs, exit, setup};
+use crate::backend::{Backend, best_file};
+use crate::cache::{Pin, Pins, pinned_now};
+use crate::input::{Input, check};
+use crate::plex::{PlexError, Section};
+use crate::text::escape_controls;
+
+/// Options of `plexmatch pin`.
+#[derive(Args, Debug)]
+// Flags this command does not use are accepted (they may come from the environment)
+// but not shown.
+#[command(mut_arg("page_size", |a| a.hide(true)))]
+#[command(mut_arg("pages_in_flight", |a| a.hide(true)))]
+#[command(mut_arg("full_listing_every", |a| a.hide(true)))]
+#[command(mut_arg("library_cache_mib", |a| a.hide(true)))]
+#[command(mut_arg("match_cache_mib", |a| a.hide(true)))]
+#[command(mut_arg("compiled_plugins_mib", |a| a.hide(true)))]
+pub struct PinArgs {
+    /// The media path.
+    #[arg(required_unless_present = "from", requires = "rating_key")]
+    pub path: Option<String>,
+    /// The Plex item it is (its rating key, as `match --json` or the LOW candidate lines show).
+    #[arg(required_unless_present = "from")]
+    pub rating_key: Option<String>,
+    /// Pin every line of FILE ("-": stdin), each `PATH<TAB>RATING_KEY`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["path", "rating_key"])]
+    pub from: Option<PathBuf>,
+    /// Section the item must be in, by title or id (repeatable; default: every movie and show section).
+    #[arg(long = "section", short = 's', value_name = "SECTION")]
+    pub sections: Vec<String>,
+    /// Pin even when the item has no file of the path's file name (a renamed file).
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub plex: PlexArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// Options of `plexmatch unpin`.
+#[derive(Args, Debug)]
+// Flags this command does not use are accepted (they may come from the environment)
+// but not shown.
+#[command(mut_arg("library_ttl", |a| a.hide(true)))]
+#[command(mut_arg("negative_ttl", |a| a.hide(true)))]
+#[command(mut_arg("full_listing_every", |a| a.hide(true)))]
+#[command(mut_arg("library_cache_mib", |a| a.hide(true)))]
+#[command(mut_arg("match_cache_mib", |a| a.hide(true)))]
+#[command(mut_arg("compiled_plugins_mib", |a| a.hide(true)))]
+pub struct UnpinArgs {
+    /// The pinned media paths.
+    #[arg(required_unless_present = "from")]
+    pub paths: Vec<String>,
+    /// Unpin every path of FILE ("-": stdin), one per line (anything after a TAB is ignored,
+    /// so a `pin --from` file works too).
+    #[arg(long, value_name = "FILE", conflicts_with = "paths")]
+    pub from: Option<PathBuf>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    #[command(flatten)]
+    pub server: ServerArg,
+}
+
+/// Runs `plexmatch pin`.
+pub fn pin(args: PinArgs) -> Result<i32> {
+    let wanted: Vec<(String, String)> = match &args.from {
+        Some(file) => read_pairs(file)?,
+        None => vec![(
+            args.path.clone().unwrap_or_default(),
+            args.rating_key.clone().unwrap_or_default(),
+        )],
+    };
+    let backend = setup::backend(&args.plex, &args.cache)?;
+    let all = backend.sections()?;
+    let sections = crate::sections::resolve(&args.sections, &all)?;
+    let mut failed = 0;
+    for (path, key) in &wanted {
+        match pin_one(&backend, &sections, path, key.trim(), args.force) {
+            Ok(line) => println!("{line}"),
+            // The token refused or the server gone: every further pin would fail alike.
+            Err(e) if e.downcast_ref::<PlexError>().is_some_and(stops_the_run) => return Err(e),
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: cannot pin {:?}: {e:#}", escape_controls(path));
+            }
+        }
+    }
+    backend.flush();
+    Ok(if failed == 0 {
+        exit::ALL_HIGH
+    } else {
+        exit::USAGE
+    })
+}
+
+fn stops_the_run(e: &PlexError) -> bool {
+    matches!(e, PlexError::Unauthorized(_)) || e.is_unreachable()
+}
+
+/// Checks `key` against Plex (one request) and pins `path` to it.
+fn pin_one(
+    backend: &Backend,
+    sections: &[Section],
+    path: &str,
+    key: &str,
+    force: bool,
+) -> Result<String> {
+    let path = match check(path.as_bytes(), path.len()) {
+        Input::Path(p) => p,
+        Input::Invalid { why, .. } => bail!("{why}"),
+    };
+    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric()) {
+        bail!("{key:?} is not a rating key (a number, such as 501)");
+    }
+    let item = match backend.fetch_item(key) {
+        Ok(i) => i,
+        Err(PlexError::NotFound(_)) => bail!("the Plex server has no item {key}"),
+        Err(e) => return Err(e.into()),
+    };
+    let Some(section) = sections.iter().find(|s| s.id == item.section_id) else {
+        bail!(
+            "item {key} ({:?}) is in section {}, which is not among the sections chosen ({})",
+            item.title,
+            item.section_id,
+            sections
+                .iter()
+                .map(|s| format!("{} {:?}", s.id, s.title))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    };
+    let name = plexmatch_matchkit::file_name(&path).unwrap_or_default();
+    let same_name =
+        plexmatch_matchkit::has_file_named(&item.files, &plexmatch_matchkit::name_key(name));
+    if !same_name && !force {
+        bail!(
+            "item {key} ({:?}) has no file named {name:?} (its files: {}); check the rating key, or pin anyway with --force",
+            item.title,
+            item.files
+                .iter()
+                .take(5)
+                .map(|f| format!("{f:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let file = best_file(&item.files, &path)
+        .or_else(|| item.files.first().cloned())
+        .unwrap_or_default();
+    let pin = Pin {
+        path: path.clone(),
+        section_id: section.id,
+        rating_key: item.rating_key.clone(),
+        title: item.title.clone(),
+        file,
+        pinned_at: pinned_now(),
+    };
+    let before = backend.pinned.set(&pin)?;
+    let was = match before {
+        Some(b) if b.rating_key != pin.rating_key => {
+            format!(
+                " (was item {} {:?})",
+                b.rating_key,
+                escape_controls(&b.title)
+            )
+        }
+        Some(_) => " (already pinned there)".to_owned(),
+        None => String::new(),
+    };
+    Ok(format!(
+        "pinned {:?} → item {} {:?} of {:?}{was}",
+        escape_controls(&path),
+        pin.rating_key,
+        escape_controls(&pin.title),
+        escape_controls(&section.title)
+    ))
+}
+
+/// `PATH<TAB>RATING_KEY` lines of `file` ("-": stdin); blank lines and `#` comments skipped.
+fn read_pairs(file: &PathBuf) -> Result<Vec<(String, String)>> {
+    let mut pairs = Vec::new();
+    for (n, line) in read_lines(file)?.into_iter().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((path, key)) = line.rsplit_once('\t') else {
+            bail!(
+                "{}:{}: expected PATH<TAB>RATING_KEY, found {:?}",
+                file.display(),
+                n + 1,
+                escape_controls(line)
+            );
+        };
+        pairs.push((path.to_owned(), key.trim().to_owned()));
+    }
+    Ok(pairs)
+}
+
+fn read_lines(file: &PathBuf) -> Result<Vec<String>> {
+    let reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
+        ))
+    };
+    reader
+        .lines()
+        .collect::<std::io::Result<Vec<_>>>()
+        .with_context(|| format!("cannot read {} (lines must be UTF-8)", file.display()))
+}
+
+/// Runs `plexmatch unpin`: needs no Plex server.
+pub fn unpin(args: UnpinArgs) -> Result<i32> {
+    let paths: Vec<String> = match &args.from {
+        Some(file) => read_lines(file)?
+            .into_iter()
+            .map(|l| {
+                l.split('\t')
+                    .next()
+                    .unwrap_or_default()
+                    .trim_end_matches('\r')
+                    .to_owned()
+            })
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .collect(),
+        None => args.paths.clone(),
+    };
+    let pins = open_pins(&args.cache, &args.server)?;
+    let mut missing = 0;
+    for p in &paths {
+        match pins.remove(p)? {
+            Some(was) => println!(
+                "unpinned {:?} (was item {} {:?})",
+                escape_controls(p),
+                was.rating_key,
+                escape_controls(&was.title)
+            ),
+            None => {
+                missing += 1;
+                println!("{:?} was not pinned", escape_controls(p));
+            }
+        }
+    }
+    Ok(if missing == 0 {
+        exit::ALL_HIGH
+    } else {
+        exit::NOT_ALL_HIGH
+    })
+}
+
+/// The pins of the server the cache options point at, with no request to any server.
+pub fn open_pins(cache: &CacheArgs, server: &ServerArg) -> Result<Pins> {
+    let data_dir = setup::data_dir(cache)?;
+    let url = std::env::var("PLEX_URL").ok();
+    let Some(server) = crate::servers::choose(&data_dir, server.server.as_deref(), url.as_deref())?
+    else {
+        bail!("no server has caches in this data dir yet, so nothing is pinned");
+    };
+    Pins::open(&server.cache_dir(&data_dir))
+}

@@ -1,0 +1,90 @@
+//! Pinned paths: a person's decision answers before any plugin, verified like a cached
+//! match. A pin whose item is gone is an error that names the pin, never a quiet fallback
+//! to what a plugin would say.
+
+use crate::backend::Backend;
+use crate::cache::Pin;
+use crate::matching::{Explain, Failure, MatchedItem, Outcome, PathMatch};
+use crate::plex::{Item, PlexError, Section};
+
+/// What answers name as the decider of a pinned path.
+pub const PINNED: &str = "pinned";
+
+/// The answer for `path` if it is pinned to an item of one of `sections`; `None` when it
+/// is not pinned there (plugins decide).
+pub fn answer(
+    backend: &Backend,
+    path: &str,
+    sections: &[Section],
+    explain: bool,
+) -> Option<PathMatch> {
+    let pin = backend.pinned.get(path)?;
+    let section = sections.iter().find(|s| s.id == pin.section_id)?;
+    let before = crate::plex::thread_requests();
+    let checked = verify(backend, &pin);
+    let requests = crate::plex::thread_requests() - before;
+    let (outcome, item, error, how) = match checked {
+        Ok((item, how)) => {
+            let it = MatchedItem::of(item, section);
+            (Outcome::High, Some(it), None, how)
+        }
+        Err(f) => (Outcome::Error, None, Some(f), "—"),
+    };
+    let explain = explain.then(|| Explain {
+        decided_by: match &error {
+            None => format!(
+                "pinned by a person (plexmatch pin) to item {} of {:?}; the item verified by {how}",
+                pin.rating_key, section.title
+            ),
+            Some(f) => format!("pinned, but the pin no longer holds: {f}"),
+        },
+        sections: Vec::new(),
+        requests,
+    });
+    Some(PathMatch {
+        path: path.to_owned(),
+        outcome,
+        candidates: item.iter().cloned().collect(),
+        item,
+        plugin: PINNED.to_owned(),
+        error,
+        requests,
+        explain,
+    })
+}
+
+/// The pinned item as Plex has it now, and how that was learnt; or why the pin fails.
+fn verify(backend: &Backend, pin: &Pin) -> Result<(Item, &'static str), Failure> {
+    let fresh = backend
+        .snapshot(pin.section_id)
+        .is_some_and(|(_, fresh)| fresh);
+    if fresh && let Ok(Some(item)) = backend.library.item(pin.section_id, &pin.rating_key) {
+        return Ok((item, "the fresh snapshot"));
+    }
+    // Not in a fresh snapshot (or none): Plex itself says, so that a pin is never called
+    // gone on the word of a cache.
+    let fetched = match backend.memo_item(&pin.rating_key) {
+        Some(r) => r,
+        None => backend.fetch_item(&pin.rating_key),
+    };
+    match fetched {
+        Ok(item) if item.section_id == pin.section_id => Ok((item, "a fetch")),
+        Ok(item) => Err(gone(
+            pin,
+            &format!("Plex now has it in section {}", item.section_id),
+        )),
+        Err(PlexError::NotFound(_)) => Err(gone(pin, "Plex no longer has it")),
+        Err(e @ PlexError::Unauthorized(_)) => Err(Failure::Unauthorized(e.to_string())),
+        Err(e) => Err(Failure::Plex(format!(
+            "cannot verify the pin of this path to item {}: {e}",
+            pin.rating_key
+        ))),
+    }
+}
+
+fn gone(pin: &Pin, why: &str) -> Failure {
+    Failure::Pin(format!(
+        "pinned to item {} ({:?}) of section {}, but {why}: unpin it (plexmatch unpin {:?}) or pin it again",
+        pin.rating_key, pin.title, pin.section_id, pin.path
+    ))
+}
