@@ -14,6 +14,7 @@ pub enum Value {
     UInt(u64),
     Bool(bool),
     /// Raw JSON (in XML: the text itself); only for faults that send what Plex never would.
+    #[cfg_attr(not(feature = "faults"), allow(dead_code))]
     RawJson(String),
 }
 

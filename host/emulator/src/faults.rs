@@ -6,6 +6,10 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::document::Element;
+use crate::http::{Delivery, Response};
+use crate::server::html;
+
 /// One way of failing a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
@@ -129,5 +133,103 @@ impl Faults {
     /// Forgets every fault not yet applied.
     pub fn clear(&self) {
         self.queue.lock().expect("faults lock").clear();
+    }
+}
+
+/// The delivery of `response` under `fault` (a fault in the body was applied already).
+pub(crate) fn deliver(fault: Option<Fault>, response: Response) -> Delivery {
+    match fault {
+        None => Delivery::Whole(response),
+        Some(f) if f.is_in_body() => Delivery::Whole(response),
+        Some(Fault::Status { code, retry_after }) => {
+            let mut r = html(
+                code,
+                &format!(
+                    "<html><head><title>{code}</title></head><body><h1>{code}</h1></body></html>"
+                ),
+            );
+            if let Some(s) = retry_after {
+                r.headers.push(("Retry-After".into(), s.to_string()));
+            }
+            Delivery::Whole(r)
+        }
+        Some(Fault::Redirect(location)) => {
+            let mut r = html(302, "<html><body>Found</body></html>");
+            r.headers.push(("Location".into(), location));
+            Delivery::Whole(r)
+        }
+        Some(Fault::Delay(d)) => {
+            std::thread::sleep(d);
+            Delivery::Whole(response)
+        }
+        Some(Fault::Drip { chunk, every }) => Delivery::Drip(response, chunk, every),
+        Some(Fault::CutShort) => {
+            let half = response.body.len() / 2;
+            Delivery::CutShort(response, half)
+        }
+        Some(Fault::Hangup) => Delivery::Hangup,
+        Some(Fault::Malformed) => {
+            let mut r = response;
+            let cut = r.body.len() / 3;
+            r.body.truncate(cut);
+            r.body.extend_from_slice(b"\x00<<not a MediaContainer");
+            Delivery::Whole(r)
+        }
+        Some(_) => unreachable!("body faults are applied above"),
+    }
+}
+
+/// Applies a fault that changes the document itself.
+pub(crate) fn spoil(doc: &mut Element, fault: &Fault) {
+    use crate::document::Value;
+    use crate::faults::BadItem;
+    let set = |doc: &mut Element, name: &'static str, value: Option<Value>| {
+        doc.attrs.retain(|(n, _)| *n != name);
+        if let Some(v) = value {
+            doc.attrs.push((name, v));
+        }
+    };
+    let total = doc.attrs.iter().find_map(|(n, v)| match (n, v) {
+        (&"totalSize", Value::UInt(t)) => Some(*t as i64),
+        _ => None,
+    });
+    match fault {
+        Fault::DropItems(n) => {
+            let keep = doc.children.len().saturating_sub(*n);
+            doc.children.truncate(keep);
+        }
+        Fault::NoTotalSize => set(doc, "totalSize", None),
+        Fault::TotalSizeNotANumber => set(doc, "totalSize", Some(Value::Str("many".into()))),
+        Fault::TotalSizeOff(by) => {
+            let t = total.unwrap_or(doc.children.len() as i64);
+            set(doc, "totalSize", Some(Value::Int(t + by)));
+        }
+        Fault::Empty => {
+            doc.children.clear();
+            set(doc, "size", Some(Value::UInt(0)));
+            if total.is_some() {
+                set(doc, "totalSize", Some(Value::UInt(0)));
+            }
+        }
+        Fault::BadItem(how) => {
+            if let Some(item) = doc.children.first_mut() {
+                match how {
+                    BadItem::NoRatingKey => item.attrs.retain(|(n, _)| *n != "ratingKey"),
+                    BadItem::RatingKeyObject => {
+                        item.attrs.retain(|(n, _)| *n != "ratingKey");
+                        item.attrs.push(("ratingKey", Value::RawJson("{}".into())));
+                    }
+                    BadItem::NoMedia => item.children.retain(|c| c.tag != "Media"),
+                }
+            }
+        }
+        Fault::BadSectionKey => {
+            if let Some(d) = doc.children.first_mut() {
+                d.attrs.retain(|(n, _)| *n != "key");
+                d.attrs
+                    .push(("key", Value::Str("/library/sections/one".into())));
+            }
+        }
+        _ => {}
     }
 }

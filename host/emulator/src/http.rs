@@ -42,6 +42,7 @@ pub struct Response {
 }
 
 /// How to send an answer.
+#[cfg_attr(not(feature = "faults"), allow(dead_code))]
 pub enum Delivery {
     /// All of it.
     Whole(Response),

@@ -7,6 +7,7 @@
 //! tests and benchmarks, and plugin authors, need no Plex server.
 
 mod document;
+#[cfg(feature = "faults")]
 mod faults;
 mod generate;
 mod http;
@@ -14,6 +15,7 @@ mod library;
 mod responses;
 mod server;
 
+#[cfg(feature = "faults")]
 pub use faults::{BadItem, Fault};
 pub use generate::generate;
 pub use library::{Change, FileSpec, ItemSpec, LibraryFile, SectionSpec, SectionType};

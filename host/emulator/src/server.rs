@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use anyhow::Result;
 
 use crate::document::Element;
+#[cfg(feature = "faults")]
 use crate::faults::{Fault, Faults};
 use crate::http::{Delivery, Request, Response, Server};
 use crate::library::{Change, Entry, EntryKind, Library, LibraryFile};
@@ -58,6 +59,7 @@ struct Shared {
     /// Whether `addedAt`/`updatedAt` filters are ignored (as a server that does not know
     /// them would), answering the whole listing.
     ignore_filters: std::sync::atomic::AtomicBool,
+    #[cfg(feature = "faults")]
     faults: Faults,
 }
 
@@ -78,6 +80,7 @@ impl Emulator {
             counters: Counters::default(),
             listing_delay_ms: AtomicU64::new(0),
             ignore_filters: std::sync::atomic::AtomicBool::new(false),
+            #[cfg(feature = "faults")]
             faults: Faults::default(),
         });
         let handler = {
@@ -186,17 +189,20 @@ impl Emulator {
             .store(delay.as_millis() as u64, Ordering::SeqCst);
     }
 
+    #[cfg(feature = "faults")]
     /// Makes the next `times` requests fail with `fault` (after faults already queued).
     pub fn inject(&self, fault: Fault, times: usize) {
         self.shared.faults.inject(fault, times);
     }
 
+    #[cfg(feature = "faults")]
     /// Makes the next `times` requests to `endpoint` (as [`Emulator::requests_to`] names
     /// them) fail with `fault`; other requests are served normally.
     pub fn inject_on(&self, endpoint: &'static str, fault: Fault, times: usize) {
         self.shared.faults.inject_on(endpoint, fault, times);
     }
 
+    #[cfg(feature = "faults")]
     /// Forgets the faults not yet applied.
     pub fn clear_faults(&self) {
         self.shared.faults.clear();
@@ -302,6 +308,7 @@ fn handle(shared: &Shared, request: &Request) -> Delivery {
     if endpoint == "listing" && delay > 0 {
         std::thread::sleep(std::time::Duration::from_millis(delay));
     }
+    #[cfg(feature = "faults")]
     let fault = shared.faults.next(endpoint);
     let response = match reply {
         Reply::Unauthorized => html(401, responses::UNAUTHORIZED_HTML),
@@ -312,10 +319,15 @@ fn handle(shared: &Shared, request: &Request) -> Delivery {
                 "<html><head><title>Bad Request</title></head><body><h1>400 Bad Request</h1><p>{why}</p></body></html>"
             ),
         ),
-        Reply::Doc(mut doc, page) => {
-            if let Some(f) = fault.as_ref().filter(|f| f.is_in_body()) {
-                spoil(&mut doc, f);
-            }
+        Reply::Doc(doc, page) => {
+            #[cfg(feature = "faults")]
+            let doc = {
+                let mut doc = doc;
+                if let Some(f) = fault.as_ref().filter(|f| f.is_in_body()) {
+                    crate::faults::spoil(&mut doc, f);
+                }
+                doc
+            };
             let (body, ctype) = if incoming.json {
                 (doc.to_json(), "application/json")
             } else {
@@ -336,103 +348,13 @@ fn handle(shared: &Shared, request: &Request) -> Delivery {
             }
         }
     };
-    match fault {
-        None => Delivery::Whole(response),
-        Some(f) if f.is_in_body() => Delivery::Whole(response),
-        Some(Fault::Status { code, retry_after }) => {
-            let mut r = html(
-                code,
-                &format!(
-                    "<html><head><title>{code}</title></head><body><h1>{code}</h1></body></html>"
-                ),
-            );
-            if let Some(s) = retry_after {
-                r.headers.push(("Retry-After".into(), s.to_string()));
-            }
-            Delivery::Whole(r)
-        }
-        Some(Fault::Redirect(location)) => {
-            let mut r = html(302, "<html><body>Found</body></html>");
-            r.headers.push(("Location".into(), location));
-            Delivery::Whole(r)
-        }
-        Some(Fault::Delay(d)) => {
-            std::thread::sleep(d);
-            Delivery::Whole(response)
-        }
-        Some(Fault::Drip { chunk, every }) => Delivery::Drip(response, chunk, every),
-        Some(Fault::CutShort) => {
-            let half = response.body.len() / 2;
-            Delivery::CutShort(response, half)
-        }
-        Some(Fault::Hangup) => Delivery::Hangup,
-        Some(Fault::Malformed) => {
-            let mut r = response;
-            let cut = r.body.len() / 3;
-            r.body.truncate(cut);
-            r.body.extend_from_slice(b"\x00<<not a MediaContainer");
-            Delivery::Whole(r)
-        }
-        Some(_) => unreachable!("body faults are applied above"),
-    }
+    #[cfg(feature = "faults")]
+    return crate::faults::deliver(fault, response);
+    #[cfg(not(feature = "faults"))]
+    Delivery::Whole(response)
 }
 
-/// Applies a fault that changes the document itself.
-fn spoil(doc: &mut Element, fault: &Fault) {
-    use crate::document::Value;
-    use crate::faults::BadItem;
-    let set = |doc: &mut Element, name: &'static str, value: Option<Value>| {
-        doc.attrs.retain(|(n, _)| *n != name);
-        if let Some(v) = value {
-            doc.attrs.push((name, v));
-        }
-    };
-    let total = doc.attrs.iter().find_map(|(n, v)| match (n, v) {
-        (&"totalSize", Value::UInt(t)) => Some(*t as i64),
-        _ => None,
-    });
-    match fault {
-        Fault::DropItems(n) => {
-            let keep = doc.children.len().saturating_sub(*n);
-            doc.children.truncate(keep);
-        }
-        Fault::NoTotalSize => set(doc, "totalSize", None),
-        Fault::TotalSizeNotANumber => set(doc, "totalSize", Some(Value::Str("many".into()))),
-        Fault::TotalSizeOff(by) => {
-            let t = total.unwrap_or(doc.children.len() as i64);
-            set(doc, "totalSize", Some(Value::Int(t + by)));
-        }
-        Fault::Empty => {
-            doc.children.clear();
-            set(doc, "size", Some(Value::UInt(0)));
-            if total.is_some() {
-                set(doc, "totalSize", Some(Value::UInt(0)));
-            }
-        }
-        Fault::BadItem(how) => {
-            if let Some(item) = doc.children.first_mut() {
-                match how {
-                    BadItem::NoRatingKey => item.attrs.retain(|(n, _)| *n != "ratingKey"),
-                    BadItem::RatingKeyObject => {
-                        item.attrs.retain(|(n, _)| *n != "ratingKey");
-                        item.attrs.push(("ratingKey", Value::RawJson("{}".into())));
-                    }
-                    BadItem::NoMedia => item.children.retain(|c| c.tag != "Media"),
-                }
-            }
-        }
-        Fault::BadSectionKey => {
-            if let Some(d) = doc.children.first_mut() {
-                d.attrs.retain(|(n, _)| *n != "key");
-                d.attrs
-                    .push(("key", Value::Str("/library/sections/one".into())));
-            }
-        }
-        _ => {}
-    }
-}
-
-fn html(status: u16, body: &str) -> Response {
+pub(crate) fn html(status: u16, body: &str) -> Response {
     Response {
         status,
         headers: vec![
