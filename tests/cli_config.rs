@@ -436,3 +436,65 @@ fn an_unreadable_token_file_is_shown_by_config_show_and_stops_match() {
         "{stderr}"
     );
 }
+
+#[test]
+fn every_toml_block_of_the_readme_loads_and_config_show_types_its_values() {
+    let fx = Fixture::sample();
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let blocks: Vec<&str> = readme
+        .split("```toml\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .collect();
+    assert!(!blocks.is_empty(), "the README has TOML examples");
+    for (n, block) in blocks.iter().enumerate() {
+        if block.contains("[[sections]]") {
+            // The emulator's library format: it must load and be served.
+            let lib = plexmatch_emulator::LibraryFile::from_toml(block)
+                .unwrap_or_else(|e| panic!("README library block {n}: {e:#}\n{block}"));
+            plexmatch_emulator::Emulator::start(&lib, Default::default())
+                .unwrap_or_else(|e| panic!("README library block {n}: {e:#}"));
+            continue;
+        }
+        let file = write(fx.data_dir(), &format!("readme-{n}.toml"), block);
+        let (code, stdout, stderr) = out(bare(&fx, &["config", "show", "--json", "--config", &file]));
+        assert_eq!(code, Some(0), "README TOML block {n} is refused: {stderr}\n{block}");
+        let shown: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let value = |key: &str| {
+            shown["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["key"] == key)
+                .unwrap_or_else(|| panic!("{key} missing: {stdout}"))
+                .clone()
+        };
+        // Typed for programs, with the text people read beside it.
+        assert!(value("plex.connect_timeout")["value"].is_f64(), "{stdout}");
+        assert!(value("cache.library_ttl")["value"].is_u64(), "{stdout}");
+        assert_eq!(value("cache.library_ttl")["shown"], "300 s");
+        assert!(value("match.sections")["value"].is_array(), "{stdout}");
+    }
+}
+
+#[test]
+fn the_coprocess_example_drives_match_json_line_by_line() {
+    let fx = Fixture::sample();
+    let out = std::process::Command::new("python3")
+        .arg(repo_root().join("docs/examples/coprocess.py"))
+        .args([INCEPTION, "/x/Dune (2021).mkv", "/x/nothing here.mkv"])
+        .env("PLEXMATCH", env!("CARGO_BIN_EXE_plexmatch"))
+        .env("PLEX_URL", fx.emulator.url())
+        .env("PLEX_TOKEN", fx.emulator.token())
+        .env("PLEXMATCH_DATA_DIR", fx.data_dir())
+        .env("PLEXMATCH_CONFIG", "/dev/null")
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines[0].ends_with("101 'Inception' (Movies)"), "{stdout}");
+    assert!(lines[1].contains("one of 106, 301"), "{stdout}");
+    assert!(lines[2].contains("not-found"), "{stdout}");
+}

@@ -419,7 +419,7 @@ impl Matcher {
                     ),
                     Confidence::Low => format!("LOW ({} candidates)", o.candidates.len()),
                 },
-                Ok(Err(MatchError::NotFound(_))) => "not found".into(),
+                Ok(Err(MatchError::NotFound(_))) => "not-found".into(),
                 Ok(Err(e)) => format!("error: {}", crate::text::escape_controls(&format!("{e:?}"))),
                 Err(f) => format!("failed: {f}"),
             };
