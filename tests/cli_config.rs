@@ -457,8 +457,13 @@ fn every_toml_block_of_the_readme_loads_and_config_show_types_its_values() {
             continue;
         }
         let file = write(fx.data_dir(), &format!("readme-{n}.toml"), block);
-        let (code, stdout, stderr) = out(bare(&fx, &["config", "show", "--json", "--config", &file]));
-        assert_eq!(code, Some(0), "README TOML block {n} is refused: {stderr}\n{block}");
+        let (code, stdout, stderr) =
+            out(bare(&fx, &["config", "show", "--json", "--config", &file]));
+        assert_eq!(
+            code,
+            Some(0),
+            "README TOML block {n} is refused: {stderr}\n{block}"
+        );
         let shown: serde_json::Value = serde_json::from_str(&stdout).unwrap();
         let value = |key: &str| {
             shown["values"]
@@ -491,7 +496,11 @@ fn the_coprocess_example_drives_match_json_line_by_line() {
         .output()
         .expect("python3 runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{stdout}");
     assert!(lines[0].ends_with("101 'Inception' (Movies)"), "{stdout}");

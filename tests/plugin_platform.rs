@@ -104,7 +104,7 @@ fn a_chain_takes_the_first_high_and_carries_low_candidates() {
 
     let m = chain.match_path("/elsewhere/holiday.mp4", &sections);
     assert_eq!(m.outcome, Outcome::Low);
-    assert_eq!(m.plugin, "default+path-matcher", "both said LOW");
+    assert_eq!(m.plugin, "default → path-matcher", "both said LOW");
     assert_eq!(
         m.candidates.len(),
         2,
@@ -114,7 +114,7 @@ fn a_chain_takes_the_first_high_and_carries_low_candidates() {
     let m = chain.match_path("/x/nothing at all.mkv", &sections);
     assert_eq!(
         (m.outcome, m.plugin.as_str()),
-        (Outcome::NotFound, "default+path-matcher")
+        (Outcome::NotFound, "default → path-matcher")
     );
 }
 

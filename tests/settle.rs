@@ -61,6 +61,15 @@ fn a_pin_settles_a_low_answer_for_every_plugin_and_chain_across_runs() {
     assert_eq!(pins.len(), 1);
     assert_eq!(pins[0]["path"], DUNE);
     assert_eq!(pins[0]["rating_key"], "301");
+    // cache stats counts the pins, and the compiled plugins the runs left.
+    let stats: serde_json::Value =
+        serde_json::from_slice(&run(&fx, &["cache", "stats", "--json"]).stdout).unwrap();
+    assert_eq!(stats["pins"], 1, "{stats}");
+    assert!(
+        stats["compiled_plugins"]["count"].as_u64().unwrap() >= 2,
+        "{stats}"
+    );
+    assert!(stats["compiled_plugins"]["bytes"].as_u64().unwrap() > 0);
 
     // Unpinned, the plugins decide again.
     let unpinned = run(&fx, &["unpin", DUNE]);

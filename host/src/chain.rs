@@ -38,7 +38,7 @@ impl Chain {
     }
 
     /// The answer for one path: its pin if it has one in these sections, else the
-    /// plugins'; `plugin` names who decided (`a+b` when LOW candidates came from several).
+    /// plugins'; `plugin` names who decided (`a → b` when LOW candidates came from several, or none found anything).
     pub fn match_path(&mut self, path: &str, sections: &[Section]) -> PathMatch {
         if let Some(pinned) = crate::pinning::answer(&self.backend, path, sections, self.explain) {
             return pinned;
@@ -88,7 +88,7 @@ impl Chain {
                 outcome: Outcome::Low,
                 item: None,
                 candidates: carried,
-                plugin: low_from.join("+"),
+                plugin: low_from.join(" → "),
                 error: None,
                 requests,
                 explain: explained(
@@ -105,7 +105,7 @@ impl Chain {
             outcome: Outcome::NotFound,
             item: None,
             candidates: Vec::new(),
-            plugin: tried.join("+"),
+            plugin: tried.join(" → "),
             error: None,
             requests,
             explain: explained(

@@ -254,7 +254,8 @@ pub fn run() -> i32 {
             return exit::USAGE;
         }
     };
-    setup::init_logging(cli.verbose);
+    let quiet = matches!(&cli.command, Command::Match(a) if a.quiet);
+    setup::init_logging(cli.verbose, quiet);
     let result = configure(&mut cli, &matches).and_then(|(file, shown)| match cli.command {
         Command::Match(a) => match_cmd::run(a),
         Command::Sections(a) => sections_cmd::run(a),

@@ -199,7 +199,7 @@ pub fn csv_record(m: &PathMatch) -> Vec<String> {
 }
 
 /// Column widths of the table, in terminal cells.
-const WIDTHS: [usize; 5] = [9, 8, 14, 40, 16];
+const WIDTHS: [usize; 5] = [9, 8, 14, 40, 24];
 
 /// LOW candidates listed under their row before the rest are counted.
 const MAX_CANDIDATE_LINES: usize = 20;
@@ -242,7 +242,7 @@ pub fn fit(s: &str, width: usize) -> String {
 }
 
 /// Cells before the path: the five columns and their gaps.
-const BEFORE_PATH: usize = 9 + 8 + 14 + 40 + 16 + 5 * 2;
+const BEFORE_PATH: usize = WIDTHS[0] + WIDTHS[1] + WIDTHS[2] + WIDTHS[3] + WIDTHS[4] + 5 * 2;
 
 /// The terminal's width in cells, when stdout is a terminal.
 pub fn terminal_width() -> Option<usize> {

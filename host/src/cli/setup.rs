@@ -12,26 +12,32 @@ use crate::backend::Backend;
 use crate::plex::{PlexConfig, PlexError};
 use crate::runtime::{Limits, Plugin};
 
-/// Logs go to stderr: warnings by default, more with -v/-vv, or as RUST_LOG says.
-pub fn init_logging(verbose: u8) {
+/// Logs go to stderr: warnings by default (only errors with `quiet`), more with -v/-vv,
+/// or as RUST_LOG says. Plain lines by default; times and module paths from -v on.
+pub fn init_logging(verbose: u8, quiet: bool) {
     // -v and -vv are about plexmatch (and its plugins), not about every library's internals.
     // A plugin's own lines, whatever their level, only with -v: its answer (or error) is
     // already in the output, and a plugin must not be able to fill the terminal.
-    let default = match verbose {
-        0 => "warn,plugin=off",
-        1 => "warn,plexmatch=info,plugin=info",
+    let default = match (verbose, quiet) {
+        (0, true) => "error,plugin=off",
+        (0, false) => "warn,plugin=off",
+        (1, _) => "warn,plexmatch=info,plugin=info",
         _ => "warn,plexmatch=debug,plugin=debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none();
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(colour)
-        .with_target(true)
-        .try_init();
+        .with_target(verbose > 0);
+    let _ = if verbose > 0 {
+        builder.try_init()
+    } else {
+        builder.without_time().try_init()
+    };
 }
 
 /// The exit code for an error that ended a command.

@@ -140,3 +140,39 @@ fn store(c: &Component, dir: &Path, path: &Path) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_least_recently_used_artifacts_go_first_and_the_new_one_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |secs: u64| std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + secs);
+        let make = |name: &str, len: usize, used: u64| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, vec![0u8; len]).unwrap();
+            std::fs::File::options()
+                .append(true)
+                .open(&p)
+                .unwrap()
+                .set_modified(at(used))
+                .unwrap();
+            p
+        };
+        make("old.cwasm", 400, 1);
+        make("recent.cwasm", 400, 3);
+        // Just stored, yet with the oldest time: kept all the same.
+        let new = make("new.cwasm", 400, 0);
+        make("notes.txt", 10_000, 0);
+        assert_eq!(footprint(dir.path()), (3, 1200));
+        assert_eq!(evict(dir.path(), 900, &new).unwrap(), 1);
+        assert!(!dir.path().join("old.cwasm").exists());
+        assert!(dir.path().join("recent.cwasm").exists() && new.exists());
+        assert!(
+            dir.path().join("notes.txt").exists(),
+            "only artifacts are evicted"
+        );
+        assert_eq!(evict(dir.path(), 900, &new).unwrap(), 0);
+    }
+}
