@@ -77,6 +77,26 @@ fn a_pin_settles_a_low_answer_for_every_plugin_and_chain_across_runs() {
     let again = run(&fx, &["match", "--json", DUNE]);
     assert_eq!(json_lines(&again)[0]["outcome"], "low");
     assert_eq!(run(&fx, &["unpin", DUNE]).status.code(), Some(1));
+
+    // A batch of decisions: each line checked, a bad one reported, the others pinned.
+    let file = fx.data_dir().join("decisions.tsv");
+    std::fs::write(
+        &file,
+        format!("# path<TAB>key\n{DUNE}\t106\n/stash/home/holiday.mp4\t99999\n"),
+    )
+    .unwrap();
+    let out = run(&fx, &["pin", "--from", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "one line failed");
+    assert!(
+        text(&out.stderr).contains("no item 99999"),
+        "{}",
+        text(&out.stderr)
+    );
+    let a = &json_lines(&run(&fx, &["match", "--json", DUNE]))[0];
+    assert_eq!(
+        (a["plugin"].as_str(), a["item"]["rating_key"].as_str()),
+        (Some("pinned"), Some("106"))
+    );
 }
 
 #[test]
