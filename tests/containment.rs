@@ -25,7 +25,7 @@ fn hostile_with(
 
 fn plugin_error(m: &PathMatch) -> String {
     match &m.error {
-        Some(Failure::Plugin(msg)) => msg.clone(),
+        Some(Failure::Plugin(msg) | Failure::Crash(msg)) => msg.clone(),
         other => panic!("expected a plugin error, got {other:?} in {m:?}"),
     }
 }

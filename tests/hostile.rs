@@ -22,7 +22,7 @@ fn limits() -> Limits {
 
 fn plugin_error(m: &plexmatch::matching::PathMatch) -> String {
     match &m.error {
-        Some(Failure::Plugin(msg)) => msg.clone(),
+        Some(Failure::Plugin(msg) | Failure::Crash(msg)) => msg.clone(),
         other => panic!(
             "expected a plugin failure for {}, got {other:?} ({:?})",
             m.path, m.outcome

@@ -136,7 +136,7 @@ fn compiled_plugins_are_cached_and_a_damaged_artifact_is_rebuilt() {
     let artifact = artifact_path(
         plexmatch::runtime::engine(),
         &fx.data_dir().join("plugins"),
-        plexmatch::PATH_MATCHER_PLUGIN,
+        &plexmatch::runtime::compile_cache::digest(plexmatch::PATH_MATCHER_PLUGIN),
     );
     assert!(artifact.is_file(), "{} written", artifact.display());
     drop(first);
@@ -223,9 +223,68 @@ fn plugin_test_runs_a_cases_file_against_a_library_without_plex() {
     ]);
     assert_eq!(code, Some(2));
     assert!(
-        stderr.contains("expect must be high, low, not-found or error, not \"maybe\""),
+        stderr.contains("expect must be one of high, low, not-found, error, crash, not \"maybe\""),
         "{stderr}"
     );
+}
+
+#[test]
+fn plugin_test_tells_a_crash_from_an_error_and_shows_a_failing_case_s_log() {
+    let wasm = support::hostile_wasm();
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases.toml");
+    std::fs::write(
+        &cases,
+        "[[case]]\npath = \"/m/panic.mkv\"\nexpect = \"crash\"\n\
+         [[case]]\npath = \"/m/readfile.mkv\"\nexpect = \"error\"\n\
+         [[case]]\npath = \"/m/panic.mkv\"\nexpect = \"error\"\n\
+         [[case]]\npath = \"/m/readfile.mkv\"\nexpect = \"crash\"\n\
+         [[case]]\npath = \"/m/ctrl.mkv\"\nexpect = \"high\"\nrating_key = \"101\"\n",
+    )
+    .unwrap();
+    // No --library: the bundled sample library.
+    let (code, stdout, stderr) = plexmatch_cmd(&[
+        "plugin",
+        "test",
+        wasm.to_str().unwrap(),
+        "--cases",
+        cases.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let row = |n: usize| {
+        lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{n:<4}  ")))
+            .unwrap_or_else(|| panic!("case {n} missing: {stdout}"))
+            .to_string()
+    };
+    assert!(
+        row(1).contains("pass") && row(2).contains("pass"),
+        "{stdout}"
+    );
+    assert!(
+        row(3).contains("FAIL") && row(3).contains("crash"),
+        "{stdout}"
+    );
+    assert!(
+        row(4).contains("FAIL") && row(4).contains("error"),
+        "{stdout}"
+    );
+    assert!(row(5).contains("FAIL"), "{stdout}");
+    // The failing case's own log line, escaped, under its row.
+    assert!(stdout.contains("log warn: forged\\n"), "{stdout}");
+    assert!(stdout.contains("5 case(s): 2 passed, 3 failed"), "{stdout}");
+    // Columns line up: every row's PATH starts in the same column.
+    let at: Vec<usize> = lines
+        .iter()
+        .filter(|l| {
+            (l.starts_with(|c: char| c.is_ascii_digit()) && !l.contains("case(s)"))
+                || l.starts_with("CASE")
+        })
+        .map(|l| l.find("/m/").or_else(|| l.find("PATH")).unwrap())
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] == w[1]), "{stdout}");
 }
 
 #[test]
@@ -258,4 +317,37 @@ fn plugin_inspect_says_what_a_file_is_and_whether_it_runs_here() {
         stdout.contains("compatible:  no") && stdout.contains("broken.wasm"),
         "{stdout}"
     );
+}
+
+#[test]
+fn plugin_compile_fills_the_cache_that_inspect_and_test_then_use() {
+    let wasm = support::hostile_wasm().to_str().unwrap().to_owned();
+    let data = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_plexmatch"))
+            .args(args)
+            .current_dir(repo_root())
+            .env("PLEXMATCH_DATA_DIR", data.path())
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, first) = run(&["plugin", "compile", &wasm]);
+    assert_eq!(code, Some(0), "{first}");
+    assert!(first.contains("compiled in"), "{first}");
+    let (_, again) = run(&["plugin", "compile", &wasm]);
+    assert!(again.contains("already compiled"), "{again}");
+    // inspect and test start from the user's compiled-plugin cache, not a scratch one.
+    let (code, inspected) = run(&["plugin", "inspect", &wasm]);
+    assert_eq!(code, Some(0), "{inspected}");
+    assert!(
+        inspected.contains("start:       loaded compiled"),
+        "{inspected}"
+    );
+    let (code, bad) = run(&["plugin", "compile", "/nonexistent/x.wasm"]);
+    assert_eq!(code, Some(2), "{bad}");
 }

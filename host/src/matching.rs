@@ -60,8 +60,12 @@ pub enum Failure {
     Unauthorized(String),
     /// The Plex server failed or could not be reached (temporary).
     Plex(String),
-    /// The plugin failed (trap, limit, or a claim the host could not confirm).
+    /// The plugin answered badly: an error of its own, a malformed answer or a claim the
+    /// host could not confirm.
     Plugin(String),
+    /// The plugin was stopped: a trap (panic, abort, wasm fault), its CPU deadline,
+    /// wall-clock limit or memory cap, or it could not start.
+    Crash(String),
     /// The path cannot be matched as given.
     Input(String),
     /// The path is pinned to an item that is gone (`plexmatch pin`).
@@ -74,6 +78,7 @@ impl std::fmt::Display for Failure {
             Failure::Unauthorized(m)
             | Failure::Plex(m)
             | Failure::Plugin(m)
+            | Failure::Crash(m)
             | Failure::Input(m)
             | Failure::Pin(m) => f.write_str(m),
         }
@@ -396,7 +401,7 @@ impl Matcher {
                 let mut fresh = self
                     .plugin
                     .instantiate()
-                    .map_err(|f| Asked::Failed(Failure::Plugin(f.to_string()), true))?;
+                    .map_err(|f| Asked::Failed(plugin_failure(f), true))?;
                 fresh.set_tracing(self.explain);
                 self.instance.insert(fresh)
             }
@@ -568,7 +573,7 @@ impl MatchedItem {
 }
 
 fn plugin_failure(f: PluginFailure) -> Failure {
-    Failure::Plugin(f.to_string())
+    Failure::Crash(f.to_string())
 }
 
 fn plex_failure(e: PlexError) -> Failure {

@@ -91,6 +91,8 @@ pub struct Backend {
     pub matches: MatchCache,
     /// People's decisions (`plexmatch pin`), answered before any plugin is asked.
     pub pinned: cache::Pins,
+    /// Where compiled plugins are kept (`plugins/` in the data dir unless set otherwise).
+    pub plugins_dir: PathBuf,
     pub policy: CachePolicy,
     /// One lock per section so that concurrent lookups refresh a stale snapshot once.
     refreshing: Mutex<HashMap<u32, Arc<Mutex<()>>>>,
@@ -203,6 +205,7 @@ impl Backend {
             library: LibraryCache::open(&cache_dir, policy.library_limit)?,
             matches: MatchCache::open(&cache_dir, policy.match_limit)?,
             pinned: cache::Pins::open(&cache_dir)?,
+            plugins_dir: data_dir.join("plugins"),
             policy,
             refreshing: Mutex::new(HashMap::new()),
             locks_dir: cache_dir.join("locks"),
@@ -219,6 +222,13 @@ impl Backend {
             run_budget: AtomicU64::new(DEFAULT_RUN_REQUEST_BUDGET),
             residents: cache::Residents::default(),
         })
+    }
+
+    /// The same backend, keeping compiled plugins in `dir` (the plugin kit's scratch
+    /// backends use the user's own, so a plugin is compiled once, not per command).
+    pub fn with_plugins_dir(mut self, dir: PathBuf) -> Backend {
+        self.plugins_dir = dir;
+        self
     }
 
     /// Sets how many Plex requests plugins may cause in this run (0: no limit).

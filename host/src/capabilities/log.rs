@@ -23,6 +23,15 @@ impl Host for State {
             }
             // Nothing a plugin says may start a new log line or reach the terminal raw.
             let message = crate::text::escape_controls(&message);
+            // `--explain` and `plugin test` show a path's log lines with its steps.
+            let word = match level {
+                Level::Trace => "trace",
+                Level::Debug => "debug",
+                Level::Info => "info",
+                Level::Warn => "warn",
+                Level::Error => "error",
+            };
+            s.note(|| format!("log {word}: {message}"));
             let plugin = s.identity.name.as_str();
             match level {
                 Level::Trace => tracing::trace!(target: "plugin", plugin, "{message}"),

@@ -203,6 +203,9 @@ pub fn run(args: MatchArgs) -> Result<i32> {
             batch::MAX_WORKERS
         );
     }
+    if args.quiet {
+        crate::runtime::ANNOUNCE_COMPILES.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
     let backend = setup::backend_with(&args.plex, &args.cache, args.offline)?;
     let limits = o.limits();
     backend.set_run_request_budget(o.requests_per_run);

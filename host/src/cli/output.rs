@@ -415,7 +415,9 @@ impl Tally {
             (Outcome::High, _) => self.high += 1,
             (Outcome::Low, _) => self.low += 1,
             (Outcome::NotFound, _) => self.not_found += 1,
-            (Outcome::Error, Some(Failure::Plugin(_))) => self.plugin_errors += 1,
+            (Outcome::Error, Some(Failure::Plugin(_) | Failure::Crash(_))) => {
+                self.plugin_errors += 1
+            }
             (Outcome::Error, Some(Failure::Input(_) | Failure::Pin(_))) => self.input_errors += 1,
             (Outcome::Error, _) => self.plex_errors += 1,
         }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{exit, setup};
 use crate::backend::{Backend, CachePolicy};
 use crate::chain::Chain;
-use crate::matching::Outcome;
+use crate::matching::{Failure, Outcome};
 use crate::plex::{DEFAULT_PAGE_SIZE, PlexConfig, RetryPolicy};
 use crate::runtime::compile_cache::Readiness;
 use crate::runtime::{Limits, contract};
@@ -32,6 +32,19 @@ pub enum PluginCommand {
     ///
     /// Example: plexmatch plugin test my_matcher.wasm --library library.toml --cases cases.toml
     Test(TestArgs),
+    /// Compile plugins ahead of time into the compiled-plugin cache (`plugins/` in the data
+    /// dir), so that their first `match` starts at once.
+    ///
+    /// Example: plexmatch plugin compile my_matcher.wasm
+    Compile(CompileArgs),
+}
+
+/// Options of `plexmatch plugin compile`.
+#[derive(Args, Debug)]
+pub struct CompileArgs {
+    /// Component files (or built-in plugins' names).
+    #[arg(required = true)]
+    pub plugins: Vec<String>,
 }
 
 /// Options of `plexmatch plugin inspect`.
@@ -52,9 +65,10 @@ pub struct TestArgs {
     /// More plugins after the first, tried in order (a chain).
     #[arg(long = "plugin", value_name = "NAME|FILE")]
     pub more: Vec<String>,
-    /// The library the emulator serves (TOML, or JSON with a .json extension).
+    /// The library the emulator serves (TOML, or JSON with a .json extension); default:
+    /// the bundled sample library (`plexmatch emulator --sample`).
     #[arg(long, value_name = "FILE")]
-    pub library: PathBuf,
+    pub library: Option<PathBuf>,
     /// The cases: a TOML file of [[case]] tables (path, expect, rating_key, candidates, sections).
     #[arg(long, value_name = "FILE")]
     pub cases: PathBuf,
@@ -68,7 +82,34 @@ pub fn run(cmd: PluginCommand) -> Result<i32> {
     match cmd {
         PluginCommand::Inspect(a) => inspect(a),
         PluginCommand::Test(a) => test(a),
+        PluginCommand::Compile(a) => compile(a),
     }
+}
+
+fn compile(args: CompileArgs) -> Result<i32> {
+    let dir = tempfile::tempdir()?;
+    let backend = scratch_backend("http://127.0.0.1:9", "unused", dir.path())?;
+    let mut failed = 0;
+    for spec in &args.plugins {
+        match setup::plugin(Some(spec), &[], Limits::default(), backend.clone()) {
+            Ok(p) => match p.readiness() {
+                Readiness::Compiled(d) => println!(
+                    "{spec}: compiled in {d:.1?} into {}",
+                    backend.plugins_dir.display()
+                ),
+                Readiness::Cached(d) => println!("{spec}: already compiled (loads in {d:.1?})"),
+            },
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {e:#}");
+            }
+        }
+    }
+    Ok(if failed == 0 {
+        exit::ALL_HIGH
+    } else {
+        exit::USAGE
+    })
 }
 
 /// A throwaway backend in a temporary data dir, pointed at `url`.
@@ -90,12 +131,15 @@ fn scratch_backend(url: &str, token: &str, dir: &Path) -> Result<Arc<Backend>> {
         machine_id: "plugin-kit".into(),
         name: "plugin kit".into(),
     };
-    Ok(Arc::new(Backend::open_for(
-        &config,
-        server,
-        dir,
-        CachePolicy::default(),
-    )?))
+    // Compiled plugins go to the user's data dir, not the scratch one: a plugin (a Python
+    // one compiles for 13 s or more) is compiled once, not per command.
+    let plugins_dir = setup::default_data_dir()
+        .map(|d| d.join("plugins"))
+        .unwrap_or_else(|_| dir.join("plugins"));
+    Ok(Arc::new(
+        Backend::open_for(&config, server, dir, CachePolicy::default())?
+            .with_plugins_dir(plugins_dir),
+    ))
 }
 
 fn inspect(args: InspectArgs) -> Result<i32> {
@@ -184,7 +228,8 @@ fn inspect(args: InspectArgs) -> Result<i32> {
 struct Case {
     /// The media path to match.
     path: String,
-    /// `high`, `low`, `not-found` or `error`.
+    /// `high`, `low`, `not-found`, `error` (the plugin answered an error, or an answer the
+    /// host refused) or `crash` (it trapped, hit a limit or could not start).
     expect: String,
     /// For `high`: the item's rating key.
     rating_key: Option<String>,
@@ -203,7 +248,10 @@ struct CasesFile {
 }
 
 fn test(args: TestArgs) -> Result<i32> {
-    let library = LibraryFile::load(&args.library)?;
+    let library = match &args.library {
+        Some(path) => LibraryFile::load(path)?,
+        None => LibraryFile::sample(),
+    };
     let text = std::fs::read_to_string(&args.cases)
         .with_context(|| format!("cannot read cases file {}", args.cases.display()))?;
     let cases: CasesFile = toml::from_str(&text).map_err(|e| {
@@ -216,11 +264,12 @@ fn test(args: TestArgs) -> Result<i32> {
         )
     })?;
     for (n, c) in cases.cases.iter().enumerate() {
-        if !["high", "low", "not-found", "error"].contains(&c.expect.as_str()) {
+        if !EXPECTATIONS.contains(&c.expect.as_str()) {
             bail!(
-                "case {} ({}): expect must be high, low, not-found or error, not {:?}",
+                "case {} ({}): expect must be one of {}, not {:?}",
                 n + 1,
                 c.path,
+                EXPECTATIONS.join(", "),
                 c.expect
             );
         }
@@ -233,33 +282,32 @@ fn test(args: TestArgs) -> Result<i32> {
     let plugins = setup::plugins(&specs, &args.settings, Limits::default(), &backend)?;
     let all = backend.sections()?;
     let mut chain = Chain::new(&plugins, &backend);
-    println!(
-        "{:<4}  {:<6}  {:<10}  {:<24}  PATH",
-        "CASE", "RESULT", "EXPECTED", "GOT"
-    );
-    let mut failed = 0;
+    // Every answer carries its steps and the plugin's log lines, shown under a failing case.
+    chain.set_explain(true);
+    let mut rows = Vec::new();
     for (n, c) in cases.cases.iter().enumerate() {
         let sections = crate::sections::resolve(&c.sections, &all)?;
         let m = chain.match_path(&c.path, &sections);
-        let got = match m.outcome {
-            Outcome::High => format!(
-                "high {}",
-                m.item
-                    .as_ref()
-                    .map(|i| i.rating_key.as_str())
-                    .unwrap_or("?")
+        let (got, problem) = match (&m.outcome, &m.error) {
+            (Outcome::High, _) => (
+                format!(
+                    "high {}",
+                    m.item
+                        .as_ref()
+                        .map(|i| i.rating_key.as_str())
+                        .unwrap_or("?")
+                ),
+                None,
             ),
-            Outcome::Low => {
+            (Outcome::Low, _) => {
                 let mut keys: Vec<&str> =
                     m.candidates.iter().map(|i| i.rating_key.as_str()).collect();
                 keys.sort();
-                format!("low {}", keys.join(","))
+                (format!("low {}", keys.join(",")), None)
             }
-            Outcome::NotFound => "not-found".into(),
-            Outcome::Error => format!(
-                "error: {}",
-                m.error.as_ref().map(|e| e.to_string()).unwrap_or_default()
-            ),
+            (Outcome::NotFound, _) => ("not-found".into(), None),
+            (Outcome::Error, Some(f @ Failure::Crash(_))) => ("crash".into(), Some(f.to_string())),
+            (Outcome::Error, f) => ("error".into(), f.as_ref().map(|f| f.to_string())),
         };
         let expected = match (c.expect.as_str(), &c.rating_key, &c.candidates) {
             ("high", Some(k), _) => format!("high {k}"),
@@ -273,24 +321,49 @@ fn test(args: TestArgs) -> Result<i32> {
         let pass = if expected.contains(' ') {
             got == expected
         } else {
-            got.split([' ', ':']).next() == Some(expected.as_str())
+            got.split(' ').next() == Some(expected.as_str())
         };
+        let mut details: Vec<String> = Vec::new();
+        if let Some(p) = problem {
+            details.push(p);
+        }
+        if !pass && let Some(e) = &m.explain {
+            details.push(e.decided_by.clone());
+            for t in &e.sections {
+                details.push(format!("{} ({}): → {}", t.section, t.plugin, t.answer));
+                details.extend(t.steps.iter().map(|s| format!("  {s}")));
+            }
+        }
+        rows.push((n + 1, pass, expected, got, c.path.clone(), details));
+    }
+    // Columns as wide as their widest cell.
+    let width = |f: &dyn Fn(&(usize, bool, String, String, String, Vec<String>)) -> usize, min| {
+        rows.iter().map(f).max().unwrap_or(0).max(min)
+    };
+    let we = width(&|r| r.2.len(), "EXPECTED".len());
+    let wg = width(&|r| r.3.len(), "GOT".len());
+    println!(
+        "{:<4}  {:<6}  {:<we$}  {:<wg$}  PATH",
+        "CASE", "RESULT", "EXPECTED", "GOT"
+    );
+    let mut failed = 0;
+    for (n, pass, expected, got, path, details) in &rows {
         if !pass {
             failed += 1;
         }
         println!(
-            "{:<4}  {:<6}  {:<10}  {:<24}  {}",
-            n + 1,
-            if pass { "pass" } else { "FAIL" },
-            expected,
-            got,
-            c.path
+            "{n:<4}  {:<6}  {expected:<we$}  {got:<wg$}  {}",
+            if *pass { "pass" } else { "FAIL" },
+            crate::text::escape_controls(path)
         );
+        for d in details {
+            println!("      {}", crate::text::escape_controls(d));
+        }
     }
     println!(
         "{} case(s): {} passed, {failed} failed",
-        cases.cases.len(),
-        cases.cases.len() - failed
+        rows.len(),
+        rows.len() - failed
     );
     Ok(if failed == 0 {
         exit::ALL_HIGH
@@ -298,3 +371,6 @@ fn test(args: TestArgs) -> Result<i32> {
         exit::NOT_ALL_HIGH
     })
 }
+
+/// What a case may expect.
+const EXPECTATIONS: [&str; 5] = ["high", "low", "not-found", "error", "crash"];

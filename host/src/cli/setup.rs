@@ -53,10 +53,19 @@ pub fn exit_code_for(e: &anyhow::Error) -> i32 {
 pub fn data_dir(args: &CacheArgs) -> Result<PathBuf> {
     match &args.data_dir {
         Some(d) => Ok(d.clone()),
-        None => dirs::cache_dir()
-            .map(|d| d.join("plexmatch"))
-            .context("cannot find the user's cache directory; pass --data-dir"),
+        None => default_data_dir(),
     }
+}
+
+/// The data dir for commands without cache options: `PLEXMATCH_DATA_DIR`, or the user's
+/// cache dir.
+pub fn default_data_dir() -> Result<PathBuf> {
+    if let Some(d) = std::env::var_os("PLEXMATCH_DATA_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(d));
+    }
+    dirs::cache_dir()
+        .map(|d| d.join("plexmatch"))
+        .context("cannot find the user's cache directory; pass --data-dir")
 }
 
 /// This installation's `X-Plex-Client-Identifier`, kept in the data dir.

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -24,29 +25,41 @@ pub enum Readiness {
     Cached(Duration),
 }
 
-/// The cache file for `wasm` under `dir`.
-pub fn artifact_path(engine: &Engine, dir: &Path, wasm: &[u8]) -> PathBuf {
-    let digest = Sha256::digest(wasm);
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut h);
-    dir.join(format!("{hex}-{:016x}.cwasm", h.finish()))
+/// A component's digest: the first 16 bytes of its SHA-256, in hex. It names the plugin's
+/// build in the match cache and its compiled artifact.
+pub fn digest(wasm: &[u8]) -> String {
+    Sha256::digest(wasm)
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
-/// The component for `wasm`: from `cache_dir` if compiled there before, else compiled
-/// (and stored there).
+/// The cache file for the component of `digest` under `dir`.
+pub fn artifact_path(engine: &Engine, dir: &Path, digest: &str) -> PathBuf {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut h);
+    dir.join(format!("{digest}-{:016x}.cwasm", h.finish()))
+}
+
+/// The component for `wasm` (of `digest`): from `cache_dir` if compiled there before, else
+/// compiled (and stored there, the cache kept under `limit` bytes); `announce` is called
+/// just before a compile.
 pub fn load(
     engine: &Engine,
     wasm: &[u8],
+    digest: &str,
     cache_dir: Option<&Path>,
     limit: u64,
+    announce: impl FnOnce(),
 ) -> wasmtime::Result<(Component, Readiness)> {
     let started = Instant::now();
     let Some(dir) = cache_dir else {
+        announce();
         let c = Component::new(engine, wasm)?;
         return Ok((c, Readiness::Compiled(started.elapsed())));
     };
-    let path = artifact_path(engine, dir, wasm);
+    let path = artifact_path(engine, dir, digest);
     if path.is_file() {
         // SAFETY: the file was written by `store` below from `Component::serialize` for an
         // engine with the same compatibility hash (it is in the name); wasmtime checks the
@@ -66,6 +79,7 @@ pub fn load(
             ),
         }
     }
+    announce();
     let c = Component::new(engine, wasm)?;
     let compiled = started.elapsed();
     if let Err(e) = store(&c, dir, &path) {

@@ -183,6 +183,30 @@ impl std::fmt::Display for PluginFailure {
     }
 }
 
+/// Whether every import of the plugin is one the host provides or wasi:http.
+fn only_http_missing(declared: &contract::Declared) -> bool {
+    const PROVIDED: [&str; 7] = [
+        "wasi:io/",
+        "wasi:clocks/",
+        "wasi:random/",
+        "wasi:filesystem/",
+        "wasi:sockets/",
+        "wasi:cli/",
+        "wasi:http/",
+    ];
+    declared
+        .imports
+        .iter()
+        .all(|i| PROVIDED.iter().any(|p| i.starts_with(p)) || i.starts_with(contract::PACKAGE))
+}
+
+/// Whether a long first compile is announced on stderr (off for `match --quiet`).
+pub static ANNOUNCE_COMPILES: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(true);
+
+/// Components from this size on get their first compile announced.
+const ANNOUNCE_FROM_BYTES: usize = 1 << 20;
+
 /// A compiled plugin, ready to instantiate cheaply.
 pub struct Plugin {
     pre: PluginPre<State>,
@@ -215,12 +239,28 @@ impl Plugin {
                 "plugin {origin} is a core WebAssembly module, not a component: build it for wasm32-wasip2"
             );
         }
-        let cache_dir = backend.data_dir.join("plugins");
+        let digest = compile_cache::digest(wasm);
+        let cache_dir = backend.plugins_dir.clone();
+        // A large plugin (Python, JavaScript: 12-18 MB) takes seconds to compile the first
+        // time: say so rather than pause without a word.
+        let announced = wasm.len() >= ANNOUNCE_FROM_BYTES
+            && ANNOUNCE_COMPILES.load(std::sync::atomic::Ordering::Relaxed);
+        let announce = || {
+            if announced {
+                eprintln!(
+                    "compiling plugin {} ({:.1} MB, first use)…",
+                    crate::text::escape_controls(origin),
+                    wasm.len() as f64 / 1e6
+                );
+            }
+        };
         let (component, readiness) = compile_cache::load(
             engine,
             wasm,
+            &digest,
             Some(&cache_dir),
             backend.policy.compiled_limit,
+            announce,
         )
         .map_err(|e| {
             explain(
@@ -238,7 +278,25 @@ impl Plugin {
             .map_err(|e| explain(e, "cannot link WASI".into()))?;
         PluginWorld::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
             .map_err(|e| explain(e, "cannot link the host interfaces".into()))?;
-        let pre = linker.instantiate_pre(&component).map_err(|e| {
+        // A plugin may never reach the network, but JavaScript components built with the
+        // tool's defaults import wasi:http. Those imports (and only when wasi:http is all
+        // that is missing) get functions that refuse by trapping, should one ever be called.
+        let pre = match linker.instantiate_pre(&component) {
+            Err(e) if format!("{e:#}").contains("wasi:http/") && only_http_missing(&declared) => {
+                linker
+                    .define_unknown_imports_as_traps(&component)
+                    .map_err(|e| explain(e, "cannot stub wasi:http".into()))?;
+                let pre = linker.instantiate_pre(&component);
+                if pre.is_ok() {
+                    tracing::debug!(
+                        "plugin {origin} imports wasi:http: every call to it is refused (a trap)"
+                    );
+                }
+                pre
+            }
+            other => other,
+        }
+        .map_err(|e| {
             explain(
                 e,
                 format!("plugin {origin} needs imports this host does not provide"),
@@ -250,14 +308,13 @@ impl Plugin {
                 format!("plugin {origin} does not export the plexmatch matcher interface"),
             )
         })?;
-        let digest: String = {
-            use sha2::{Digest, Sha256};
-            Sha256::digest(wasm)
-                .iter()
-                .take(16)
-                .map(|b| format!("{b:02x}"))
-                .collect()
-        };
+        if announced && let compile_cache::Readiness::Compiled(took) = readiness {
+            eprintln!(
+                "compiled plugin {} in {took:.1?}; later starts load it from {}",
+                crate::text::escape_controls(origin),
+                cache_dir.display()
+            );
+        }
         let mut plugin = Plugin {
             pre,
             readiness,
