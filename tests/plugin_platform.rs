@@ -351,3 +351,43 @@ fn plugin_compile_fills_the_cache_that_inspect_and_test_then_use() {
     let (code, bad) = run(&["plugin", "compile", "/nonexistent/x.wasm"]);
     assert_eq!(code, Some(2), "{bad}");
 }
+
+#[test]
+fn a_plugin_importing_wasi_http_loads_matches_and_is_refused_the_network() {
+    let fx = Fixture::sample();
+    let backend = fx.backend(CachePolicy::default());
+    let wasm = std::fs::read(support::httpish_wasm()).unwrap();
+    let plugin = Arc::new(
+        Plugin::load(
+            "httpish",
+            &wasm,
+            Vec::new(),
+            Limits::default(),
+            backend.clone(),
+        )
+        .expect("a component importing wasi:http loads"),
+    );
+    let sections = all_sections(&backend);
+    let m = match_one(
+        &plugin,
+        &backend,
+        "/m/Inception (2010) - 1080p.mkv",
+        &sections,
+    );
+    assert_eq!(m.outcome, Outcome::High, "{m:?}");
+    let refused = match_one(&plugin, &backend, "/m/http.mkv", &sections);
+    match &refused.error {
+        Some(plexmatch::matching::Failure::Crash(msg)) => {
+            assert!(msg.contains("wasi:http"), "{msg}")
+        }
+        other => panic!("the request was not refused: {other:?}"),
+    }
+    // The instance after the refusal matches again.
+    let again = match_one(
+        &plugin,
+        &backend,
+        "/m/Inception (2010) - 1080p.mkv",
+        &sections,
+    );
+    assert_eq!(again.outcome, Outcome::High);
+}

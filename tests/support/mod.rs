@@ -126,6 +126,20 @@ pub fn hostile_plugin(backend: &Arc<Backend>, limits: Limits) -> Arc<Plugin> {
 include!("../../host/guest_cargo.rs");
 
 /// Builds the hostile plugin once per test process and returns its path.
+pub fn httpish_wasm() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = repo_root();
+        let target = root.join("target").join("guest");
+        let status = guest_cargo(env!("CARGO"), &root, &target, &["httpish"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building tests/plugins/httpish failed");
+        target.join("wasm32-wasip2/release/httpish.wasm")
+    })
+}
+
+/// The hostile test plugin (tests/plugins/hostile), built on first use.
 pub fn hostile_wasm() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {

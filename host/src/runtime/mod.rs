@@ -183,6 +183,49 @@ impl std::fmt::Display for PluginFailure {
     }
 }
 
+/// Defines every wasi:http function the component imports as a trap that names it, and its
+/// resources as host resources nothing can create: the component links, and a plugin that
+/// tries a request is stopped. (Only wasi:http: wasmtime's `define_unknown_imports_as_traps`
+/// would also shadow WASI interfaces the component imports at another patch version.)
+fn refuse_http(
+    engine: &Engine,
+    linker: &mut Linker<State>,
+    component: &wasmtime::component::Component,
+) -> wasmtime::Result<()> {
+    use wasmtime::component::types::ComponentItem;
+    struct Refused;
+    let ty = component.component_type();
+    for (name, item) in ty.imports(engine) {
+        let (true, ComponentItem::ComponentInstance(instance)) =
+            (name.starts_with("wasi:http/"), item.ty)
+        else {
+            continue;
+        };
+        let mut li = linker.instance(name)?;
+        for (export, item) in instance.exports(engine) {
+            match item.ty {
+                ComponentItem::ComponentFunc(_) => {
+                    let called = format!("{name}#{export}");
+                    li.func_new(export, move |_, _, _, _| {
+                        wasmtime::bail!(
+                            "{called} refused: a plugin may not reach the network (wasi:http)"
+                        )
+                    })?;
+                }
+                ComponentItem::Resource(_) => {
+                    li.resource(
+                        export,
+                        wasmtime::component::ResourceType::host::<Refused>(),
+                        |_, _| Ok(()),
+                    )?;
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Whether every import of the plugin is one the host provides or wasi:http.
 fn only_http_missing(declared: &contract::Declared) -> bool {
     const PROVIDED: [&str; 7] = [
@@ -283,8 +326,7 @@ impl Plugin {
         // that is missing) get functions that refuse by trapping, should one ever be called.
         let pre = match linker.instantiate_pre(&component) {
             Err(e) if format!("{e:#}").contains("wasi:http/") && only_http_missing(&declared) => {
-                linker
-                    .define_unknown_imports_as_traps(&component)
+                refuse_http(engine, &mut linker, &component)
                     .map_err(|e| explain(e, "cannot stub wasi:http".into()))?;
                 let pre = linker.instantiate_pre(&component);
                 if pre.is_ok() {
@@ -569,7 +611,16 @@ fn classify(
             "wasm trap: out of bounds memory access (a stack overflow, e.g. runaway recursion, or a memory bug)".to_owned()
         }
         Some(t) => t.to_string(),
-        None => format!("{e}"),
+        // The cause (an unknown import called, say) first: the backtrace says less.
+        None => {
+            let root = e.root_cause().to_string();
+            let top = e.to_string();
+            if root == top {
+                top
+            } else {
+                format!("{root}; {top}")
+            }
+        }
     };
     let detail = match said {
         Some(s) => format!("{s} ({trap})"),
