@@ -337,11 +337,18 @@ fn test(args: TestArgs) -> Result<i32> {
         rows.push((n + 1, pass, expected, got, c.path.clone(), details));
     }
     // Columns as wide as their widest cell.
-    let width = |f: &dyn Fn(&(usize, bool, String, String, String, Vec<String>)) -> usize, min| {
-        rows.iter().map(f).max().unwrap_or(0).max(min)
-    };
-    let we = width(&|r| r.2.len(), "EXPECTED".len());
-    let wg = width(&|r| r.3.len(), "GOT".len());
+    let we = rows
+        .iter()
+        .map(|r| r.2.len())
+        .max()
+        .unwrap_or(0)
+        .max("EXPECTED".len());
+    let wg = rows
+        .iter()
+        .map(|r| r.3.len())
+        .max()
+        .unwrap_or(0)
+        .max("GOT".len());
     println!(
         "{:<4}  {:<6}  {:<we$}  {:<wg$}  PATH",
         "CASE", "RESULT", "EXPECTED", "GOT"
