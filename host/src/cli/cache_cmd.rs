@@ -38,14 +38,6 @@ pub enum CacheCommand {
 
 /// Options of `plexmatch cache pins`.
 #[derive(Args, Debug)]
-// Flags this command does not use are accepted (they may come from the environment)
-// but not shown.
-#[command(mut_arg("library_ttl", |a| a.hide(true)))]
-#[command(mut_arg("negative_ttl", |a| a.hide(true)))]
-#[command(mut_arg("full_listing_every", |a| a.hide(true)))]
-#[command(mut_arg("library_cache_mib", |a| a.hide(true)))]
-#[command(mut_arg("match_cache_mib", |a| a.hide(true)))]
-#[command(mut_arg("compiled_plugins_mib", |a| a.hide(true)))]
 pub struct PinsArgs {
     #[command(flatten)]
     pub cache: CacheArgs,
@@ -67,11 +59,6 @@ pub struct ServerArg {
 
 /// Options of `plexmatch cache stats`.
 #[derive(Args, Debug)]
-// Flags this command does not use are accepted (they may come from the environment)
-// but not shown.
-#[command(mut_arg("library_ttl", |a| a.hide(true)))]
-#[command(mut_arg("negative_ttl", |a| a.hide(true)))]
-#[command(mut_arg("full_listing_every", |a| a.hide(true)))]
 pub struct StatsArgs {
     #[command(flatten)]
     pub cache: CacheArgs,
@@ -84,11 +71,6 @@ pub struct StatsArgs {
 
 /// Options of `plexmatch cache refresh`.
 #[derive(Args, Debug)]
-// Flags this command does not use are accepted (they may come from the environment)
-// but not shown.
-#[command(mut_arg("negative_ttl", |a| a.hide(true)))]
-#[command(mut_arg("match_cache_mib", |a| a.hide(true)))]
-#[command(mut_arg("compiled_plugins_mib", |a| a.hide(true)))]
 pub struct RefreshArgs {
     #[command(flatten)]
     pub plex: PlexArgs,
@@ -105,14 +87,6 @@ pub struct RefreshArgs {
 
 /// Options of `plexmatch cache invalidate`.
 #[derive(Args, Debug)]
-// Flags this command does not use are accepted (they may come from the environment)
-// but not shown.
-#[command(mut_arg("library_ttl", |a| a.hide(true)))]
-#[command(mut_arg("negative_ttl", |a| a.hide(true)))]
-#[command(mut_arg("full_listing_every", |a| a.hide(true)))]
-#[command(mut_arg("library_cache_mib", |a| a.hide(true)))]
-#[command(mut_arg("match_cache_mib", |a| a.hide(true)))]
-#[command(mut_arg("compiled_plugins_mib", |a| a.hide(true)))]
 pub struct InvalidateArgs {
     #[command(flatten)]
     pub cache: CacheArgs,
@@ -137,14 +111,6 @@ pub struct InvalidateArgs {
 
 /// Options of `plexmatch cache clear`.
 #[derive(Args, Debug)]
-// Flags this command does not use are accepted (they may come from the environment)
-// but not shown.
-#[command(mut_arg("library_ttl", |a| a.hide(true)))]
-#[command(mut_arg("negative_ttl", |a| a.hide(true)))]
-#[command(mut_arg("full_listing_every", |a| a.hide(true)))]
-#[command(mut_arg("library_cache_mib", |a| a.hide(true)))]
-#[command(mut_arg("match_cache_mib", |a| a.hide(true)))]
-#[command(mut_arg("compiled_plugins_mib", |a| a.hide(true)))]
 pub struct ClearArgs {
     #[command(flatten)]
     pub cache: CacheArgs,

@@ -14,16 +14,6 @@ use crate::runtime::Limits;
 
 /// Options of `plexmatch doctor`.
 #[derive(Args, Debug)]
-// Flags this command does not use are accepted (they may come from the environment)
-// but not shown.
-#[command(mut_arg("page_size", |a| a.hide(true)))]
-#[command(mut_arg("pages_in_flight", |a| a.hide(true)))]
-#[command(mut_arg("library_ttl", |a| a.hide(true)))]
-#[command(mut_arg("negative_ttl", |a| a.hide(true)))]
-#[command(mut_arg("full_listing_every", |a| a.hide(true)))]
-#[command(mut_arg("library_cache_mib", |a| a.hide(true)))]
-#[command(mut_arg("match_cache_mib", |a| a.hide(true)))]
-#[command(mut_arg("compiled_plugins_mib", |a| a.hide(true)))]
 pub struct DoctorArgs {
     #[command(flatten)]
     pub plex: PlexArgs,

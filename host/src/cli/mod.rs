@@ -234,9 +234,55 @@ impl CacheArgs {
     }
 }
 
+/// Options of the shared groups that only some commands use: another command accepts them
+/// (they may come from the environment or the config file) but its help leaves them out.
+const UNUSED: &[(&[&str], &[&[&str]])] = {
+    const PAGING: &[&str] = &["page_size", "pages_in_flight"];
+    const TTL: &[&str] = &["library_ttl", "negative_ttl"];
+    const TUNING: &[&str] = &[
+        "full_listing_every",
+        "library_cache_mib",
+        "match_cache_mib",
+        "compiled_plugins_mib",
+    ];
+    &[
+        (&["sections"], &[PAGING, TUNING]),
+        (&["doctor"], &[PAGING, TTL, TUNING]),
+        (&["pin"], &[PAGING, TUNING]),
+        (&["unpin"], &[TTL, TUNING]),
+        (&["cache", "stats"], &[TTL, &["full_listing_every"]]),
+        (
+            &["cache", "refresh"],
+            &[&["negative_ttl", "match_cache_mib", "compiled_plugins_mib"]],
+        ),
+        (&["cache", "invalidate"], &[TTL, TUNING]),
+        (&["cache", "clear"], &[TTL, TUNING]),
+        (&["cache", "pins"], &[TTL, TUNING]),
+    ]
+};
+
+/// The command line's definition, each command showing only the options it uses.
+pub fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    for (path, groups) in UNUSED {
+        let ids: Vec<&str> = groups.iter().flat_map(|g| g.iter().copied()).collect();
+        cmd = hide_in(cmd, path, &ids);
+    }
+    cmd
+}
+
+fn hide_in(cmd: clap::Command, path: &[&str], ids: &[&str]) -> clap::Command {
+    match path {
+        [] => ids
+            .iter()
+            .fold(cmd, |c, id| c.mut_arg(*id, |a| a.hide(true))),
+        [first, rest @ ..] => cmd.mut_subcommand(*first, |c| hide_in(c, rest, ids)),
+    }
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn run() -> i32 {
-    let matches = match Cli::command().try_get_matches() {
+    let matches = match command().try_get_matches() {
         Ok(m) => m,
         Err(e) => {
             let _ = e.print();
@@ -269,12 +315,7 @@ pub fn run() -> i32 {
         Command::Config(c) => config_cmd::run(c, file.as_deref(), &shown),
         Command::Plugin(c) => plugin_cmd::run(c),
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "plexmatch",
-                &mut std::io::stdout(),
-            );
+            clap_complete::generate(shell, &mut command(), "plexmatch", &mut std::io::stdout());
             Ok(exit::ALL_HIGH)
         }
     });
@@ -328,4 +369,24 @@ fn configure(
         _ => {}
     }
     Ok((file.path.clone(), l.shown))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent_and_hides_only_options_that_exist() {
+        // clap checks every argument, and `mut_arg` panics on an id no command has.
+        super::command().debug_assert();
+        let sections = super::command()
+            .find_subcommand("sections")
+            .expect("sections")
+            .clone();
+        let hidden: Vec<&str> = sections
+            .get_arguments()
+            .filter(|a| a.is_hide_set())
+            .map(|a| a.get_id().as_str())
+            .collect();
+        assert!(hidden.contains(&"page_size") && hidden.contains(&"match_cache_mib"));
+        assert!(!hidden.contains(&"library_ttl"));
+    }
 }

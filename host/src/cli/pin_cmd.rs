@@ -16,14 +16,6 @@ use crate::text::escape_controls;
 
 /// Options of `plexmatch pin`.
 #[derive(Args, Debug)]
-// Flags this command does not use are accepted (they may come from the environment)
-// but not shown.
-#[command(mut_arg("page_size", |a| a.hide(true)))]
-#[command(mut_arg("pages_in_flight", |a| a.hide(true)))]
-#[command(mut_arg("full_listing_every", |a| a.hide(true)))]
-#[command(mut_arg("library_cache_mib", |a| a.hide(true)))]
-#[command(mut_arg("match_cache_mib", |a| a.hide(true)))]
-#[command(mut_arg("compiled_plugins_mib", |a| a.hide(true)))]
 pub struct PinArgs {
     /// The media path.
     #[arg(required_unless_present = "from", requires = "rating_key")]
@@ -48,14 +40,6 @@ pub struct PinArgs {
 
 /// Options of `plexmatch unpin`.
 #[derive(Args, Debug)]
-// Flags this command does not use are accepted (they may come from the environment)
-// but not shown.
-#[command(mut_arg("library_ttl", |a| a.hide(true)))]
-#[command(mut_arg("negative_ttl", |a| a.hide(true)))]
-#[command(mut_arg("full_listing_every", |a| a.hide(true)))]
-#[command(mut_arg("library_cache_mib", |a| a.hide(true)))]
-#[command(mut_arg("match_cache_mib", |a| a.hide(true)))]
-#[command(mut_arg("compiled_plugins_mib", |a| a.hide(true)))]
 pub struct UnpinArgs {
     /// The pinned media paths.
     #[arg(required_unless_present = "from")]

@@ -7,14 +7,6 @@ use super::{CacheArgs, PlexArgs, exit, setup};
 
 /// Options of `plexmatch sections`.
 #[derive(Args, Debug)]
-// Flags this command does not use are accepted (they may come from the environment)
-// but not shown.
-#[command(mut_arg("page_size", |a| a.hide(true)))]
-#[command(mut_arg("pages_in_flight", |a| a.hide(true)))]
-#[command(mut_arg("full_listing_every", |a| a.hide(true)))]
-#[command(mut_arg("library_cache_mib", |a| a.hide(true)))]
-#[command(mut_arg("match_cache_mib", |a| a.hide(true)))]
-#[command(mut_arg("compiled_plugins_mib", |a| a.hide(true)))]
 pub struct SectionsArgs {
     #[command(flatten)]
     pub plex: PlexArgs,
