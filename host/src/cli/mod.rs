@@ -12,6 +12,7 @@ mod match_cmd;
 mod output;
 mod pin_cmd;
 mod plugin_cmd;
+mod plugin_new;
 mod progress;
 mod sections_cmd;
 mod setup;

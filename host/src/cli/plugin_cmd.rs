@@ -37,6 +37,11 @@ pub enum PluginCommand {
     ///
     /// Example: plexmatch plugin compile my_matcher.wasm
     Compile(CompileArgs),
+    /// Create a plugin project that builds with one command and passes `plugin test` as
+    /// written (the SDK and the contract come with it).
+    ///
+    /// Example: plexmatch plugin new my-matcher && cd my-matcher && sh build.sh
+    New(super::plugin_new::NewArgs),
 }
 
 /// Options of `plexmatch plugin compile`.
@@ -83,6 +88,7 @@ pub fn run(cmd: PluginCommand) -> Result<i32> {
         PluginCommand::Inspect(a) => inspect(a),
         PluginCommand::Test(a) => test(a),
         PluginCommand::Compile(a) => compile(a),
+        PluginCommand::New(a) => super::plugin_new::run(a),
     }
 }
 
