@@ -125,32 +125,27 @@ pub fn hostile_plugin(backend: &Arc<Backend>, limits: Limits) -> Arc<Plugin> {
 
 include!("../../host/guest_cargo.rs");
 
-/// Builds the hostile plugin once per test process and returns its path.
+/// The test plugin that imports wasi:http (tests/plugins/httpish), built on first use.
 pub fn httpish_wasm() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let root = repo_root();
-        let target = root.join("target").join("guest");
-        let status = guest_cargo(env!("CARGO"), &root, &target, &["httpish"])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building tests/plugins/httpish failed");
-        target.join("wasm32-wasip2/release/httpish.wasm")
-    })
+    BUILT.get_or_init(|| build_test_plugin("httpish"))
 }
 
 /// The hostile test plugin (tests/plugins/hostile), built on first use.
 pub fn hostile_wasm() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let root = repo_root();
-        let target = root.join("target").join("guest");
-        let status = guest_cargo(env!("CARGO"), &root, &target, &["hostile"])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building tests/plugins/hostile failed");
-        target.join("wasm32-wasip2/release/hostile.wasm")
-    })
+    BUILT.get_or_init(|| build_test_plugin("hostile"))
+}
+
+/// Builds the test plugin `name` (tests/plugins/NAME, in the guest workspace).
+fn build_test_plugin(name: &str) -> PathBuf {
+    let root = repo_root();
+    let target = root.join("target").join("guest");
+    let status = guest_cargo(env!("CARGO"), &root, &target, &[name])
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building tests/plugins/{name} failed");
+    target.join(format!("wasm32-wasip2/release/{name}.wasm"))
 }
 
 /// The repository root.
