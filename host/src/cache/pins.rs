@@ -44,9 +44,11 @@ pub struct Pin {
 /// Every pin, by path key.
 type PinMap = Arc<HashMap<String, Pin>>;
 
-/// The pins file of one server's caches.
+/// The pins file of one server's caches, opened only once there is one (most data dirs
+/// never hold a pin, and an open file costs memory in every process).
 pub struct Pins {
-    conns: Pool,
+    path: std::path::PathBuf,
+    conns: std::sync::OnceLock<Pool>,
     /// Every pin by path key, read at most every [`MEMO`]: a batch asks per path.
     memo: Mutex<Option<(Instant, PinMap)>>,
 }
@@ -55,9 +57,22 @@ impl Pins {
     /// Opens (creating if needed) `pins.sqlite3` in `dir`.
     pub fn open(dir: &Path) -> Result<Pins> {
         Ok(Pins {
-            conns: Pool::open(&dir.join("pins.sqlite3"), VERSION, SCHEMA)?,
+            path: dir.join("pins.sqlite3"),
+            conns: std::sync::OnceLock::new(),
             memo: Mutex::new(None),
         })
+    }
+
+    /// The open file; `create`: make it if there is none. `None`: no file, nothing pinned.
+    fn pool(&self, create: bool) -> Result<Option<&Pool>> {
+        if let Some(p) = self.conns.get() {
+            return Ok(Some(p));
+        }
+        if !create && !self.path.exists() {
+            return Ok(None);
+        }
+        let pool = Pool::open(&self.path, VERSION, SCHEMA)?;
+        Ok(Some(self.conns.get_or_init(|| pool)))
     }
 
     /// The pin of `path`, if it has one.
@@ -90,8 +105,9 @@ impl Pins {
     /// Pins `path` (replacing an earlier pin of it); returns the pin it replaced.
     pub fn set(&self, pin: &Pin) -> Result<Option<Pin>> {
         let before = self.find(&pin.path)?;
+        let conns = self.pool(true)?.expect("created");
         // Not `healing`: a pin that cannot be written is an error, never a silent skip.
-        self.conns
+        conns
             .write(|tx| {
                 tx.execute(
                     "INSERT OR REPLACE INTO pins (path_key, path, section_id, rating_key, title, file, pinned_at)
@@ -116,8 +132,8 @@ impl Pins {
     /// Removes the pin of `path`; returns it, or `None` if there was none.
     pub fn remove(&self, path: &str) -> Result<Option<Pin>> {
         let before = self.find(path)?;
-        if before.is_some() {
-            self.conns
+        if let (Some(_), Some(conns)) = (&before, self.pool(false)?) {
+            conns
                 .write(|tx| {
                     tx.execute("DELETE FROM pins WHERE path_key = ?1", [name_key(path)])?;
                     Ok(())
@@ -130,9 +146,11 @@ impl Pins {
 
     /// The pin of `path`, read from the file.
     fn find(&self, path: &str) -> Result<Option<Pin>> {
-        self.conns.healing(|| {
-            Ok(self
-                .conns
+        let Some(conns) = self.pool(false)? else {
+            return Ok(None);
+        };
+        conns.healing(|| {
+            Ok(conns
                 .get()
                 .query_row(
                     "SELECT path, section_id, rating_key, title, file, pinned_at FROM pins WHERE path_key = ?1",
@@ -145,8 +163,11 @@ impl Pins {
 
     /// Every pin, by path.
     pub fn list(&self) -> Result<Vec<Pin>> {
-        self.conns.healing(|| {
-            let conn = self.conns.get();
+        let Some(conns) = self.pool(false)? else {
+            return Ok(Vec::new());
+        };
+        conns.healing(|| {
+            let conn = conns.get();
             let mut st = conn.prepare(
                 "SELECT path, section_id, rating_key, title, file, pinned_at FROM pins ORDER BY path",
             )?;
