@@ -170,11 +170,15 @@ fn compiled_plugins_are_cached_and_a_damaged_artifact_is_rebuilt() {
 }
 
 fn plexmatch_cmd(args: &[&str]) -> (Option<i32>, String, String) {
-    let dir = tempfile::tempdir().unwrap();
+    plexmatch_in(args, tempfile::tempdir().unwrap().path())
+}
+
+/// plexmatch from the repository root with `data` as its data dir.
+fn plexmatch_in(args: &[&str], data: &std::path::Path) -> (Option<i32>, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_plexmatch"))
         .args(args)
         .current_dir(repo_root())
-        .env("PLEXMATCH_DATA_DIR", dir.path())
+        .env("PLEXMATCH_DATA_DIR", data)
         .env_remove("RUST_LOG")
         .output()
         .unwrap();
@@ -324,17 +328,8 @@ fn plugin_compile_fills_the_cache_that_inspect_and_test_then_use() {
     let wasm = support::hostile_wasm().to_str().unwrap().to_owned();
     let data = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_plexmatch"))
-            .args(args)
-            .current_dir(repo_root())
-            .env("PLEXMATCH_DATA_DIR", data.path())
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
+        let (code, stdout, _) = plexmatch_in(args, data.path());
+        (code, stdout)
     };
     let (code, first) = run(&["plugin", "compile", &wasm]);
     assert_eq!(code, Some(0), "{first}");

@@ -33,19 +33,7 @@ pub enum CacheCommand {
     /// List the pinned paths (`plexmatch pin`).
     ///
     /// Example: plexmatch cache pins --json
-    Pins(PinsArgs),
-}
-
-/// Options of `plexmatch cache pins`.
-#[derive(Args, Debug)]
-pub struct PinsArgs {
-    #[command(flatten)]
-    pub cache: CacheArgs,
-    #[command(flatten)]
-    pub server: ServerArg,
-    /// Print one JSON object per pin.
-    #[arg(long)]
-    pub json: bool,
+    Pins(StatsArgs),
 }
 
 /// Which server's caches a command works on.
@@ -57,7 +45,7 @@ pub struct ServerArg {
     pub server: Option<String>,
 }
 
-/// Options of `plexmatch cache stats`.
+/// Options of `plexmatch cache stats` and `cache pins`.
 #[derive(Args, Debug)]
 pub struct StatsArgs {
     #[command(flatten)]
@@ -149,7 +137,7 @@ pub fn run(cmd: CacheCommand) -> Result<i32> {
     }
 }
 
-fn pins(args: PinsArgs) -> Result<i32> {
+fn pins(args: StatsArgs) -> Result<i32> {
     let pins = super::pin_cmd::open_pins(&args.cache, &args.server)?.list()?;
     if args.json {
         for p in &pins {
