@@ -140,7 +140,18 @@ impl Read for StoppableStdin {
             if ready == 0 {
                 continue;
             }
-            return std::io::stdin().lock().read(buf);
+            // Straight from the descriptor poll watched: std's stdin would add a buffer of
+            // its own, whose bytes poll cannot see.
+            // SAFETY: `buf` is valid for `buf.len()` bytes.
+            let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            return Ok(n as usize);
         }
     }
 }

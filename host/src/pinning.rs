@@ -55,18 +55,14 @@ pub fn answer(
 
 /// The pinned item as Plex has it now, and how that was learnt; or why the pin fails.
 fn verify(backend: &Backend, pin: &Pin) -> Result<(Item, &'static str), Failure> {
-    let fresh = backend
-        .snapshot(pin.section_id)
-        .is_some_and(|(_, fresh)| fresh);
-    if fresh && let Ok(Some(item)) = backend.library.item(pin.section_id, &pin.rating_key) {
-        return Ok((item, "the fresh snapshot"));
-    }
     // Not in a fresh snapshot (or none): Plex itself says, so that a pin is never called
     // gone on the word of a cache.
-    let fetched = match backend.memo_item(&pin.rating_key) {
-        Some(r) => r,
-        None => backend.fetch_item(&pin.rating_key),
-    };
+    let (fetched, from_snapshot) = backend
+        .item_at_hand(pin.section_id, &pin.rating_key)
+        .unwrap_or_else(|| (backend.fetch_item(&pin.rating_key), false));
+    if from_snapshot && let Ok(item) = fetched {
+        return Ok((item, "the fresh snapshot"));
+    }
     match fetched {
         Ok(item) if item.section_id == pin.section_id => Ok((item, "a fetch")),
         Ok(item) => Err(gone(

@@ -204,7 +204,7 @@ impl Backend {
             plex,
             library: LibraryCache::open(&cache_dir, policy.library_limit)?,
             matches: MatchCache::open(&cache_dir, policy.match_limit)?,
-            pinned: cache::Pins::open(&cache_dir)?,
+            pinned: cache::Pins::open(&cache_dir),
             plugins_dir: data_dir.join("plugins"),
             policy,
             refreshing: Mutex::new(HashMap::new()),
@@ -560,6 +560,22 @@ impl Backend {
         }
     }
 
+    /// Item `rating_key` as known without a request: from the section's fresh snapshot
+    /// (`true`), else this run's memo of fetched items (`false`); `None` when only a
+    /// request can tell.
+    pub fn item_at_hand(
+        &self,
+        section_id: u32,
+        rating_key: &str,
+    ) -> Option<(Result<Item, PlexError>, bool)> {
+        if let Ok(Some(i)) = self.library.item(section_id, rating_key)
+            && self.snapshot(section_id).is_some_and(|(_, fresh)| fresh)
+        {
+            return Some((Ok(i), true));
+        }
+        self.memo_item(rating_key).map(|r| (r, false))
+    }
+
     /// Checks that `rating_key` is an item of the section with a file named like `path`'s
     /// file name, using what is at hand (`known`, then the fresh snapshot, then this run's
     /// memo, then one request, for which `charge` is asked first). Returns the item as
@@ -576,17 +592,14 @@ impl Backend {
         let key = name_key(name);
         let item = match known.cloned() {
             Some(i) => i,
-            None => match self.library.item(section_id, rating_key).ok().flatten() {
-                Some(i) if self.snapshot(section_id).is_some_and(|(_, f)| f) => i,
-                _ => match self.memo_item(rating_key) {
-                    Some(r) => r,
-                    None => {
-                        charge().map_err(|why| format!("cannot check item {rating_key}: {why}"))?;
-                        self.fetch_item(rating_key)
-                    }
+            None => match self.item_at_hand(section_id, rating_key) {
+                Some((r, _)) => r,
+                None => {
+                    charge().map_err(|why| format!("cannot check item {rating_key}: {why}"))?;
+                    self.fetch_item(rating_key)
                 }
-                .map_err(|e| format!("cannot check item {rating_key}: {e}"))?,
-            },
+            }
+            .map_err(|e| format!("cannot check item {rating_key}: {e}"))?,
         };
         if item.section_id != section_id {
             return Err(format!(

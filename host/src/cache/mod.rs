@@ -14,7 +14,7 @@ pub use library::{
     Applied, DEFAULT_LIMIT as LIBRARY_DEFAULT_LIMIT, LibraryCache, LibraryFootprint, SnapshotInfo,
 };
 pub use matches::{CachedMatch, DEFAULT_LIMIT as MATCH_DEFAULT_LIMIT, Decider, MatchCache};
-pub use pins::{Pin, Pins, pinned_now};
+pub use pins::{Pin, Pins};
 pub use resident::{HELD_VERSION, Lookup, ResidentSnapshot, Residents};
 pub use stats::Counts;
 

@@ -11,7 +11,6 @@ use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::db;
 use super::pool::Pool;
 use plexmatch_matchkit::name_key;
 
@@ -54,13 +53,13 @@ pub struct Pins {
 }
 
 impl Pins {
-    /// Opens (creating if needed) `pins.sqlite3` in `dir`.
-    pub fn open(dir: &Path) -> Result<Pins> {
-        Ok(Pins {
+    /// The pins of `dir` (`pins.sqlite3`, opened on first use, created by the first pin).
+    pub fn open(dir: &Path) -> Pins {
+        Pins {
             path: dir.join("pins.sqlite3"),
             conns: std::sync::OnceLock::new(),
             memo: Mutex::new(None),
-        })
+        }
     }
 
     /// The open file; `create`: make it if there is none. `None`: no file, nothing pinned.
@@ -190,9 +189,4 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Pin> {
         file: r.get(4)?,
         pinned_at: r.get(5)?,
     })
-}
-
-/// Seconds since the Unix epoch, for a new pin.
-pub fn pinned_now() -> i64 {
-    db::now()
 }

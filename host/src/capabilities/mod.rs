@@ -47,10 +47,6 @@ pub fn to_wit_section(s: &model::Section) -> types::Section {
     }
 }
 
-/// How an offline refusal and a certificate error begin once handed to a plugin.
-const OFFLINE: &str = "not in the caches: ";
-const CERTIFICATE: &str = "the Plex server's TLS certificate was not accepted: ";
-
 /// A host Plex error as the WIT `plex-error` variant.
 pub fn to_wit_plex_error(e: model::PlexError) -> types::PlexError {
     match e {
@@ -60,8 +56,8 @@ pub fn to_wit_plex_error(e: model::PlexError) -> types::PlexError {
         model::PlexError::Timeout(m) => types::PlexError::Timeout(m),
         model::PlexError::RateLimited(_, s) => types::PlexError::RateLimited(s),
         model::PlexError::BadResponse(m) => types::PlexError::BadResponse(m),
-        // Contract 0.1 has no such kinds: unavailable, with the whole sentence, which the
-        // host recognises when a plugin hands the error back.
+        // Contract 0.1 has no such kinds: unavailable, with the whole sentence, which
+        // `PlexError::from_unavailable` recognises when a plugin hands the error back.
         e @ (model::PlexError::Certificate(_) | model::PlexError::Offline(_)) => {
             types::PlexError::Unavailable(e.to_string())
         }
@@ -73,17 +69,7 @@ pub fn from_wit_plex_error(e: &types::PlexError) -> model::PlexError {
     match e.clone() {
         types::PlexError::Unauthorized(m) => model::PlexError::Unauthorized(m),
         types::PlexError::NotFound(m) => model::PlexError::NotFound(m),
-        types::PlexError::Unavailable(m) => match m.strip_prefix(OFFLINE) {
-            Some(rest) => model::PlexError::Offline(rest.to_owned()),
-            None if m.starts_with(CERTIFICATE) => model::PlexError::Certificate(
-                m[CERTIFICATE.len()..]
-                    .split(". A self-signed")
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-            ),
-            None => model::PlexError::Unavailable(m),
-        },
+        types::PlexError::Unavailable(m) => model::PlexError::from_unavailable(m),
         types::PlexError::Timeout(m) => model::PlexError::Timeout(m),
         types::PlexError::RateLimited(s) => {
             model::PlexError::RateLimited("the plugin reported HTTP 429".into(), s)

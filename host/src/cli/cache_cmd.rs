@@ -168,13 +168,25 @@ struct Opened {
     matches: MatchCache,
 }
 
-fn open(cache: &CacheArgs, server: &ServerArg) -> Result<Option<Opened>> {
+/// The server the options point at and its cache folder, if it has one (no request).
+pub(super) fn chosen(
+    cache: &CacheArgs,
+    server: &ServerArg,
+) -> Result<Option<(ServerIdentity, std::path::PathBuf)>> {
     let data_dir = setup::data_dir(cache)?;
     let url = std::env::var("PLEX_URL").ok();
-    let Some(server) = servers::choose(&data_dir, server.server.as_deref(), url.as_deref())? else {
+    Ok(
+        servers::choose(&data_dir, server.server.as_deref(), url.as_deref())?.map(|s| {
+            let dir = s.cache_dir(&data_dir);
+            (s, dir)
+        }),
+    )
+}
+
+fn open(cache: &CacheArgs, server: &ServerArg) -> Result<Option<Opened>> {
+    let Some((server, dir)) = chosen(cache, server)? else {
         return Ok(None);
     };
-    let dir = server.cache_dir(&data_dir);
     let policy = cache.policy();
     let library = LibraryCache::open(&dir, policy.library_limit)?;
     let matches = MatchCache::open(&dir, policy.match_limit)?;
@@ -218,7 +230,7 @@ fn stats(args: StatsArgs) -> Result<i32> {
     let plugins_dir = setup::data_dir(&args.cache)?.join("plugins");
     let compiled = crate::runtime::compile_cache::footprint(&plugins_dir);
     let pins = crate::cache::Pins::open(&dir)
-        .and_then(|p| p.list())
+        .list()
         .map(|p| p.len())
         .unwrap_or(0);
     if args.json {

@@ -9,7 +9,7 @@ use clap::Args;
 use super::cache_cmd::ServerArg;
 use super::{CacheArgs, PlexArgs, exit, setup};
 use crate::backend::{Backend, best_file};
-use crate::cache::{Pin, Pins, pinned_now};
+use crate::cache::{Pin, Pins};
 use crate::input::{Input, check};
 use crate::plex::{PlexError, Section};
 use crate::text::escape_controls;
@@ -146,7 +146,7 @@ fn pin_one(
         rating_key: item.rating_key.clone(),
         title: item.title.clone(),
         file,
-        pinned_at: pinned_now(),
+        pinned_at: crate::cache::now(),
     };
     let before = backend.pinned.set(&pin)?;
     let was = match before {
@@ -245,11 +245,8 @@ pub fn unpin(args: UnpinArgs) -> Result<i32> {
 
 /// The pins of the server the cache options point at, with no request to any server.
 pub fn open_pins(cache: &CacheArgs, server: &ServerArg) -> Result<Pins> {
-    let data_dir = setup::data_dir(cache)?;
-    let url = std::env::var("PLEX_URL").ok();
-    let Some(server) = crate::servers::choose(&data_dir, server.server.as_deref(), url.as_deref())?
-    else {
-        bail!("no server has caches in this data dir yet, so nothing is pinned");
-    };
-    Pins::open(&server.cache_dir(&data_dir))
+    match super::cache_cmd::chosen(cache, server)? {
+        Some((_, dir)) => Ok(Pins::open(&dir)),
+        None => bail!("no server has caches in this data dir yet, so nothing is pinned"),
+    }
 }

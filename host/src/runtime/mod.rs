@@ -226,23 +226,6 @@ fn refuse_http(
     Ok(())
 }
 
-/// Whether every import of the plugin is one the host provides or wasi:http.
-fn only_http_missing(declared: &contract::Declared) -> bool {
-    const PROVIDED: [&str; 7] = [
-        "wasi:io/",
-        "wasi:clocks/",
-        "wasi:random/",
-        "wasi:filesystem/",
-        "wasi:sockets/",
-        "wasi:cli/",
-        "wasi:http/",
-    ];
-    declared
-        .imports
-        .iter()
-        .all(|i| PROVIDED.iter().any(|p| i.starts_with(p)) || i.starts_with(contract::PACKAGE))
-}
-
 /// Whether a long first compile is announced on stderr (off for `match --quiet`).
 pub static ANNOUNCE_COMPILES: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(true);
@@ -322,23 +305,14 @@ impl Plugin {
         PluginWorld::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
             .map_err(|e| explain(e, "cannot link the host interfaces".into()))?;
         // A plugin may never reach the network, but JavaScript components built with the
-        // tool's defaults import wasi:http. Those imports (and only when wasi:http is all
-        // that is missing) get functions that refuse by trapping, should one ever be called.
-        let pre = match linker.instantiate_pre(&component) {
-            Err(e) if format!("{e:#}").contains("wasi:http/") && only_http_missing(&declared) => {
-                refuse_http(engine, &mut linker, &component)
-                    .map_err(|e| explain(e, "cannot stub wasi:http".into()))?;
-                let pre = linker.instantiate_pre(&component);
-                if pre.is_ok() {
-                    tracing::debug!(
-                        "plugin {origin} imports wasi:http: every call to it is refused (a trap)"
-                    );
-                }
-                pre
-            }
-            other => other,
+        // tool's defaults import wasi:http: its functions refuse by trapping, should one
+        // ever be called. Any other import the host lacks is still named by the linker.
+        if declared.imports.iter().any(|i| i.starts_with("wasi:http/")) {
+            refuse_http(engine, &mut linker, &component)
+                .map_err(|e| explain(e, "cannot stub wasi:http".into()))?;
+            tracing::debug!("plugin {origin} imports wasi:http: every call to it is refused");
         }
-        .map_err(|e| {
+        let pre = linker.instantiate_pre(&component).map_err(|e| {
             explain(
                 e,
                 format!("plugin {origin} needs imports this host does not provide"),
