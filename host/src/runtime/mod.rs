@@ -192,9 +192,39 @@ fn refuse_http(
     linker: &mut Linker<State>,
     component: &wasmtime::component::Component,
 ) -> wasmtime::Result<()> {
+    use wasmtime::component::ResourceType;
     use wasmtime::component::types::ComponentItem;
+    use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, IoError};
     struct Refused;
     let ty = component.component_type();
+    // wasi:http/types re-exports wasi:io's streams, pollable and error: those must stay the
+    // very resources wasmtime-wasi implements, or the import does not type-check.
+    let io_resources: Vec<(ResourceType, ResourceType)> = ty
+        .imports(engine)
+        .filter(|(name, _)| name.starts_with("wasi:io/"))
+        .filter_map(|(_, item)| match item.ty {
+            ComponentItem::ComponentInstance(instance) => Some(instance),
+            _ => None,
+        })
+        .flat_map(|instance| {
+            instance
+                .exports(engine)
+                .filter_map(|(export, item)| {
+                    let ComponentItem::Resource(theirs) = item.ty else {
+                        return None;
+                    };
+                    let ours = match export {
+                        "pollable" => ResourceType::host::<DynPollable>(),
+                        "input-stream" => ResourceType::host::<DynInputStream>(),
+                        "output-stream" => ResourceType::host::<DynOutputStream>(),
+                        "error" => ResourceType::host::<IoError>(),
+                        _ => return None,
+                    };
+                    Some((theirs, ours))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
     for (name, item) in ty.imports(engine) {
         let (true, ComponentItem::ComponentInstance(instance)) =
             (name.starts_with("wasi:http/"), item.ty)
@@ -212,12 +242,13 @@ fn refuse_http(
                         )
                     })?;
                 }
-                ComponentItem::Resource(_) => {
-                    li.resource(
-                        export,
-                        wasmtime::component::ResourceType::host::<Refused>(),
-                        |_, _| Ok(()),
-                    )?;
+                ComponentItem::Resource(theirs) => {
+                    match io_resources.iter().find(|(t, _)| *t == theirs) {
+                        Some((_, ours)) => li.resource(export, *ours, |_, _| Ok(()))?,
+                        None => {
+                            li.resource(export, ResourceType::host::<Refused>(), |_, _| Ok(()))?
+                        }
+                    }
                 }
                 _ => {}
             }
