@@ -74,8 +74,9 @@ pub struct TestArgs {
     /// the bundled sample library (`plexmatch emulator --sample`).
     #[arg(long, value_name = "FILE")]
     pub library: Option<PathBuf>,
-    /// The cases: a TOML file of [[case]] tables (path, expect, rating_key, candidates, sections).
-    #[arg(long, value_name = "FILE")]
+    /// The cases: a TOML file of [[case]] tables (path, expect, rating_key, candidates,
+    /// sections); default: cases.toml in the current folder, as `plugin new` writes it.
+    #[arg(long, value_name = "FILE", default_value = "cases.toml")]
     pub cases: PathBuf,
     /// A plugin setting, key=value (repeatable; plugin:key=value for one plugin of a chain).
     #[arg(long = "setting", value_name = "KEY=VALUE", value_parser = setup::parse_setting)]
@@ -258,6 +259,12 @@ fn test(args: TestArgs) -> Result<i32> {
         Some(path) => LibraryFile::load(path)?,
         None => LibraryFile::sample(),
     };
+    if !args.cases.exists() {
+        bail!(
+            "no cases file {}: give one with --cases FILE (a TOML file of [[case]] tables; `plexmatch plugin new` writes an example)",
+            args.cases.display()
+        );
+    }
     let text = std::fs::read_to_string(&args.cases)
         .with_context(|| format!("cannot read cases file {}", args.cases.display()))?;
     let cases: CasesFile = toml::from_str(&text).map_err(|e| {

@@ -1,6 +1,8 @@
-//! `plexmatch plugin new NAME --lang rust`: a standalone plugin project that builds with
-//! one command and passes `plexmatch plugin test` as written. The binary carries the SDK,
-//! its helpers and the WIT contract, so the project needs nothing from this repository.
+//! `plexmatch plugin new NAME --lang rust|python|js`: a standalone plugin project that
+//! builds with one command and passes `plexmatch plugin test` as written. The binary
+//! carries the SDK, its helpers and the WIT contract for each language, so the project
+//! needs nothing from this repository: only the language's own tools (cargo; Python 3 with
+//! pip; Node with npm), which its build script fetches pinned.
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +16,16 @@ use super::exit;
 pub enum Lang {
     /// Rust with the plexmatch SDK (cargo and the wasm32-wasip2 target).
     Rust,
+    /// Python, built by componentize-py (pinned; installed into the project's venv).
+    Python,
+    /// JavaScript, built by componentize-js (pinned; installed by npm).
+    Js,
 }
+
+/// The componentize-py release the Python scaffold pins (tested by CI).
+pub const COMPONENTIZE_PY: &str = "0.25.1";
+/// The componentize-js release the JavaScript scaffold pins (tested by CI).
+pub const COMPONENTIZE_JS: &str = "0.23.0";
 
 /// Options of `plexmatch plugin new`.
 #[derive(Args, Debug)]
@@ -38,6 +49,13 @@ const KIT_PATHS: &str = include_str!("../../../guest/matchkit/src/paths.rs");
 const KIT_VARIANTS: &str = include_str!("../../../guest/matchkit/src/variants.rs");
 const WIT: &str = include_str!("../../../wit/plexmatch.wit");
 const TEMPLATE: &str = include_str!("../../../guest/template/src/lib.rs");
+const PY_APP: &str = include_str!("../../../guest/template-python/app.py");
+const PY_SDK: &str = include_str!("../../../guest/sdk-python/plexmatch_sdk.py");
+const PY_NAMES: &str = include_str!("../../../guest/sdk-python/plexmatch_names.py");
+const JS_APP: &str = include_str!("../../../guest/template-js/app.js");
+const JS_SDK: &str = include_str!("../../../guest/sdk-js/plexmatch_sdk.js");
+const JS_NAMES: &str = include_str!("../../../guest/sdk-js/plexmatch_names.js");
+const JS_UNICODE: &str = include_str!("../../../guest/sdk-js/plexmatch_unicode.js");
 
 /// Runs `plexmatch plugin new`.
 pub fn run(args: NewArgs) -> Result<i32> {
@@ -63,16 +81,141 @@ pub fn run(args: NewArgs) -> Result<i32> {
             root.display()
         );
     }
-    match args.lang {
-        Lang::Rust => rust(&root, name)?,
-    }
-    println!("created {} ({:?} plugin)", root.display(), args.lang);
+    let language = match args.lang {
+        Lang::Rust => {
+            rust(&root, name)?;
+            "Rust"
+        }
+        Lang::Python => {
+            python(&root, name)?;
+            "Python"
+        }
+        Lang::Js => {
+            js(&root, name)?;
+            "JavaScript"
+        }
+    };
+    write(&root, "cases.toml", CASES)?;
+    write(&root, "wit/plexmatch.wit", WIT)?;
+    println!("created {} ({language} plugin)", root.display());
     println!("next:");
     println!("  cd {}", root.display());
-    println!("  sh build.sh                                  # → {name}.wasm");
-    println!("  plexmatch plugin test {name}.wasm --cases cases.toml");
+    println!("  sh build.sh                   # → {name}.wasm");
+    println!("  plexmatch plugin test {name}.wasm   # the cases of cases.toml");
     Ok(exit::ALL_HIGH)
 }
+
+/// The plugin's info() as the template writes it, renamed.
+fn renamed(template: &str, name: &str) -> String {
+    template
+        .replace("name=\"template\"", &format!("name={name:?}"))
+        .replace("name: \"template\"", &format!("name: {name:?}"))
+}
+
+/// The Python project: app.py, the SDK modules, the WIT, a build script with a venv.
+fn python(root: &Path, name: &str) -> Result<()> {
+    write(root, "app.py", &renamed(PY_APP, name))?;
+    write(root, "plexmatch_sdk.py", PY_SDK)?;
+    write(root, "plexmatch_names.py", PY_NAMES)?;
+    write(
+        root,
+        "requirements.txt",
+        &format!("componentize-py=={COMPONENTIZE_PY}\n"),
+    )?;
+    write(
+        root,
+        "build.sh",
+        &format!(
+            r#"#!/bin/sh
+# Builds {name}.wasm from app.py with componentize-py {COMPONENTIZE_PY} (requirements.txt),
+# installed into .venv on the first build. COMPONENTIZE_PY names another installation of it.
+set -e
+cd "$(dirname "$0")"
+if [ -z "$COMPONENTIZE_PY" ]; then
+    if [ ! -x .venv/bin/componentize-py ]; then
+        python3 -m venv .venv
+        .venv/bin/python -m pip install --quiet -r requirements.txt
+    fi
+    COMPONENTIZE_PY=.venv/bin/componentize-py
+fi
+"$COMPONENTIZE_PY" -d wit -w plugin componentize app -o {name}.wasm
+echo "built {name}.wasm"
+"#
+        ),
+    )?;
+    write(
+        root,
+        ".gitignore",
+        "/.venv\n/wit_world\n*.wasm\n__pycache__/\n",
+    )?;
+    write(
+        root,
+        "README.md",
+        &format!(
+            "# {name}\n\nA plexmatch matcher plugin in Python, built into a WebAssembly component by\ncomponentize-py. `app.py` is the strategy: it answers with the items of the section that\nhold a file of the path's name. Change `find`; `plexmatch_sdk.py` (the answers and the\nhost's interfaces), `plexmatch_names.py` (file names and title variants, as the host's\nindex uses them) and `wit/` (the contract, plexmatch:plugin@0.1.0) came with `plexmatch\nplugin new`.\n\n```sh\nsh build.sh                                         # → {name}.wasm (first build: a venv with componentize-py)\nplexmatch plugin test {name}.wasm                   # cases.toml, against the bundled sample library\nplexmatch match --plugin {name}.wasm /media/file.mkv  # against your server\n```\n\nThe first `plugin test` or `match` compiles the 18 MB component (10-15 s); later starts load it\nfrom plexmatch's compiled-plugin cache. For your editor, `.venv/bin/componentize-py -d wit -w\nplugin bindings .` writes the `wit_world` bindings beside `app.py`. Inside the plugin, a\nhost function's error is raised as `Err` (catch it and `raise plex_error(e)`), and `find`\nreports its own error by raising one (`raise not_found(section, name)`).\n\n{CASES_NOTE}"
+        ),
+    )?;
+    Ok(())
+}
+
+/// The JavaScript project: app.js, the SDK modules, the WIT, package.json and a build script.
+fn js(root: &Path, name: &str) -> Result<()> {
+    write(root, "app.js", &renamed(JS_APP, name))?;
+    write(root, "plexmatch_sdk.js", JS_SDK)?;
+    write(root, "plexmatch_names.js", JS_NAMES)?;
+    write(root, "plexmatch_unicode.js", JS_UNICODE)?;
+    write(
+        root,
+        "package.json",
+        &format!(
+            r#"{{
+  "name": "{name}",
+  "version": "0.1.0",
+  "private": true,
+  "type": "module",
+  "scripts": {{
+    "build": "componentize-js app.js --wit wit --world-name plugin -o {name}.wasm"
+  }},
+  "devDependencies": {{
+    "@bytecodealliance/componentize-js": "{COMPONENTIZE_JS}"
+  }}
+}}
+"#
+        ),
+    )?;
+    write(
+        root,
+        "build.sh",
+        &format!(
+            r#"#!/bin/sh
+# Builds {name}.wasm from app.js with componentize-js {COMPONENTIZE_JS} (package.json), installed
+# by npm on the first build. COMPONENTIZE_JS names another installation of its command.
+set -e
+cd "$(dirname "$0")"
+if [ -z "$COMPONENTIZE_JS" ]; then
+    if [ ! -x node_modules/.bin/componentize-js ]; then
+        npm install --no-audit --no-fund --loglevel=error
+    fi
+    COMPONENTIZE_JS=node_modules/.bin/componentize-js
+fi
+"$COMPONENTIZE_JS" app.js --wit wit --world-name plugin -o {name}.wasm
+echo "built {name}.wasm"
+"#
+        ),
+    )?;
+    write(root, ".gitignore", "/node_modules\n*.wasm\n")?;
+    write(
+        root,
+        "README.md",
+        &format!(
+            "# {name}\n\nA plexmatch matcher plugin in JavaScript, built into a WebAssembly component by\ncomponentize-js. `app.js` is the strategy: it answers with the items of the section that\nhold a file of the path's name. Change `find`; `plexmatch_sdk.js` (the answers and the\nhost's interfaces), `plexmatch_names.js` with `plexmatch_unicode.js` (file names and title\nvariants, as the host's index uses them) and `wit/` (the contract, plexmatch:plugin@0.1.0)\ncame with `plexmatch plugin new`.\n\n```sh\nsh build.sh                                         # → {name}.wasm (first build: npm install)\nplexmatch plugin test {name}.wasm                   # cases.toml, against the bundled sample library\nplexmatch match --plugin {name}.wasm /media/file.mkv  # against your server\n```\n\nThe first `plugin test` or `match` compiles the 12 MB component (8-30 s); later starts load it\nfrom plexmatch's compiled-plugin cache. WIT records are plain objects with camelCase fields\n(`item.ratingKey`), enums are strings (`\"high\"`), a host function's error is thrown (catch it\nand `throw plexError(e)`), and `find` reports its own error by throwing one (`throw\nnotFound(section, name)`). The plugin runtime (StarlingMonkey) has no `String.normalize` and\nno `\\p{{...}}` in regular expressions: use the SDK's `nameKey` and `nfc`.\n\n{CASES_NOTE}"
+        ),
+    )?;
+    Ok(())
+}
+
+/// What every scaffold's README says of cases.toml.
+const CASES_NOTE: &str = "`cases.toml` holds what the plugin should answer for paths of the sample library\n(`plexmatch emulator --sample` serves it); add your own cases, or test against your own\nlibrary file with `--library`. The plugin author's guide is docs/plugins.md in the\nplexmatch repository.\n";
 
 fn write(root: &Path, file: &str, text: &str) -> Result<()> {
     let path = root.join(file);
@@ -163,14 +306,12 @@ strip = true
     write(root, "matchkit/src/names.rs", KIT_NAMES)?;
     write(root, "matchkit/src/paths.rs", KIT_PATHS)?;
     write(root, "matchkit/src/variants.rs", KIT_VARIANTS)?;
-    write(root, "wit/plexmatch.wit", WIT)?;
-    write(root, "cases.toml", CASES)?;
     write(root, ".gitignore", "/target\n*.wasm\n")?;
     write(
         root,
         "README.md",
         &format!(
-            "# {name}\n\nA plexmatch matcher plugin (a wasm32-wasip2 component). `src/lib.rs` is the strategy:\nit answers with the items of the section that hold a file of the path's name. Change\n`find`; `sdk/` (the plexmatch SDK), `matchkit/` (its file-name and title helpers) and\n`wit/` (the contract, plexmatch:plugin@0.1.0) came with `plexmatch plugin new`.\n\n```sh\nrustup target add wasm32-wasip2                     # once\nsh build.sh                                         # → {name}.wasm\nplexmatch plugin test {name}.wasm --cases cases.toml  # against the bundled sample library\nplexmatch match --plugin {name}.wasm /media/file.mkv  # against your server\n```\n\n`cases.toml` holds what the plugin should answer for paths of the sample library\n(`plexmatch emulator --sample` serves it); add your own cases, or test against your own\nlibrary file with `--library`. The plugin author's guide is docs/plugins.md in the\nplexmatch repository.\n"
+            "# {name}\n\nA plexmatch matcher plugin (a wasm32-wasip2 component). `src/lib.rs` is the strategy:\nit answers with the items of the section that hold a file of the path's name. Change\n`find`; `sdk/` (the plexmatch SDK), `matchkit/` (its file-name and title helpers) and\n`wit/` (the contract, plexmatch:plugin@0.1.0) came with `plexmatch plugin new`.\n\n```sh\nrustup target add wasm32-wasip2                     # once\nsh build.sh                                         # → {name}.wasm\nplexmatch plugin test {name}.wasm                   # cases.toml, against the bundled sample library\nplexmatch match --plugin {name}.wasm /media/file.mkv  # against your server\n```\n\n{CASES_NOTE}"
         ),
     )?;
     Ok(())

@@ -1,0 +1,63 @@
+// The plexmatch plugin SDK for JavaScript: the helpers a matcher needs, in one import.
+//
+//   import { plex, fileName, decide, invalidInput, plexError } from "./plexmatch_sdk.js";
+//
+// gives the host's interfaces (`plex`, `libraryCache`, `matchCache`, `settings`, `log`),
+// the file-name helpers of plexmatch_names.js, and the answers: `high(item)`,
+// `low(items)`, `notFound(section, name)`, `decide(section, name, items)`,
+// `invalidInput(message)` and `plexError(err)`. A thrown match error becomes the `error`
+// side of `find`'s WIT result; a WIT record is a plain object with camelCase fields.
+
+import * as plex from "plexmatch:plugin/plex@0.1.0";
+import * as libraryCache from "plexmatch:plugin/library-cache@0.1.0";
+import * as matchCache from "plexmatch:plugin/match-cache@0.1.0";
+import * as settings from "plexmatch:plugin/settings@0.1.0";
+import * as logging from "plexmatch:plugin/log@0.1.0";
+
+export { plex, libraryCache, matchCache, settings };
+export { fileName, parentName, nameKey, hasFileNamed, titleVariants } from "./plexmatch_names.js";
+
+/** Writes a line to the host's log: level is "trace", "debug", "info", "warn" or "error". */
+export function log(level, message) {
+  logging.log(level, String(message));
+}
+
+/** Exactly this item holds the file. */
+export function high(item) {
+  return { confidence: "high", chosen: item, candidates: [item] };
+}
+
+/** Any of these items could hold the file. */
+export function low(candidates) {
+  return { confidence: "low", chosen: undefined, candidates: [...candidates] };
+}
+
+/** The error for: no item of `section` holds a file named `name` (throw it). */
+export function notFound(section, name) {
+  return matchError("not-found", `no item in section ${JSON.stringify(section.title)} has a file named ${JSON.stringify(name)}`);
+}
+
+/** The error for a path that cannot be matched as given (throw it). */
+export function invalidInput(message) {
+  return matchError("invalid-input", message);
+}
+
+/** A failed host Plex call (what a `plex.*` function threw) as this plugin's error: the
+ * answer is unknown, not "no" (throw it). */
+export function plexError(err) {
+  return matchError("plex", err && err.payload !== undefined ? err.payload : { tag: "unavailable", val: String(err) });
+}
+
+/** The answer for `items` (deduplicated by rating key): none throws not found, one is
+ * HIGH, several are LOW. */
+export function decide(section, name, items) {
+  const unique = [...new Map(items.map((i) => [i.ratingKey, i])).values()];
+  if (unique.length === 0) throw notFound(section, name);
+  return unique.length === 1 ? high(unique[0]) : low(unique);
+}
+
+function matchError(tag, val) {
+  const err = new Error(`${tag}: ${typeof val === "string" ? val : JSON.stringify(val)}`);
+  err.payload = { tag, val };
+  return err;
+}

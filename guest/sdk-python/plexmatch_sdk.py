@@ -1,0 +1,64 @@
+"""The plexmatch plugin SDK for Python: the helpers a matcher needs, in one import.
+
+    from plexmatch_sdk import *
+
+gives the host's interfaces (``plex``, ``library_cache``, ``match_cache``, ``settings``,
+``log``), the contract's types, the file-name helpers of plexmatch_names, and the answers:
+``high(item)``, ``low(items)``, ``not_found(section, name)``, ``decide(section, name,
+items)`` and ``plex_error(err)``. componentize-py turns a function's ``raise Err(...)``
+into the ``error`` side of its WIT result.
+"""
+
+from componentize_py_types import Err
+from wit_world.imports import library_cache, log, match_cache, plex, settings
+from wit_world.imports.types import (
+    Confidence, Item, MatchError_InvalidInput, MatchError_NotFound, MatchError_Plex,
+    MatchOutcome, Section)
+from wit_world.exports.matcher import PluginInfo
+from plexmatch_names import file_name, has_file_named, name_key, parent_name, title_variants
+
+__all__ = [
+    "Err", "plex", "library_cache", "match_cache", "settings", "log", "Item", "Section",
+    "PluginInfo", "MatchOutcome", "file_name", "parent_name", "name_key", "has_file_named",
+    "title_variants", "high", "low", "not_found", "invalid_input", "plex_error", "decide",
+]
+
+
+def high(item):
+    """Exactly this item holds the file."""
+    return MatchOutcome(confidence=Confidence.HIGH, chosen=item, candidates=[item])
+
+
+def low(candidates):
+    """Any of these items could hold the file."""
+    return MatchOutcome(confidence=Confidence.LOW, chosen=None, candidates=list(candidates))
+
+
+def not_found(section, name):
+    """The error for: no item of ``section`` holds a file named ``name`` (raise it)."""
+    return Err(MatchError_NotFound(f"no item in section {section.title!r} has a file named {name!r}"))
+
+
+def invalid_input(message):
+    """The error for a path that cannot be matched as given (raise it)."""
+    return Err(MatchError_InvalidInput(message))
+
+
+def plex_error(err):
+    """A failed host Plex call (the ``Err`` a ``plex.*`` function raised) as this plugin's
+    error: the answer is unknown, not "no" (raise it)."""
+    return Err(MatchError_Plex(err.value))
+
+
+def decide(section, name, items):
+    """The answer for ``items`` (deduplicated by rating key): none raises not found, one is
+    HIGH, several are LOW."""
+    seen = {}
+    for item in items:
+        seen.setdefault(item.rating_key, item)
+    unique = list(seen.values())
+    if not unique:
+        raise not_found(section, name)
+    if len(unique) == 1:
+        return high(unique[0])
+    return low(unique)

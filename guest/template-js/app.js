@@ -1,0 +1,22 @@
+// The template for a new plexmatch plugin in JavaScript: it answers with the items of the
+// section that hold a file of the path's name. Change `find` to your strategy.
+
+import { plex, fileName, decide, invalidInput, plexError } from "./plexmatch_sdk.js";
+
+export const matcher = {
+  info() {
+    return { name: "template", version: "0.1.0", description: "Items holding a file of the same name" };
+  },
+
+  find(section, path) {
+    const name = fileName(path);
+    if (name === null) throw invalidInput(`${JSON.stringify(path)} has no file name`);
+    let items;
+    try {
+      items = plex.itemsByFileName(section.id, name);
+    } catch (e) {
+      throw plexError(e);
+    }
+    return decide(section, name, items);
+  },
+};
