@@ -15,7 +15,7 @@ use crate::backend::{Backend, CachePolicy};
 use crate::chain::Chain;
 use crate::matching::{Failure, Outcome};
 use crate::plex::{DEFAULT_PAGE_SIZE, PlexConfig, RetryPolicy};
-use crate::runtime::compile_cache::Readiness;
+use crate::runtime::compile_cache::{self, Readiness, Wasm};
 use crate::runtime::{Limits, contract};
 use plexmatch_emulator::{Emulator, LibraryFile, Options};
 
@@ -160,10 +160,31 @@ fn inspect(args: InspectArgs) -> Result<i32> {
     };
     let dir = tempfile::tempdir()?;
     let backend = scratch_backend("http://127.0.0.1:9", "unused", dir.path())?;
+    let plugins_dir = backend.plugins_dir.clone();
     let loaded = setup::plugin(Some(&args.plugin), &[], Limits::default(), backend);
-    // What the file declares can be read even when it cannot run here.
-    let engine = crate::runtime::engine();
-    let component = wasmtime::component::Component::new(engine, &bytes).ok();
+    // What the file declares can be read even when it cannot run here; from the engine
+    // and compiled-plugin cache the load used, since a Python component compiles for seconds.
+    let engine = crate::runtime::engine_for(Limits::default().memory_bytes);
+    let wasm = match builtin {
+        Some(_) => Wasm::Bytes(&bytes),
+        None => Wasm::File(Path::new(&args.plugin)),
+    };
+    let component = wasm
+        .digest(Some(&plugins_dir))
+        .map_err(anyhow::Error::from)
+        .and_then(|digest| {
+            compile_cache::load(
+                engine,
+                Wasm::Bytes(&bytes),
+                &digest,
+                Some(&plugins_dir),
+                compile_cache::DEFAULT_LIMIT,
+                || {},
+            )
+            .map_err(anyhow::Error::from)
+        })
+        .ok()
+        .map(|(c, _)| c);
     let declared = component.as_ref().map(|c| contract::declared(engine, c));
     let contract_version = declared
         .as_ref()

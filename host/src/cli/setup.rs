@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use super::{CacheArgs, PlexArgs, exit};
 use crate::backend::Backend;
 use crate::plex::{PlexConfig, PlexError};
-use crate::runtime::{Limits, Plugin};
+use crate::runtime::{Limits, Plugin, Wasm};
 
 /// Logs go to stderr: warnings by default (only errors with `quiet`), more with -v/-vv,
 /// or as RUST_LOG says. Plain lines by default; times and module paths from -v on.
@@ -153,11 +153,12 @@ pub fn plugin(
     let builtin = crate::BUILTIN_PLUGINS
         .iter()
         .find(|(n, _)| *n == spec && !Path::new(spec).exists());
-    let (name, origin, bytes) = match builtin {
-        Some((n, bytes)) => (n.to_string(), format!("{n} (built in)"), bytes.to_vec()),
+    let (name, origin, wasm) = match builtin {
+        Some((n, bytes)) => (n.to_string(), format!("{n} (built in)"), Wasm::Bytes(bytes)),
         None => {
             let path = Path::new(spec);
-            let bytes = std::fs::read(path).with_context(|| {
+            // Read only when the compiled-plugin cache does not know the file.
+            std::fs::File::open(path).with_context(|| {
                 let known = crate::BUILTIN_PLUGINS
                     .iter()
                     .map(|(n, _)| *n)
@@ -172,11 +173,11 @@ pub fn plugin(
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            (stem, path.display().to_string(), bytes)
+            (stem, path.display().to_string(), Wasm::File(path))
         }
     };
     let mine = plugin_settings(&name, settings);
-    let plugin = Plugin::load(&origin, &bytes, mine.clone(), limits, backend.clone())?;
+    let plugin = Plugin::load_from(&origin, wasm, mine.clone(), limits, backend.clone())?;
     // A plugin may call itself differently from its file: scoped settings use either name.
     let own = plugin.name().to_owned();
     if own != name
@@ -184,9 +185,9 @@ pub fn plugin(
             .iter()
             .any(|(k, _)| k.starts_with(&format!("{own}:")))
     {
-        return Ok(Arc::new(Plugin::load(
+        return Ok(Arc::new(Plugin::load_from(
             &origin,
-            &bytes,
+            wasm,
             plugin_settings(&own, settings),
             limits,
             backend,

@@ -249,7 +249,14 @@ impl PlexClient {
             }))
             .referer(false)
             .user_agent(concat!("plexmatch/", env!("CARGO_PKG_VERSION")));
+        // A plain-http server never needs a certificate (a redirect may not change the
+        // scheme, see Origin): skip reading the system's trust store, ~150 files here.
         let inner = with_tls(inner, &config.tls)?;
+        let inner = if parsed.scheme() == "http" {
+            inner.tls_built_in_root_certs(false)
+        } else {
+            inner
+        };
         let http = reqwest::blocking::ClientBuilder::from(inner)
             .timeout(config.read_timeout)
             .build()?;

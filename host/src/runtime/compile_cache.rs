@@ -35,6 +35,115 @@ pub fn digest(wasm: &[u8]) -> String {
         .collect()
 }
 
+/// A component's bytes: given, or in a file read only when they are needed (a start from
+/// the compiled-plugin cache reads neither the 18 MB of a Python component nor hashes them).
+#[derive(Debug, Clone, Copy)]
+pub enum Wasm<'a> {
+    /// The bytes themselves (built-in plugins).
+    Bytes(&'a [u8]),
+    /// A component file.
+    File(&'a Path),
+}
+
+impl Wasm<'_> {
+    /// The size in bytes.
+    pub fn size(&self) -> std::io::Result<u64> {
+        match self {
+            Wasm::Bytes(b) => Ok(b.len() as u64),
+            Wasm::File(p) => std::fs::metadata(p).map(|m| m.len()),
+        }
+    }
+
+    /// The first (up to) 8 bytes: the wasm magic and version.
+    pub fn header(&self) -> std::io::Result<Vec<u8>> {
+        match self {
+            Wasm::Bytes(b) => Ok(b[..b.len().min(8)].to_vec()),
+            Wasm::File(p) => {
+                use std::io::Read;
+                let mut head = Vec::with_capacity(8);
+                std::fs::File::open(p)?.take(8).read_to_end(&mut head)?;
+                Ok(head)
+            }
+        }
+    }
+
+    /// All the bytes.
+    pub fn bytes(&self) -> std::io::Result<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            Wasm::Bytes(b) => Ok(std::borrow::Cow::Borrowed(b)),
+            Wasm::File(p) => std::fs::read(p).map(std::borrow::Cow::Owned),
+        }
+    }
+
+    /// The component's digest; a file's is remembered under `dir` (see [`remembered`]).
+    pub fn digest(&self, dir: Option<&Path>) -> std::io::Result<String> {
+        let Wasm::File(path) = *self else {
+            return self.bytes().map(|b| digest(&b));
+        };
+        if let Some(d) = dir.and_then(|dir| remembered(path, dir)) {
+            return Ok(d);
+        }
+        let d = digest(&self.bytes()?);
+        if let Some(dir) = dir {
+            remember(path, dir, &d);
+        }
+        Ok(d)
+    }
+}
+
+/// A file's identity for the digest memo: device, inode, size, modification and change
+/// times in nanoseconds; `None` while the file changed in the last two seconds, since a
+/// second write within the same clock tick would leave its times unchanged.
+fn identity(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs() as i64;
+    (now > meta.ctime().max(meta.mtime()) + 2).then(|| {
+        format!(
+            "{} {} {} {}.{:09} {}.{:09}",
+            meta.dev(),
+            meta.ino(),
+            meta.size(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.ctime(),
+            meta.ctime_nsec()
+        )
+    })
+}
+
+/// The memo file for the component file `path` under `dir`.
+fn memo_path(path: &Path, dir: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(path).ok()?;
+    let hash = Sha256::digest(absolute.as_os_str().as_encoded_bytes());
+    let name: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
+    Some(dir.join("digests").join(name))
+}
+
+/// The digest remembered for `path`, if the file is still the one it was computed from.
+fn remembered(path: &Path, dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(memo_path(path, dir)?).ok()?;
+    let (known, d) = text.trim_end().rsplit_once(' ')?;
+    (identity(path)? == known && d.len() == 32).then(|| d.to_owned())
+}
+
+/// Remembers `d` as the digest of `path`. The identity is read after the bytes were, so a
+/// file replaced in between has changed within the last two seconds and is not remembered.
+fn remember(path: &Path, dir: &Path, d: &str) {
+    let (Some(memo), Some(identity)) = (memo_path(path, dir), identity(path)) else {
+        return;
+    };
+    let folder = dir.join("digests");
+    let _ = std::fs::create_dir_all(&folder).and_then(|()| {
+        let tmp = tempfile::NamedTempFile::new_in(&folder)?;
+        std::fs::write(tmp.path(), format!("{identity} {d}\n"))?;
+        tmp.persist(&memo).map(|_| ()).map_err(|e| e.error)
+    });
+}
+
 /// The cache file for the component of `digest` under `dir`.
 pub fn artifact_path(engine: &Engine, dir: &Path, digest: &str) -> PathBuf {
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -42,12 +151,12 @@ pub fn artifact_path(engine: &Engine, dir: &Path, digest: &str) -> PathBuf {
     dir.join(format!("{digest}-{:016x}.cwasm", h.finish()))
 }
 
-/// The component for `wasm` (of `digest`): from `cache_dir` if compiled there before, else
+/// The component for `wasm` (of `digest`; its bytes are read only to compile it): from `cache_dir` if compiled there before, else
 /// compiled (and stored there, the cache kept under `limit` bytes); `announce` is called
 /// just before a compile.
 pub fn load(
     engine: &Engine,
-    wasm: &[u8],
+    wasm: Wasm<'_>,
     digest: &str,
     cache_dir: Option<&Path>,
     limit: u64,
@@ -56,7 +165,7 @@ pub fn load(
     let started = Instant::now();
     let Some(dir) = cache_dir else {
         announce();
-        let c = Component::new(engine, wasm)?;
+        let c = Component::new(engine, &*wasm.bytes()?)?;
         return Ok((c, Readiness::Compiled(started.elapsed())));
     };
     let path = artifact_path(engine, dir, digest);
@@ -80,7 +189,7 @@ pub fn load(
         }
     }
     announce();
-    let c = Component::new(engine, wasm)?;
+    let c = Component::new(engine, &*wasm.bytes()?)?;
     let compiled = started.elapsed();
     if let Err(e) = store(&c, dir, &path) {
         tracing::warn!("cannot keep the compiled plugin in {}: {e}", dir.display());
@@ -158,6 +267,36 @@ fn store(c: &Component, dir: &Path, path: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_settled_file_s_digest_is_remembered_and_a_changed_file_is_hashed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.wasm");
+        std::fs::write(&file, b"\0asm\x0d\0\x01\0first").unwrap();
+        let wasm = Wasm::File(&file);
+        // Just written: hashed, not remembered (a same-tick rewrite would look the same).
+        assert_eq!(
+            wasm.digest(Some(dir.path())).unwrap(),
+            digest(&std::fs::read(&file).unwrap())
+        );
+        assert!(!dir.path().join("digests").exists());
+        std::thread::sleep(Duration::from_millis(3100));
+        let real = wasm.digest(Some(dir.path())).unwrap();
+        let memo = memo_path(&file, dir.path()).unwrap();
+        assert!(memo.is_file());
+        // The memo answers without the bytes: a planted digest for the same identity wins.
+        let text = std::fs::read_to_string(&memo).unwrap();
+        let planted = text.replace(&real, &"e".repeat(32));
+        std::fs::write(&memo, planted).unwrap();
+        assert_eq!(wasm.digest(Some(dir.path())).unwrap(), "e".repeat(32));
+        // Other bytes of the same size: the identity changed, so they are hashed again.
+        std::fs::write(&file, b"\0asm\x0d\0\x01\0other").unwrap();
+        assert_eq!(
+            wasm.digest(Some(dir.path())).unwrap(),
+            digest(&std::fs::read(&file).unwrap())
+        );
+        assert_ne!(wasm.digest(Some(dir.path())).unwrap(), real);
+    }
 
     #[test]
     fn the_least_recently_used_artifacts_go_first_and_the_new_one_stays() {

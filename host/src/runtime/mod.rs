@@ -25,6 +25,7 @@ use bindings::exports::plexmatch::plugin::matcher::PluginInfo;
 use bindings::plexmatch::plugin::types::{MatchError, MatchOutcome, Section};
 use bindings::{Plugin as PluginWorld, PluginPre};
 pub use compile_cache::DEFAULT_LIMIT as COMPILED_DEFAULT_LIMIT;
+pub use compile_cache::Wasm;
 pub use state::{PluginIdentity, State};
 
 /// How often the epoch advances; a runaway plugin is stopped within this of its deadline.
@@ -284,30 +285,44 @@ impl Plugin {
         limits: Limits,
         backend: Arc<Backend>,
     ) -> Result<Plugin> {
+        Plugin::load_from(origin, Wasm::Bytes(wasm), settings, limits, backend)
+    }
+
+    /// [`Plugin::load`] of a component given as bytes or as a file; a file's bytes are read
+    /// (and hashed) only when the compiled-plugin cache does not know it.
+    pub fn load_from(
+        origin: &str,
+        wasm: Wasm<'_>,
+        settings: Vec<(String, String)>,
+        limits: Limits,
+        backend: Arc<Backend>,
+    ) -> Result<Plugin> {
         let engine = engine_for(limits.memory_bytes);
-        if wasm.len() < 8 || !wasm.starts_with(b"\0asm") {
+        let unreadable = |e: std::io::Error| anyhow::anyhow!("cannot read plugin {origin}: {e}");
+        let header = wasm.header().map_err(unreadable)?;
+        let size = wasm.size().map_err(unreadable)?;
+        if header.len() < 8 || !header.starts_with(b"\0asm") {
             anyhow::bail!(
-                "plugin {origin} is not a WebAssembly file ({} bytes, no \\0asm header)",
-                wasm.len()
+                "plugin {origin} is not a WebAssembly file ({size} bytes, no \\0asm header)"
             );
         }
-        if wasm.get(4..8) == Some(&[1, 0, 0, 0]) {
+        if header.get(4..8) == Some(&[1, 0, 0, 0]) {
             anyhow::bail!(
                 "plugin {origin} is a core WebAssembly module, not a component: build it for wasm32-wasip2"
             );
         }
-        let digest = compile_cache::digest(wasm);
         let cache_dir = backend.plugins_dir.clone();
+        let digest = wasm.digest(Some(&cache_dir)).map_err(unreadable)?;
         // A large plugin (Python, JavaScript: 12-18 MB) takes seconds to compile the first
         // time: say so rather than pause without a word.
-        let announced = wasm.len() >= ANNOUNCE_FROM_BYTES
+        let announced = size >= ANNOUNCE_FROM_BYTES as u64
             && ANNOUNCE_COMPILES.load(std::sync::atomic::Ordering::Relaxed);
         let announce = || {
             if announced {
                 eprintln!(
                     "compiling plugin {} ({:.1} MB, first use)…",
                     crate::text::escape_controls(origin),
-                    wasm.len() as f64 / 1e6
+                    size as f64 / 1e6
                 );
             }
         };
