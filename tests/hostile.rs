@@ -66,6 +66,11 @@ fn misbehaviour_is_an_error_for_one_path_and_the_next_path_matches() {
         msg.contains("\"hostile\"") && msg.contains("crashed") && msg.contains("panics on purpose"),
         "{msg}"
     );
+    // The panic's two lines stay two lines, escaped (a Python traceback likewise).
+    assert!(
+        msg.contains(":\\nhostile plugin panics on purpose") && !msg.contains('\n'),
+        "{msg}"
+    );
     assert_eq!(matcher.match_path(GOOD, &sections).outcome, Outcome::High);
 
     // Output on stderr is captured into the log, and the call still answers.

@@ -358,8 +358,11 @@ fn test(args: TestArgs) -> Result<i32> {
             got.split(' ').next() == Some(expected.as_str())
         };
         let mut details: Vec<String> = Vec::new();
+        // A traceback's lines (escaped `\n` in the message) each on a line of their own.
         if let Some(p) = problem {
-            details.push(p);
+            let mut lines = p.split("\\n");
+            details.extend(lines.next().map(str::to_owned));
+            details.extend(lines.map(|l| format!("  {l}")));
         }
         if !pass && let Some(e) = &m.explain {
             details.push(e.decided_by.clone());

@@ -614,15 +614,16 @@ fn classify(
             limit: data.limiter.memory_bytes,
         };
     }
-    // A Rust plugin's panic message went to its stderr; it says more than the trap.
+    // A Rust plugin's panic message or a Python traceback went to its stderr; it says more
+    // than the trap. Its lines stay lines (escaped `\n`, as all plugin text is escaped).
     let stderr = data.stderr.drain();
     let said: Vec<&str> = stderr
         .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("note:"))
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("note:"))
         .collect();
     let said = (!said.is_empty()).then(|| {
-        let joined = said.join(" ");
+        let joined = said.join("\n");
         crate::text::escape_controls(&crate::text::clip_bytes(&joined, 2000)).into_owned()
     });
     let trap = match e.downcast_ref::<wasmtime::Trap>() {
