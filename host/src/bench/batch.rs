@@ -180,7 +180,7 @@ fn whole_process(
     })
 }
 
-fn run_pass(
+pub(super) fn run_pass(
     emulator: &ChildEmulator,
     backend: &Arc<Backend>,
     plugin: &Arc<Plugin>,
@@ -231,7 +231,7 @@ fn run_pass(
     })
 }
 
-const SEED: u64 = 42;
+pub(super) const SEED: u64 = 42;
 
 /// A realistic batch: file names as the media manager has them (other folders), spread
 /// over the section, so it holds plain, quality-suffixed and dated names and the
@@ -281,17 +281,17 @@ impl BatchPaths {
 }
 
 /// `plexmatch emulator` in a child process, killed when dropped.
-struct ChildEmulator {
+pub(super) struct ChildEmulator {
     child: Child,
     /// Kept open: the emulator dies of a broken pipe if its stdout is closed early.
     _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
-    url: String,
-    token: String,
+    pub(super) url: String,
+    pub(super) token: String,
     http: reqwest::blocking::Client,
 }
 
 impl ChildEmulator {
-    fn start(items: usize) -> Result<ChildEmulator> {
+    pub(super) fn start(items: usize) -> Result<ChildEmulator> {
         let exe = std::env::current_exe().context("cannot find the plexmatch executable")?;
         let mut child = Command::new(exe)
             .args([
@@ -332,7 +332,7 @@ impl ChildEmulator {
     }
 
     /// Requests the emulator has served.
-    fn requests(&self) -> Result<u64> {
+    pub(super) fn requests(&self) -> Result<u64> {
         let v: serde_json::Value = self
             .http
             .get(format!("{}{}", self.url, plexmatch_emulator::COUNTERS_PATH))

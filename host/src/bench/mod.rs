@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod cache;
+pub mod plugins;
 pub mod refresh;
 
 use std::time::Duration;

@@ -21,6 +21,28 @@ pub enum BenchCommand {
     ///
     /// Example: plexmatch bench refresh --items 50000 --page-delay-ms 50 --json
     Refresh(RefreshBenchArgs),
+    /// Plugins by language: first compile, start from the compiled-plugin cache, fresh
+    /// instance and CPU per match (warm batch, one worker) of the built-in default plugin and
+    /// of each component given (e.g. Python and JavaScript plugins from `plugin new`).
+    ///
+    /// Example: plexmatch bench plugins py-matcher/py-matcher.wasm js-matcher/js-matcher.wasm
+    Plugins(PluginsBenchArgs),
+}
+
+/// Options of `plexmatch bench plugins`.
+#[derive(Args, Debug)]
+pub struct PluginsBenchArgs {
+    /// Component files to measure beside the built-in default plugin.
+    pub files: Vec<std::path::PathBuf>,
+    /// Items in the generated section.
+    #[arg(long, default_value_t = 5_000)]
+    pub items: usize,
+    /// Paths in the warm batch.
+    #[arg(long, default_value_t = 2_000)]
+    pub paths: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `plexmatch bench refresh`.
@@ -97,6 +119,17 @@ pub fn run(cmd: BenchCommand) -> Result<i32> {
                 std::time::Duration::from_millis(a.page_delay_ms),
                 &a.in_flight,
             )?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.table());
+            }
+        }
+        BenchCommand::Plugins(a) => {
+            if a.items == 0 || a.paths == 0 {
+                bail!("--items and --paths must be positive");
+            }
+            let report = crate::bench::plugins::run(a.items, a.paths, &a.files)?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
