@@ -18,6 +18,7 @@ fn item(key: u32, title: &str, files: &[&str]) -> Item {
         kind: ItemKind::Movie,
         section_id: 0,
         files: files.iter().map(|f| f.to_string()).collect(),
+        ..Default::default()
     }
 }
 

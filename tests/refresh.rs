@@ -43,6 +43,7 @@ fn movie(key: u64, title: &str, file: &str) -> ItemSpec {
         season: None,
         episode: None,
         files: vec![FileSpec::Single(file.into())],
+        guids: Vec::new(),
     }
 }
 
@@ -102,6 +103,7 @@ fn incremental_refresh_gives_what_a_full_listing_gives() {
             files: vec![FileSpec::Single(
                 "/data/tv/Northern Lights/Season 02/Northern Lights - S02E02 - Breakup.mkv".into(),
             )],
+            guids: Vec::new(),
         },
     })
     .unwrap();
@@ -366,6 +368,10 @@ fn the_in_memory_index_answers_as_sqlite_does() {
         }
     };
     compare(&backend);
+    // Not vacuous for what items carry besides files: year, external ids, part sizes.
+    let one = &backend.library.items_by_file_name(1, &names[0]).unwrap()[0];
+    assert!(one.year.is_some() && one.guids.len() >= 2, "{one:?}");
+    assert!(one.part(0).size.is_some() && one.part(0).duration_ms.is_some());
     fx.emulator
         .change(&Change::SetFiles {
             rating_key: fx.emulator.leaf_keys(1)[10],
@@ -374,4 +380,22 @@ fn the_in_memory_index_answers_as_sqlite_does() {
         .unwrap();
     assert!(!backend.force_refresh(1, false).unwrap().unwrap().full);
     compare(&backend);
+}
+
+#[test]
+fn items_keep_year_external_ids_and_part_sizes_through_the_snapshot() {
+    // The sample's Inception as the server lists it (includeGuids=1), stored in the
+    // snapshot and read back; and as one fetched item.
+    let fx = Fixture::sample();
+    let backend = fx.backend(policy());
+    let name = "Inception (2010) - 1080p.mkv";
+    let stored = backend.items_by_file_name(1, name).unwrap();
+    assert_eq!(stored.len(), 1);
+    let inception = &stored[0];
+    assert_eq!(inception.year, Some(2010));
+    assert_eq!(inception.guids, ["imdb://tt1375666", "tmdb://27205"]);
+    assert!(inception.part(0).size.unwrap() > 700_000_000);
+    assert_eq!(inception.part(0).duration_ms, Some(5_400_000));
+    let fetched = backend.fetch_item(&inception.rating_key).unwrap();
+    assert_eq!(&fetched, inception);
 }

@@ -131,6 +131,7 @@ pub fn generate(n: usize, seed: u64) -> LibraryFile {
             season: None,
             episode: None,
             files: vec![FileSpec::Single(path)],
+            guids: Vec::new(),
         });
     }
     // Duplicates: every 50th item gets a second item with the same file name elsewhere.
@@ -150,6 +151,7 @@ pub fn generate(n: usize, seed: u64) -> LibraryFile {
             season: None,
             episode: None,
             files: vec![FileSpec::Single(format!("/data/archive/{d:05}/{name}"))],
+            guids: Vec::new(),
         });
     }
     LibraryFile {

@@ -101,6 +101,10 @@ pub struct ItemSpec {
     #[serde(default)]
     pub episode: Option<u32>,
     pub files: Vec<FileSpec>,
+    /// External ids (`imdb://tt0113277`, `tmdb://949`, `tvdb://…`), listed as `Guid[]`;
+    /// when none are given the emulator makes up stable ones from the rating key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guids: Vec<String>,
 }
 
 /// One version of an item: a single file, or the parts of a multi-part file.
@@ -205,6 +209,8 @@ pub struct Entry {
     pub kind: EntryKind,
     pub title: String,
     pub year: Option<u32>,
+    /// External ids (`Guid[]`).
+    pub guids: Vec<String>,
     pub section: usize,
     /// Parent (season of an episode, show of a season).
     pub parent: Option<u64>,
@@ -361,6 +367,11 @@ impl Library {
             kind: EntryKind::Movie,
             title: item.title.clone(),
             year: item.year,
+            guids: if item.guids.is_empty() {
+                made_up_guids(key, item.show.is_some())
+            } else {
+                item.guids.clone()
+            },
             section: si,
             parent: None,
             grandparent: None,
@@ -400,6 +411,7 @@ impl Library {
                                 kind: EntryKind::Show,
                                 title: show_title.clone(),
                                 rating_key: k,
+                                guids: Vec::new(),
                                 media: Vec::new(),
                                 ..entry.clone()
                             },
@@ -419,6 +431,7 @@ impl Library {
                                 kind: EntryKind::Season,
                                 title: format!("Season {season_no}"),
                                 year: None,
+                                guids: Vec::new(),
                                 parent: Some(show_key),
                                 index: Some(season_no),
                                 media: Vec::new(),
@@ -637,4 +650,15 @@ fn derived_uuid(id: u32) -> String {
         id & 0xffff,
         0x00e3u64 * 1_000_003 + id as u64
     )
+}
+
+/// Stable external ids for an item its library file gave none: an IMDb and a TMDB id for a
+/// movie, and a TVDB one too for an episode, all derived from the rating key.
+fn made_up_guids(key: u64, episode: bool) -> Vec<String> {
+    let n = key.wrapping_mul(2_654_435_761) % 9_000_000 + 100_000;
+    let mut out = vec![format!("imdb://tt{n:07}"), format!("tmdb://{}", n / 7)];
+    if episode {
+        out.push(format!("tvdb://{}", n / 3));
+    }
+    out
 }

@@ -142,6 +142,7 @@ pub fn entries(
     section: Option<&Section>,
     entries: &[&Entry],
     page: Option<&Page>,
+    guids: bool,
 ) -> Element {
     let mut c = container()
         .attr("size", entries.len())
@@ -159,14 +160,15 @@ pub fn entries(
             .attr("librarySectionUUID", s.uuid.as_str());
     }
     for e in entries {
-        c = c.child(entry(lib, e));
+        c = c.child(entry(lib, e, guids));
     }
     c
 }
 
 /// One entry as Plex lists it: `Video` with `Media > Part` for movies and episodes,
-/// `Directory` for shows and seasons.
-pub fn entry(lib: &Library, e: &Entry) -> Element {
+/// `Directory` for shows and seasons; with `guids`, its external ids as `Guid[]` (what a
+/// listing gives for `includeGuids=1`, and an item's own metadata always).
+pub fn entry(lib: &Library, e: &Entry, guids: bool) -> Element {
     let section = &lib.sections[e.section];
     let (tag, key) = if e.kind.is_leaf() {
         ("Video", format!("/library/metadata/{}", e.rating_key))
@@ -233,6 +235,11 @@ pub fn entry(lib: &Library, e: &Entry) -> Element {
                 .attr("viewedLeafCount", 0u32);
         }
         _ => {}
+    }
+    if guids {
+        for g in &e.guids {
+            el = el.child(Element::new("Guid", "Guid").attr("id", g.as_str()));
+        }
     }
     for (mi, parts) in e.media.iter().enumerate() {
         let media_id = e.rating_key * 10 + mi as u64;

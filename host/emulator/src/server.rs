@@ -376,6 +376,8 @@ fn route(shared: &Shared, req: &Incoming) -> (&'static str, Reply) {
     }
     let lib = shared.library.read().expect("library lock");
     let segments: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
+    // Listings carry each item's external ids (`Guid[]`) only when asked, as Plex's do.
+    let guids = req.param("includeGuids") == Some("1");
     match segments.as_slice() {
         [] => ("root", Reply::Doc(responses::root(&lib), None)),
         ["library"] => ("library", Reply::Doc(responses::library_root(), None)),
@@ -396,14 +398,20 @@ fn route(shared: &Shared, req: &Incoming) -> (&'static str, Reply) {
                     None => {
                         return (
                             "listing",
-                            Reply::Doc(responses::entries(&lib, Some(section), &[], None), None),
+                            Reply::Doc(
+                                responses::entries(&lib, Some(section), &[], None, false),
+                                None,
+                            ),
                         );
                     }
                 },
                 Some(Err(_)) => {
                     return (
                         "listing",
-                        Reply::Doc(responses::entries(&lib, Some(section), &[], None), None),
+                        Reply::Doc(
+                            responses::entries(&lib, Some(section), &[], None, false),
+                            None,
+                        ),
                     );
                 }
             };
@@ -425,7 +433,7 @@ fn route(shared: &Shared, req: &Incoming) -> (&'static str, Reply) {
             (
                 endpoint,
                 Reply::Doc(
-                    responses::entries(&lib, Some(section), window, Some(&page)),
+                    responses::entries(&lib, Some(section), window, Some(&page), guids),
                     Some(page),
                 ),
             )
@@ -442,7 +450,7 @@ fn route(shared: &Shared, req: &Incoming) -> (&'static str, Reply) {
             let section = Some(&lib.sections[found[0].section]);
             (
                 "metadata",
-                Reply::Doc(responses::entries(&lib, section, &found, None), None),
+                Reply::Doc(responses::entries(&lib, section, &found, None, true), None),
             )
         }
         ["library", "metadata", id, "children"] => {
@@ -455,7 +463,7 @@ fn route(shared: &Shared, req: &Incoming) -> (&'static str, Reply) {
             (
                 "children",
                 Reply::Doc(
-                    responses::entries(&lib, section, window, Some(&page)),
+                    responses::entries(&lib, section, window, Some(&page), guids),
                     Some(page),
                 ),
             )

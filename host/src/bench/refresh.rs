@@ -116,6 +116,7 @@ pub fn run(items: usize, page_delay: Duration, in_flight: &[usize]) -> Result<Re
                         season: None,
                         episode: None,
                         files: vec![FileSpec::Single(format!("/data/movies/new/New {i}.mkv"))],
+                        guids: Vec::new(),
                     },
                 },
             };

@@ -165,6 +165,7 @@ mod tests {
             kind: ItemKind::Movie,
             section_id: 1,
             files: files.iter().map(|f| f.to_string()).collect(),
+            ..Default::default()
         }
     }
 

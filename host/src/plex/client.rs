@@ -347,7 +347,8 @@ impl PlexClient {
 
     /// Every item of type `item_type` in a section, several pages at a time.
     pub fn list_section(&self, section_id: u32, item_type: u32) -> Result<Listing, PlexError> {
-        let path = format!("/library/sections/{section_id}/all?type={item_type}");
+        // includeGuids: the external ids (imdb://, tmdb://, tvdb://) plugins may match on.
+        let path = format!("/library/sections/{section_id}/all?includeGuids=1&type={item_type}");
         self.list(&path, section_id, None)
     }
 
@@ -360,8 +361,9 @@ impl PlexClient {
         item_type: u32,
         since: u64,
     ) -> Result<Listing, PlexError> {
-        let path =
-            format!("/library/sections/{section_id}/all?type={item_type}&updatedAt>>={since}");
+        let path = format!(
+            "/library/sections/{section_id}/all?includeGuids=1&type={item_type}&updatedAt>>={since}"
+        );
         self.list(&path, section_id, Some(since))
     }
 

@@ -57,13 +57,14 @@ pub struct Section {
 }
 
 /// What an item is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ItemKind {
     Movie,
     Episode,
     Show,
     Season,
+    #[default]
     Other,
 }
 
@@ -92,7 +93,7 @@ impl ItemKind {
 }
 
 /// A library item with what matching needs.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Item {
     pub rating_key: String,
     pub title: String,
@@ -100,6 +101,33 @@ pub struct Item {
     pub kind: ItemKind,
     pub section_id: u32,
     pub files: Vec<String>,
+    /// The release year, when Plex knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub year: Option<u32>,
+    /// External ids as Plex lists them (`imdb://tt0113277`, `tmdb://949`, `tvdb://…`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guids: Vec<String>,
+    /// Size and duration of each of `files`, in the same order (empty when unknown).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartInfo>,
+}
+
+/// What Plex says of one file of an item besides its path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PartInfo {
+    /// Bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+}
+
+impl Item {
+    /// Size and duration of `files[i]`, if known.
+    pub fn part(&self, i: usize) -> PartInfo {
+        self.parts.get(i).copied().unwrap_or_default()
+    }
 }
 
 mod item_kind_serde {
@@ -165,13 +193,31 @@ pub struct Metadata {
     /// When the item last changed, by the server's clock (Unix seconds).
     #[serde(default, deserialize_with = "lenient_u64")]
     pub updated_at: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub year: Option<u64>,
+    /// The agent's id: `plex://movie/…`, or with a legacy agent
+    /// `com.plexapp.agents.imdb://tt0113277?lang=en`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub guid: Option<String>,
+    /// External ids, listed when the request says `includeGuids=1`.
+    #[serde(rename = "Guid", default)]
+    pub guids: Vec<GuidEntry>,
     #[serde(rename = "Media", default)]
     pub media: Vec<Media>,
+}
+
+/// One external id (`Guid[]`).
+#[derive(Debug, Deserialize)]
+pub struct GuidEntry {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub id: Option<String>,
 }
 
 /// One version of an item.
 #[derive(Debug, Deserialize)]
 pub struct Media {
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub duration: Option<u64>,
     #[serde(rename = "Part", default)]
     pub parts: Vec<Part>,
 }
@@ -183,6 +229,8 @@ pub struct Part {
     pub file: Option<String>,
     #[serde(default, deserialize_with = "lenient_u64")]
     pub size: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub duration: Option<u64>,
 }
 
 /// A section entry of `/library/sections` (`Directory[]`).
@@ -222,12 +270,32 @@ impl Metadata {
             }
         };
         let kind = ItemKind::parse(self.kind.as_deref().unwrap_or(""));
-        let files: Vec<String> = self
+        let (files, parts): (Vec<String>, Vec<PartInfo>) = self
             .media
             .into_iter()
-            .flat_map(|m| m.parts)
-            .filter_map(|p| p.file.filter(|f| !f.is_empty()))
+            .flat_map(|m| {
+                let media_duration = m.duration;
+                m.parts.into_iter().map(move |p| (p, media_duration))
+            })
+            .filter_map(|(p, media_duration)| {
+                let info = PartInfo {
+                    size: p.size,
+                    // A version of one part lasts as long as the part.
+                    duration_ms: p.duration.or(media_duration),
+                };
+                p.file.filter(|f| !f.is_empty()).map(|f| (f, info))
+            })
+            .unzip();
+        let mut guids: Vec<String> = self
+            .guids
+            .into_iter()
+            .filter_map(|g| g.id.filter(|id| !id.trim().is_empty()))
             .collect();
+        if guids.is_empty()
+            && let Some(g) = self.guid.as_deref().and_then(legacy_guid)
+        {
+            guids.push(g);
+        }
         if files.is_empty() && matches!(kind, ItemKind::Movie | ItemKind::Episode) {
             return Err(format!(
                 "(ratingKey {rating_key}) is a {} with no Media > Part > file",
@@ -239,9 +307,35 @@ impl Metadata {
             title: self.title.unwrap_or_default(),
             kind,
             section_id: self.library_section_id.or(section_id).unwrap_or(0) as u32,
+            parts: if parts.iter().all(|p| *p == PartInfo::default()) {
+                Vec::new()
+            } else {
+                parts
+            },
             files,
+            year: self
+                .year
+                .and_then(|y| u32::try_from(y).ok())
+                .filter(|y| *y > 0),
+            guids,
         })
     }
+}
+
+/// The external id in a legacy agent's guid: `com.plexapp.agents.imdb://tt0113277?lang=en`
+/// is `imdb://tt0113277`, `com.plexapp.agents.themoviedb://949?lang=en` is `tmdb://949`. (A
+/// legacy TV agent's episode guid names show/season/episode, not an id: none.)
+fn legacy_guid(guid: &str) -> Option<String> {
+    let rest = guid.strip_prefix("com.plexapp.agents.")?;
+    let (agent, id) = rest.split_once("://")?;
+    let id = id.split('?').next()?;
+    let scheme = match agent {
+        "imdb" => "imdb",
+        "themoviedb" => "tmdb",
+        "thetvdb" => "tvdb",
+        _ => return None,
+    };
+    (!id.is_empty() && !id.contains('/')).then(|| format!("{scheme}://{id}"))
 }
 
 fn json_kind(v: &serde_json::Value) -> &'static str {
