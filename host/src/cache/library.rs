@@ -711,8 +711,10 @@ fn read_items(conn: &Connection, section_id: u32) -> rusqlite::Result<Vec<Item>>
         title: String,
         kind: i64,
         meta: Option<String>,
-        files: Vec<(i64, i64, String, Option<i64>, Option<i64>)>,
+        files: Vec<FileRow>,
     }
+    /// seq, prefix id, encoded rest, size, duration.
+    type FileRow = (i64, i64, String, Option<i64>, Option<i64>);
     /// A stored rating key, ordered as SQLite orders them: numbers first, then text.
     #[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
     enum Key {
