@@ -69,12 +69,22 @@ fn path_matcher_tells_apart_what_the_default_plugin_cannot() {
         (dune.outcome, dune.item.map(|i| i.rating_key)),
         (Outcome::High, Some("301".into()))
     );
-    let bad = path_matcher(&backend, &[("rewrite.2", "no arrow")]);
-    let m = match_one(&bad, &backend, HOLIDAY_2020, &movies);
+    // A value not of its declared kind is refused when the plugin loads (contract 0.2).
+    let bad = Plugin::load(
+        "path-matcher",
+        plexmatch::PATH_MATCHER_PLUGIN,
+        vec![("rewrite.2".into(), "no arrow".into())],
+        Limits::default(),
+        backend.clone(),
+    );
+    let err = format!("{:#}", bad.err().expect("refused"));
     assert!(
-        format!("{:?}", m.error).contains("rewrite.2")
-            && format!("{:?}", m.error).contains("FROM=>TO"),
-        "{m:?}"
+        err.contains("rewrite.2") && err.contains("FROM=>TO"),
+        "{err}"
+    );
+    assert_eq!(
+        match_one(&mapped, &backend, HOLIDAY_2020, &movies).outcome,
+        Outcome::High
     );
 }
 
@@ -297,14 +307,14 @@ fn plugin_inspect_says_what_a_file_is_and_whether_it_runs_here() {
     assert_eq!(code, Some(0), "{stdout}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["name"], "path-matcher");
-    assert_eq!(v["contract"], "0.1.0");
+    assert_eq!(v["contract"], "0.2.0");
     assert_eq!(v["compatible"], true);
     assert!(
         v["imports"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|i| i == "plexmatch:plugin/plex@0.1.0")
+            .any(|i| i == "plexmatch:plugin/plex@0.2.0")
     );
     assert!(v["size_bytes"].as_u64().unwrap() > 10_000);
 

@@ -5,14 +5,14 @@
 // gives the host's interfaces (`plex`, `libraryCache`, `matchCache`, `settings`, `log`),
 // the file-name helpers of plexmatch_names.js, and the answers: `high(item)`,
 // `low(items)`, `notFound(section, name)`, `decide(section, name, items)`,
-// `invalidInput(message)` and `plexError(err)`. A thrown match error becomes the `error`
+// `invalidInput(message)` and `plexError(err)`, and `setting(...)` for `declaredSettings`. A thrown match error becomes the `error`
 // side of `find`'s WIT result; a WIT record is a plain object with camelCase fields.
 
-import * as plex from "plexmatch:plugin/plex@0.1.0";
-import * as libraryCache from "plexmatch:plugin/library-cache@0.1.0";
-import * as matchCache from "plexmatch:plugin/match-cache@0.1.0";
-import * as settings from "plexmatch:plugin/settings@0.1.0";
-import * as logging from "plexmatch:plugin/log@0.1.0";
+import * as plex from "plexmatch:plugin/plex@0.2.0";
+import * as libraryCache from "plexmatch:plugin/library-cache@0.2.0";
+import * as matchCache from "plexmatch:plugin/match-cache@0.2.0";
+import * as settings from "plexmatch:plugin/settings@0.2.0";
+import * as logging from "plexmatch:plugin/log@0.2.0";
 
 export { plex, libraryCache, matchCache, settings };
 export { fileName, parentName, nameKey, hasFileNamed, titleVariants } from "./plexmatch_names.js";
@@ -22,14 +22,22 @@ export function log(level, message) {
   logging.log(level, String(message));
 }
 
-/** Exactly this item holds the file. */
-export function high(item) {
-  return { confidence: "high", chosen: item, candidates: [item] };
+/** Exactly this item holds the file. `matchedFile` (one of `item.files`) says which file of
+ * it the path is, when its name differs from the path's (a renamed file). */
+export function high(item, matchedFile) {
+  return { confidence: "high", chosen: item, candidates: [item], matchedFile };
 }
 
 /** Any of these items could hold the file. */
 export function low(candidates) {
-  return { confidence: "low", chosen: undefined, candidates: [...candidates] };
+  return { confidence: "low", chosen: undefined, candidates: [...candidates], matchedFile: undefined };
+}
+
+/** A setting the plugin reads, for `declaredSettings`: `name` (or a family `prefix*`), its
+ * kind ("text", "integer", "number", "boolean" or "path-mapping"), its default as text (or
+ * undefined), one line of description. */
+export function setting(name, kind = "text", defaultValue = undefined, description = "") {
+  return { name, kind, default: defaultValue, description };
 }
 
 /** The error for: no item of `section` holds a file named `name` (throw it). */

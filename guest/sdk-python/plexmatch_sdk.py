@@ -3,9 +3,9 @@
     from plexmatch_sdk import *
 
 gives the host's interfaces (``plex``, ``library_cache``, ``match_cache``, ``settings``,
-``log``), the contract's types, the file-name helpers of plexmatch_names, and the answers:
+``log``), the contract's types, the file-name helpers of plexmatch_names, the answers
 ``high(item)``, ``low(items)``, ``not_found(section, name)``, ``decide(section, name,
-items)`` and ``plex_error(err)``. componentize-py turns a function's ``raise Err(...)``
+items)`` and ``plex_error(err)``, and ``setting(...)`` for ``declared_settings``. componentize-py turns a function's ``raise Err(...)``
 into the ``error`` side of its WIT result.
 """
 
@@ -14,24 +14,35 @@ from wit_world.imports import library_cache, log, match_cache, plex, settings
 from wit_world.imports.types import (
     Confidence, Item, MatchError_InvalidInput, MatchError_NotFound, MatchError_Plex,
     MatchOutcome, Section)
-from wit_world.exports.matcher import PluginInfo
+from wit_world.exports.matcher import PluginInfo, Setting, SettingKind
 from plexmatch_names import file_name, has_file_named, name_key, parent_name, title_variants
 
 __all__ = [
     "Err", "plex", "library_cache", "match_cache", "settings", "log", "Item", "Section",
-    "PluginInfo", "MatchOutcome", "file_name", "parent_name", "name_key", "has_file_named",
-    "title_variants", "high", "low", "not_found", "invalid_input", "plex_error", "decide",
+    "PluginInfo", "Setting", "SettingKind", "setting", "MatchOutcome", "file_name",
+    "parent_name", "name_key", "has_file_named", "title_variants", "high", "low",
+    "not_found", "invalid_input", "plex_error", "decide",
 ]
 
 
-def high(item):
-    """Exactly this item holds the file."""
-    return MatchOutcome(confidence=Confidence.HIGH, chosen=item, candidates=[item])
+def high(item, matched_file=None):
+    """Exactly this item holds the file. ``matched_file`` (one of ``item.files``) says which
+    file of it the path is, when its name differs from the path's (a renamed file)."""
+    return MatchOutcome(confidence=Confidence.HIGH, chosen=item, candidates=[item],
+                        matched_file=matched_file)
 
 
 def low(candidates):
     """Any of these items could hold the file."""
-    return MatchOutcome(confidence=Confidence.LOW, chosen=None, candidates=list(candidates))
+    return MatchOutcome(confidence=Confidence.LOW, chosen=None, candidates=list(candidates),
+                        matched_file=None)
+
+
+def setting(name, kind=SettingKind.TEXT, default=None, description=""):
+    """A setting the plugin reads, for ``declared_settings``: ``name`` (or a family
+    ``prefix*``), its kind (``SettingKind.TEXT``, ``INTEGER``, ``NUMBER``, ``BOOLEAN``,
+    ``PATH_MAPPING``), its default as text, one line of description."""
+    return Setting(name=name, kind=kind, default=default, description=description)
 
 
 def not_found(section, name):

@@ -8,6 +8,11 @@ export const matcher = {
     return { name: "template", version: "0.1.0", description: "Items holding a file of the same name" };
   },
 
+  declaredSettings() {
+    // e.g. [setting("threshold", "number", "0.8", "how sure a title match must be")]
+    return [];
+  },
+
   find(section, path) {
     const name = fileName(path);
     if (name === null) throw invalidInput(`${JSON.stringify(path)} has no file name`);

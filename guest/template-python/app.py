@@ -11,6 +11,10 @@ class Matcher(wit_world.exports.Matcher):
         return PluginInfo(name="template", version="0.1.0",
                           description="Items holding a file of the same name")
 
+    def declared_settings(self):
+        # e.g. [setting("threshold", SettingKind.NUMBER, "0.8", "how sure a title match must be")]
+        return []
+
     def find(self, section, path):
         name = file_name(path)
         if name is None:

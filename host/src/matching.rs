@@ -94,6 +94,9 @@ pub struct MatchedItem {
     pub section_id: u32,
     pub section: String,
     pub files: Vec<String>,
+    /// The item's file the path is, when the plugin named it (a file renamed on one side).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched_file: Option<String>,
 }
 
 /// The answer for one path.
@@ -188,11 +191,14 @@ impl Matcher {
         let requests_before = crate::plex::thread_requests();
         for section in sections {
             match self.ask(section, path) {
-                Ok(items) => {
+                Ok((items, matched_file)) => {
                     all_sure &= items.len() == 1;
                     for it in items {
                         if !found.iter().any(|f| f.rating_key == it.rating_key) {
-                            found.push(MatchedItem::of(it, section));
+                            found.push(MatchedItem {
+                                matched_file: matched_file.clone(),
+                                ..MatchedItem::of(it, section)
+                            });
                         }
                     }
                 }
@@ -242,7 +248,10 @@ impl Matcher {
             &self.plugin.identity().digest,
         );
         if let Some(it) = item.as_ref() {
-            let file = crate::backend::best_file(&it.files, path).unwrap_or_default();
+            let file = match &it.matched_file {
+                Some(f) => f.clone(),
+                None => crate::backend::best_file(&it.files, path).unwrap_or_default(),
+            };
             let held = self
                 .cache_reads
                 .get(&it.section_id)
@@ -389,7 +398,9 @@ impl Matcher {
     }
 
     /// One section: the plugin's answer, with the host's own record of each item.
-    fn ask(&mut self, section: &Section, path: &str) -> Result<Vec<Item>, Asked> {
+    /// Asks the plugin about one section: the items it answered, checked, and the file the
+    /// path is when it named one (HIGH only).
+    fn ask(&mut self, section: &Section, path: &str) -> Result<(Vec<Item>, Option<String>), Asked> {
         // A long-lived instance keeps whatever its plugin leaked: start afresh now and then.
         self.calls += 1;
         if self.calls.is_multiple_of(RECYCLE_AFTER) {
@@ -473,7 +484,7 @@ impl Matcher {
                 return Err(Asked::Failed(plex_failure(from_wit_plex_error(&e)), false));
             }
         };
-        let claimed = well_formed(outcome).map_err(&refuse)?;
+        let (claimed, matched_file) = well_formed(outcome).map_err(&refuse)?;
         if claimed.len() > MAX_CANDIDATES {
             return Err(refuse(format!(
                 "answered {} candidates; the limit is {MAX_CANDIDATES}",
@@ -491,28 +502,37 @@ impl Matcher {
         // says: HIGH answers go into the match cache, and nothing invented reaches output.
         let instance = self.instance.as_mut().expect("instance is live");
         let mut items = Vec::with_capacity(claimed.len());
+        let mut matched = None;
         for c in &claimed {
             let served = instance.served(&c.rating_key).cloned();
-            let (item, _) = self
+            let (item, file) = self
                 .backend
-                .confirm(section.id, path, &c.rating_key, served.as_ref(), || {
-                    instance.charge_request()
-                })
+                .confirm(
+                    section.id,
+                    path,
+                    &c.rating_key,
+                    matched_file.as_deref(),
+                    served.as_ref(),
+                    || instance.charge_request(),
+                )
                 .map_err(|why| {
                     refuse(format!(
                         "answered item {}, but {why}",
                         crate::text::escape_controls(&crate::text::clip_bytes(&c.rating_key, 64))
                     ))
                 })?;
+            if matched_file.is_some() {
+                matched = Some(file);
+            }
             items.push(item);
         }
-        Ok(items)
+        Ok((items, matched))
     }
 }
 
 /// The items an answer claims, if it is well formed: HIGH names its item in `chosen` and
-/// lists no other candidate; LOW lists at least two candidates.
-fn well_formed(outcome: MatchOutcome) -> Result<Vec<WitItem>, String> {
+/// lists no other candidate; LOW lists at least two candidates and names no matched file.
+fn well_formed(outcome: MatchOutcome) -> Result<(Vec<WitItem>, Option<String>), String> {
     match outcome.confidence {
         Confidence::High => {
             let Some(chosen) = outcome.chosen else {
@@ -529,7 +549,7 @@ fn well_formed(outcome: MatchOutcome) -> Result<Vec<WitItem>, String> {
                     outcome.candidates.len()
                 ));
             }
-            Ok(vec![chosen])
+            Ok((vec![chosen], outcome.matched_file))
         }
         Confidence::Low => {
             if outcome.candidates.len() < 2 {
@@ -538,7 +558,10 @@ fn well_formed(outcome: MatchOutcome) -> Result<Vec<WitItem>, String> {
                     outcome.candidates.len()
                 ));
             }
-            Ok(outcome.candidates)
+            if outcome.matched_file.is_some() {
+                return Err("answered LOW with a matched file; only a HIGH names one".into());
+            }
+            Ok((outcome.candidates, None))
         }
     }
 }
@@ -568,6 +591,7 @@ impl MatchedItem {
             section_id: i.section_id,
             section: section.title.clone(),
             files: i.files,
+            matched_file: None,
         }
     }
 }

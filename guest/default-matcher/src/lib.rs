@@ -36,6 +36,15 @@ impl Matcher for DefaultMatcher {
         }
     }
 
+    fn declared_settings() -> Vec<Setting> {
+        vec![setting(
+            "rewrite*",
+            SettingKind::PathMapping,
+            None,
+            "FROM=>TO: a path prefix of the media manager and the Plex server's one for it",
+        )]
+    }
+
     fn find(section: Section, path: String) -> Result<MatchOutcome, MatchError> {
         let all = settings::all();
         let rewrites =

@@ -53,6 +53,14 @@ pub fn shared_tail(a: &[String], b: &[String]) -> usize {
         .count()
 }
 
+/// Whether `key` belongs to the setting family `prefix*`: the prefix itself, or the prefix
+/// followed by anything that does not continue its word (`rewrite`, `rewrite2`, `rewrite-nas`,
+/// `rewrite_1`; not `rewritee`).
+pub fn in_family(prefix: &str, key: &str) -> bool {
+    key.strip_prefix(prefix)
+        .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphabetic()))
+}
+
 /// The `rewrite*` settings among `settings`, as (from, to) prefixes; an error names a
 /// setting that is not `FROM=>TO`.
 pub fn parse_rewrites<'a>(
@@ -60,7 +68,7 @@ pub fn parse_rewrites<'a>(
 ) -> Result<Vec<(String, String)>, String> {
     settings
         .into_iter()
-        .filter(|(k, _)| k.starts_with("rewrite"))
+        .filter(|(k, _)| in_family("rewrite", k))
         .map(|(k, v)| match v.split_once("=>") {
             Some((from, to)) if !from.trim().is_empty() => {
                 Ok((from.trim().to_owned(), to.trim().to_owned()))

@@ -27,6 +27,15 @@ impl Matcher for PathMatcher {
         }
     }
 
+    fn declared_settings() -> Vec<Setting> {
+        vec![setting(
+            "rewrite*",
+            SettingKind::PathMapping,
+            None,
+            "FROM=>TO: a path prefix of the media manager and the Plex server's one for it",
+        )]
+    }
+
     fn find(section: Section, path: String) -> Result<MatchOutcome, MatchError> {
         let name = file_name(&path)
             .ok_or_else(|| MatchError::InvalidInput(format!("{path:?} has no file name")))?;

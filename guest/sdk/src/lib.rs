@@ -10,6 +10,10 @@
 //!         PluginInfo { name: "by-name".into(), version: "0.1.0".into(), description: "file name only".into() }
 //!     }
 //!
+//!     fn declared_settings() -> Vec<Setting> {
+//!         Vec::new()
+//!     }
+//!
 //!     fn find(section: Section, path: String) -> Result<MatchOutcome, MatchError> {
 //!         let name = file_name(&path).ok_or_else(|| MatchError::InvalidInput(format!("{path:?} has no file name")))?;
 //!         let items = plex::items_by_file_name(section.id, name).map_err(MatchError::Plex)?;
@@ -23,7 +27,7 @@
 //! Build with `cargo build --release --target wasm32-wasip2`; the `.wasm` is the plugin.
 
 wit_bindgen::generate!({
-    path: "../../wit",
+    path: "../../wit/plexmatch.wit",
     world: "plugin",
     pub_export_macro: true,
     default_bindings_module: "plexmatch_sdk",
@@ -33,12 +37,14 @@ pub mod outcome;
 
 /// What most plugins use, in one import.
 pub mod prelude {
-    pub use crate::exports::plexmatch::plugin::matcher::{Guest as Matcher, PluginInfo};
-    pub use crate::outcome::{decide, decide_for_path, high, low, not_found};
+    pub use crate::exports::plexmatch::plugin::matcher::{
+        Guest as Matcher, PluginInfo, Setting, SettingKind,
+    };
+    pub use crate::outcome::{decide, decide_for_path, high, high_file, low, not_found, setting};
     pub use crate::plexmatch::plugin::log::{Level, log};
     pub use crate::plexmatch::plugin::types::{
-        CacheError, Confidence, Item, ItemKind, MatchError, MatchOutcome, PlexError, Section,
-        SectionKind,
+        CacheError, Confidence, Item, ItemKind, MatchError, MatchOutcome, Part, PlexError,
+        Section, SectionKind,
     };
     pub use crate::plexmatch::plugin::{library_cache, match_cache, plex, settings};
     pub use plexmatch_matchkit::{

@@ -1,13 +1,24 @@
 //! Building answers: one item is HIGH, several are LOW, none is not found.
 
+use crate::exports::plexmatch::plugin::matcher::{Setting, SettingKind};
 use crate::plexmatch::plugin::types::{Confidence, Item, MatchError, MatchOutcome, Section};
 
-/// Exactly this item holds the file.
+/// Exactly this item holds the file (a file of the path's name).
 pub fn high(item: Item) -> MatchOutcome {
     MatchOutcome {
         confidence: Confidence::High,
         chosen: Some(item.clone()),
         candidates: vec![item],
+        matched_file: None,
+    }
+}
+
+/// Exactly this item holds the file: its file `file` (one of `item.files`), whose name may
+/// differ from the path's (a file renamed on one side). The host checks the item holds it.
+pub fn high_file(item: Item, file: String) -> MatchOutcome {
+    MatchOutcome {
+        matched_file: Some(file),
+        ..high(item)
     }
 }
 
@@ -17,6 +28,17 @@ pub fn low(candidates: Vec<Item>) -> MatchOutcome {
         confidence: Confidence::Low,
         chosen: None,
         candidates,
+        matched_file: None,
+    }
+}
+
+/// A setting the plugin declares (see `Matcher::declared_settings`).
+pub fn setting(name: &str, kind: SettingKind, default: Option<&str>, description: &str) -> Setting {
+    Setting {
+        name: name.into(),
+        kind,
+        default: default.map(str::to_owned),
+        description: description.into(),
     }
 }
 

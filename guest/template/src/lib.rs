@@ -14,6 +14,10 @@ impl Matcher for Template {
         }
     }
 
+    fn declared_settings() -> Vec<Setting> {
+        Vec::new()
+    }
+
     fn find(section: Section, path: String) -> Result<MatchOutcome, MatchError> {
         let name = file_name(&path)
             .ok_or_else(|| MatchError::InvalidInput(format!("{path:?} has no file name")))?;

@@ -576,15 +576,17 @@ impl Backend {
         self.memo_item(rating_key).map(|r| (r, false))
     }
 
-    /// Checks that `rating_key` is an item of the section with a file named like `path`'s
-    /// file name, using what is at hand (`known`, then the fresh snapshot, then this run's
-    /// memo, then one request, for which `charge` is asked first). Returns the item as
-    /// Plex describes it and the file of it the path matches.
+    /// Checks that `rating_key` is an item of the section holding `matched_file` (one of its
+    /// files, case and Unicode form aside) if given, else a file named like `path`'s file
+    /// name, using what is at hand (`known`, then the fresh snapshot, then this run's memo,
+    /// then one request, for which `charge` is asked first). Returns the item as Plex
+    /// describes it and the file of it the path matches.
     pub fn confirm(
         &self,
         section_id: u32,
         path: &str,
         rating_key: &str,
+        matched_file: Option<&str>,
         known: Option<&Item>,
         charge: impl FnOnce() -> Result<(), String>,
     ) -> Result<(Item, String), String> {
@@ -606,6 +608,23 @@ impl Backend {
                 "item {rating_key} belongs to section {}, not {section_id}",
                 item.section_id
             ));
+        }
+        if let Some(wanted) = matched_file {
+            let wanted_key = name_key(wanted);
+            let Some(file) = item
+                .files
+                .iter()
+                .find(|f| name_key(f) == wanted_key)
+                .cloned()
+            else {
+                return Err(format!(
+                    "item {rating_key} ({:?}) has no file {:?} (its files: {})",
+                    item.title,
+                    wanted,
+                    item.files.join(", ")
+                ));
+            };
+            return Ok((item, file));
         }
         if !has_file_named(&item.files, &key) {
             return Err(format!(

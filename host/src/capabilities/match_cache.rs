@@ -98,19 +98,31 @@ impl Host for State {
             Some(CachedMatch {
                 rating_key: m.rating_key,
                 verified_at: m.verified_at.max(0) as u64,
+                file: m.file,
             })
         })
     }
 
-    fn put(&mut self, section_id: u32, path: String, rating_key: String) -> Result<(), CacheError> {
+    fn put(
+        &mut self,
+        section_id: u32,
+        path: String,
+        rating_key: String,
+        matched_file: Option<String>,
+    ) -> Result<(), CacheError> {
         self.host_call(|s| {
             s.own_section(section_id).map_err(CacheError::Rejected)?;
             let known = s.served.get(&rating_key).cloned();
             let backend = s.backend.clone();
             let (_, file) = backend
-                .confirm(section_id, &path, &rating_key, known.as_ref(), || {
-                    s.charge_request()
-                })
+                .confirm(
+                    section_id,
+                    &path,
+                    &rating_key,
+                    matched_file.as_deref(),
+                    known.as_ref(),
+                    || s.charge_request(),
+                )
                 .map_err(CacheError::Rejected)?;
             backend
                 .matches

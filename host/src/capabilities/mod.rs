@@ -7,6 +7,7 @@ mod log;
 mod match_cache;
 mod plex;
 mod settings;
+mod v0_1;
 
 use crate::plex as model;
 use crate::runtime::State;
@@ -28,6 +29,21 @@ pub fn to_wit_item(i: &model::Item) -> types::Item {
         },
         section_id: i.section_id,
         files: i.files.clone(),
+        year: i.year,
+        guids: i.guids.clone(),
+        parts: i
+            .files
+            .iter()
+            .enumerate()
+            .map(|(n, f)| {
+                let p = i.part(n);
+                types::Part {
+                    file: f.clone(),
+                    size: p.size,
+                    duration_ms: p.duration_ms,
+                }
+            })
+            .collect(),
     }
 }
 

@@ -198,6 +198,22 @@ fn inspect(args: InspectArgs) -> Result<i32> {
         Ok(_) => (true, None),
         Err(e) => (false, Some(format!("{e:#}"))),
     };
+    let settings: Vec<serde_json::Value> = loaded
+        .as_ref()
+        .map(|p| {
+            p.declared_settings()
+                .iter()
+                .map(|d| {
+                    serde_json::json!({
+                        "name": d.name,
+                        "kind": crate::runtime::settings::kind_name(d.kind),
+                        "default": d.default.as_deref().map(|v| crate::text::escape_controls(v).into_owned()),
+                        "description": d.description,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     if args.json {
         let info = loaded.as_ref().ok().map(|p| p.info().clone());
         let v = serde_json::json!({
@@ -209,6 +225,7 @@ fn inspect(args: InspectArgs) -> Result<i32> {
             "contract": contract_version,
             "host_supports": contract::supported_range(),
             "imports": imports,
+            "settings": settings,
             "compatible": compatible,
             "problem": problem,
         });
@@ -233,6 +250,32 @@ fn inspect(args: InspectArgs) -> Result<i32> {
                 .unwrap_or_else(|| "none found".into()),
             contract::supported_range()
         );
+        if let Ok(p) = &loaded {
+            let declared = p.declared_settings();
+            if p.declared()
+                .version
+                .is_some_and(|v| v.minor < 2 && v.major == 0)
+            {
+                println!("settings:    not declared (contract 0.1)");
+            } else if declared.is_empty() {
+                println!("settings:    none");
+            } else {
+                println!("settings:");
+                for d in declared {
+                    let default = d
+                        .default
+                        .as_deref()
+                        .map(|v| format!(", default {:?}", crate::text::escape_controls(v)))
+                        .unwrap_or_default();
+                    println!(
+                        "  {:<16} {}{default}: {}",
+                        d.name,
+                        crate::runtime::settings::kind_name(d.kind),
+                        d.description
+                    );
+                }
+            }
+        }
         println!("imports:");
         for i in &imports {
             println!("  {i}");

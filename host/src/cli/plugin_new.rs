@@ -152,7 +152,7 @@ echo "built {name}.wasm"
         root,
         "README.md",
         &format!(
-            "# {name}\n\nA plexmatch matcher plugin in Python, built into a WebAssembly component by\ncomponentize-py. `app.py` is the strategy: it answers with the items of the section that\nhold a file of the path's name. Change `find`; `plexmatch_sdk.py` (the answers and the\nhost's interfaces), `plexmatch_names.py` (file names and title variants, as the host's\nindex uses them) and `wit/` (the contract, plexmatch:plugin@0.1.0) came with `plexmatch\nplugin new`.\n\n```sh\nsh build.sh                                         # → {name}.wasm (first build: a venv with componentize-py)\nplexmatch plugin test {name}.wasm                   # cases.toml, against the bundled sample library\nplexmatch match --plugin {name}.wasm /media/file.mkv  # against your server\n```\n\nThe first `plugin test` or `match` compiles the 18 MB component (10-15 s); later starts load it\nfrom plexmatch's compiled-plugin cache. For your editor, `.venv/bin/componentize-py -d wit -w\nplugin bindings .` writes the `wit_world` bindings beside `app.py`. Inside the plugin, a\nhost function's error is raised as `Err` (catch it and `raise plex_error(e)`), and `find`\nreports its own error by raising one (`raise not_found(section, name)`).\n\n{CASES_NOTE}"
+            "# {name}\n\nA plexmatch matcher plugin in Python, built into a WebAssembly component by\ncomponentize-py. `app.py` is the strategy: it answers with the items of the section that\nhold a file of the path's name. Change `find`; `plexmatch_sdk.py` (the answers and the\nhost's interfaces), `plexmatch_names.py` (file names and title variants, as the host's\nindex uses them) and `wit/` (the contract, plexmatch:plugin@0.2.0) came with `plexmatch\nplugin new`.\n\n```sh\nsh build.sh                                         # → {name}.wasm (first build: a venv with componentize-py)\nplexmatch plugin test {name}.wasm                   # cases.toml, against the bundled sample library\nplexmatch match --plugin {name}.wasm /media/file.mkv  # against your server\n```\n\nThe first `plugin test` or `match` compiles the 18 MB component (10-15 s); later starts load it\nfrom plexmatch's compiled-plugin cache. For your editor, `.venv/bin/componentize-py -d wit -w\nplugin bindings .` writes the `wit_world` bindings beside `app.py`. Inside the plugin, a\nhost function's error is raised as `Err` (catch it and `raise plex_error(e)`), and `find`\nreports its own error by raising one (`raise not_found(section, name)`).\n\n{CASES_NOTE}"
         ),
     )?;
     Ok(())
@@ -208,7 +208,7 @@ echo "built {name}.wasm"
         root,
         "README.md",
         &format!(
-            "# {name}\n\nA plexmatch matcher plugin in JavaScript, built into a WebAssembly component by\ncomponentize-js. `app.js` is the strategy: it answers with the items of the section that\nhold a file of the path's name. Change `find`; `plexmatch_sdk.js` (the answers and the\nhost's interfaces), `plexmatch_names.js` with `plexmatch_unicode.js` (file names and title\nvariants, as the host's index uses them) and `wit/` (the contract, plexmatch:plugin@0.1.0)\ncame with `plexmatch plugin new`.\n\n```sh\nsh build.sh                                         # → {name}.wasm (first build: npm install)\nplexmatch plugin test {name}.wasm                   # cases.toml, against the bundled sample library\nplexmatch match --plugin {name}.wasm /media/file.mkv  # against your server\n```\n\nThe first `plugin test` or `match` compiles the 12 MB component (8-30 s); later starts load it\nfrom plexmatch's compiled-plugin cache. WIT records are plain objects with camelCase fields\n(`item.ratingKey`), enums are strings (`\"high\"`), a host function's error is thrown (catch it\nand `throw plexError(e)`), and `find` reports its own error by throwing one (`throw\nnotFound(section, name)`). The plugin runtime (StarlingMonkey) has no `String.normalize` and\nno `\\p{{...}}` in regular expressions: use the SDK's `nameKey` and `nfc`.\n\n{CASES_NOTE}"
+            "# {name}\n\nA plexmatch matcher plugin in JavaScript, built into a WebAssembly component by\ncomponentize-js. `app.js` is the strategy: it answers with the items of the section that\nhold a file of the path's name. Change `find`; `plexmatch_sdk.js` (the answers and the\nhost's interfaces), `plexmatch_names.js` with `plexmatch_unicode.js` (file names and title\nvariants, as the host's index uses them) and `wit/` (the contract, plexmatch:plugin@0.2.0)\ncame with `plexmatch plugin new`.\n\n```sh\nsh build.sh                                         # → {name}.wasm (first build: npm install)\nplexmatch plugin test {name}.wasm                   # cases.toml, against the bundled sample library\nplexmatch match --plugin {name}.wasm /media/file.mkv  # against your server\n```\n\nThe first `plugin test` or `match` compiles the 12 MB component (8-30 s); later starts load it\nfrom plexmatch's compiled-plugin cache. WIT records are plain objects with camelCase fields\n(`item.ratingKey`), enums are strings (`\"high\"`), a host function's error is thrown (catch it\nand `throw plexError(e)`), and `find` reports its own error by throwing one (`throw\nnotFound(section, name)`). The plugin runtime (StarlingMonkey) has no `String.normalize` and\nno `\\p{{...}}` in regular expressions: use the SDK's `nameKey` and `nfc`.\n\n{CASES_NOTE}"
         ),
     )?;
     Ok(())
@@ -294,7 +294,10 @@ strip = true
     write(
         root,
         "sdk/src/lib.rs",
-        &SDK_LIB.replace("path: \"../../wit\"", "path: \"../wit\""),
+        &SDK_LIB.replace(
+            "path: \"../../wit/plexmatch.wit\"",
+            "path: \"../wit/plexmatch.wit\"",
+        ),
     )?;
     write(root, "sdk/src/outcome.rs", SDK_OUTCOME)?;
     write(
@@ -311,7 +314,7 @@ strip = true
         root,
         "README.md",
         &format!(
-            "# {name}\n\nA plexmatch matcher plugin (a wasm32-wasip2 component). `src/lib.rs` is the strategy:\nit answers with the items of the section that hold a file of the path's name. Change\n`find`; `sdk/` (the plexmatch SDK), `matchkit/` (its file-name and title helpers) and\n`wit/` (the contract, plexmatch:plugin@0.1.0) came with `plexmatch plugin new`.\n\n```sh\nrustup target add wasm32-wasip2                     # once\nsh build.sh                                         # → {name}.wasm\nplexmatch plugin test {name}.wasm                   # cases.toml, against the bundled sample library\nplexmatch match --plugin {name}.wasm /media/file.mkv  # against your server\n```\n\n{CASES_NOTE}"
+            "# {name}\n\nA plexmatch matcher plugin (a wasm32-wasip2 component). `src/lib.rs` is the strategy:\nit answers with the items of the section that hold a file of the path's name. Change\n`find`; `sdk/` (the plexmatch SDK), `matchkit/` (its file-name and title helpers) and\n`wit/` (the contract, plexmatch:plugin@0.2.0) came with `plexmatch plugin new`.\n\n```sh\nrustup target add wasm32-wasip2                     # once\nsh build.sh                                         # → {name}.wasm\nplexmatch plugin test {name}.wasm                   # cases.toml, against the bundled sample library\nplexmatch match --plugin {name}.wasm /media/file.mkv  # against your server\n```\n\n{CASES_NOTE}"
         ),
     )?;
     Ok(())

@@ -203,13 +203,40 @@ pub fn plugins(
     limits: Limits,
     backend: &Arc<Backend>,
 ) -> Result<Vec<Arc<Plugin>>> {
-    if specs.is_empty() {
-        return Ok(vec![plugin(None, settings, limits, backend.clone())?]);
-    }
-    specs
+    let specs: Vec<Option<&str>> = if specs.is_empty() {
+        vec![None]
+    } else {
+        specs.iter().map(|s| Some(s.as_str())).collect()
+    };
+    let chain = specs
         .iter()
-        .map(|s| plugin(Some(s), settings, limits, backend.clone()))
-        .collect()
+        .map(|s| plugin(*s, settings, limits, backend.clone()))
+        .collect::<Result<Vec<_>>>()?;
+    // A setting no plugin of the chain reads is a typo to report, not to ignore.
+    let members: Vec<crate::runtime::settings::Member<'_>> = chain
+        .iter()
+        .zip(&specs)
+        .map(|(p, spec)| {
+            let stem = spec
+                .map(|s| {
+                    Path::new(s)
+                        .file_stem()
+                        .and_then(|f| f.to_str())
+                        .unwrap_or(s)
+                })
+                .unwrap_or("default");
+            crate::runtime::settings::Member {
+                names: vec![p.name(), stem],
+                declares: p
+                    .declared()
+                    .version
+                    .is_some_and(|v| v.minor >= 2 || v.major > 0),
+                declared: p.declared_settings(),
+            }
+        })
+        .collect();
+    crate::runtime::settings::check_chain(settings, &members)?;
+    Ok(chain)
 }
 
 /// The settings one plugin sees: unscoped ones, and its own with the scope removed.

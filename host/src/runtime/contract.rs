@@ -5,7 +5,7 @@
 //! change that would break a built plugin needs a new major version. Before 1.0 the second
 //! number plays the major's part, as Cargo and wasmtime read 0.x versions: additions go
 //! from 0.1.0 to 0.1.1, a breaking change to 0.2.0. The host runs every plugin built for
-//! a version from the first of its series up to its own.
+//! a version from the first of its series up to its own, and the frozen 0.1.0 (`SERIES`).
 
 use std::fmt;
 
@@ -15,7 +15,7 @@ use wasmtime::component::Component;
 /// The contract version this host implements (the package version in `wit/`).
 pub const HOST_VERSION: Version = Version {
     major: 0,
-    minor: 1,
+    minor: 2,
     patch: 0,
 };
 /// The oldest contract version this host still runs.
@@ -24,6 +24,20 @@ pub const OLDEST_VERSION: Version = Version {
     minor: 1,
     patch: 0,
 };
+
+/// Every series this host runs, as (first, newest) versions: the current contract's and,
+/// through adapters (`runtime::v0_1`), the frozen 0.1.0's.
+pub const SERIES: &[(Version, Version)] = &[
+    (OLDEST_VERSION, OLDEST_VERSION),
+    (
+        Version {
+            major: 0,
+            minor: 2,
+            patch: 0,
+        },
+        HOST_VERSION,
+    ),
+];
 
 /// The package the contract's interfaces live in.
 pub const PACKAGE: &str = "plexmatch:plugin";
@@ -56,9 +70,13 @@ impl fmt::Display for Version {
     }
 }
 
-/// The versions this host runs, as users read them.
+/// The versions this host runs, as users read them: `>=0.1.0, <=0.1.0 or >=0.2.0, <=0.2.0`.
 pub fn supported_range() -> String {
-    format!(">={OLDEST_VERSION}, <={HOST_VERSION}")
+    SERIES
+        .iter()
+        .map(|(first, newest)| format!(">={first}, <={newest}"))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 /// What a component declares: the contract version of its `matcher` export, and every
@@ -99,10 +117,9 @@ pub fn check(origin: &str, d: &Declared) -> Result<(), String> {
             }
         ));
     };
-    if v < OLDEST_VERSION
-        || v > HOST_VERSION
-        || v.major != HOST_VERSION.major
-        || (v.major == 0 && v.minor != HOST_VERSION.minor)
+    if !SERIES
+        .iter()
+        .any(|(first, newest)| *first <= v && v <= *newest)
     {
         let advice = if v > HOST_VERSION {
             "upgrade plexmatch"
@@ -142,16 +159,19 @@ mod tests {
     #[test]
     fn versions_in_the_series_run_and_others_are_refused_by_name() {
         assert!(check("p.wasm", &declared_at("0.1.0")).is_ok());
-        let newer = check("p.wasm", &declared_at("0.1.3")).unwrap_err();
+        assert!(check("p.wasm", &declared_at("0.2.0")).is_ok());
+        let newer = check("p.wasm", &declared_at("0.2.3")).unwrap_err();
         assert!(
             newer.contains("p.wasm")
-                && newer.contains("@0.1.3")
-                && newer.contains(">=0.1.0, <=0.1.0")
+                && newer.contains("@0.2.3")
+                && newer.contains(">=0.1.0, <=0.1.0 or >=0.2.0, <=0.2.0")
                 && newer.contains("upgrade"),
             "{newer}"
         );
-        let other = check("p.wasm", &declared_at("0.2.0")).unwrap_err();
-        assert!(other.contains("@0.2.0"), "{other}");
+        let between = check("p.wasm", &declared_at("0.1.3")).unwrap_err();
+        assert!(between.contains("@0.1.3"), "{between}");
+        let other = check("p.wasm", &declared_at("0.3.0")).unwrap_err();
+        assert!(other.contains("@0.3.0"), "{other}");
         let none = Declared {
             version: None,
             exports: vec!["run".into()],

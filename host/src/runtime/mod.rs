@@ -4,11 +4,21 @@
 pub mod compile_cache;
 pub mod contract;
 mod output;
+pub mod settings;
 mod state;
+pub(crate) mod v0_1;
 
 pub mod bindings {
-    //! Rust bindings generated from `wit/`.
-    wasmtime::component::bindgen!({ path: "../wit", world: "plugin" });
+    //! Rust bindings generated from `wit/plexmatch.wit`: the contract this host implements.
+    wasmtime::component::bindgen!({ path: "../wit/plexmatch.wit", world: "plugin" });
+}
+
+pub mod bindings_v0_1 {
+    //! Rust bindings of the frozen contract 0.1.0, for plugins built against it.
+    wasmtime::component::bindgen!({
+        path: "../wit/frozen/plexmatch-plugin-0.1.0.wit",
+        world: "plugin",
+    });
 }
 
 use std::sync::{Arc, OnceLock};
@@ -21,7 +31,7 @@ use wasmtime::{
 };
 
 use crate::backend::Backend;
-use bindings::exports::plexmatch::plugin::matcher::PluginInfo;
+use bindings::exports::plexmatch::plugin::matcher::{PluginInfo, Setting};
 use bindings::plexmatch::plugin::types::{MatchError, MatchOutcome, Section};
 use bindings::{Plugin as PluginWorld, PluginPre};
 pub use compile_cache::DEFAULT_LIMIT as COMPILED_DEFAULT_LIMIT;
@@ -267,7 +277,8 @@ const ANNOUNCE_FROM_BYTES: usize = 1 << 20;
 
 /// A compiled plugin, ready to instantiate cheaply.
 pub struct Plugin {
-    pre: PluginPre<State>,
+    pre: Pre,
+    declared_settings: Vec<Setting>,
     readiness: compile_cache::Readiness,
     declared: contract::Declared,
     identity: Arc<PluginIdentity>,
@@ -349,6 +360,9 @@ impl Plugin {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| explain(e, "cannot link WASI".into()))?;
         PluginWorld::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
+            .and_then(|()| {
+                bindings_v0_1::Plugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
+            })
             .map_err(|e| explain(e, "cannot link the host interfaces".into()))?;
         // A plugin may never reach the network, but JavaScript components built with the
         // tool's defaults import wasi:http: its functions refuse by trapping, should one
@@ -364,7 +378,15 @@ impl Plugin {
                 format!("plugin {origin} needs imports this host does not provide"),
             )
         })?;
-        let pre = PluginPre::new(pre).map_err(|e| {
+        let series_0_1 = declared
+            .version
+            .is_some_and(|v| v.major == 0 && v.minor == 1);
+        let pre = if series_0_1 {
+            bindings_v0_1::PluginPre::new(pre).map(Pre::V0_1)
+        } else {
+            PluginPre::new(pre).map(Pre::Current)
+        }
+        .map_err(|e| {
             explain(
                 e,
                 format!("plugin {origin} does not export the plexmatch matcher interface"),
@@ -391,11 +413,29 @@ impl Plugin {
                 version: String::new(),
                 description: String::new(),
             },
+            declared_settings: Vec::new(),
             limits,
             backend,
         };
         let mut inst = plugin.instantiate().map_err(|e| anyhow::anyhow!("{e}"))?;
         let info = inst.info().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let declared_settings: Vec<Setting> = inst
+            .declared_settings()
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .into_iter()
+            .map(|d| Setting {
+                name: crate::text::escape_controls(&crate::text::clip_bytes(&d.name, 64))
+                    .into_owned(),
+                description: crate::text::escape_controls(&crate::text::clip_bytes(
+                    &d.description,
+                    512,
+                ))
+                .into_owned(),
+                ..d
+            })
+            .collect();
+        // The user's values are checked against the declaration; declared defaults fill in.
+        let settings = settings::effective(origin, settings, &declared_settings)?;
         // What a plugin says about itself is shown and logged: never raw, never huge.
         let clean = |s: &str, max: usize| {
             crate::text::escape_controls(&crate::text::clip_bytes(s, max)).into_owned()
@@ -411,7 +451,13 @@ impl Plugin {
             settings,
         });
         plugin.info = info;
+        plugin.declared_settings = declared_settings;
         Ok(plugin)
+    }
+
+    /// The settings the plugin declares (none for a plugin built for contract 0.1).
+    pub fn declared_settings(&self) -> &[Setting] {
+        &self.declared_settings
     }
 
     /// The plugin's `info()`.
@@ -451,7 +497,11 @@ impl Plugin {
             Arc::clone(&self.identity),
             self.limits,
         );
-        let mut store = Store::new(self.pre.engine(), state);
+        let engine = match &self.pre {
+            Pre::Current(p) => p.engine(),
+            Pre::V0_1(p) => p.engine(),
+        };
+        let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_callback(|mut ctx| {
             // Runs on the thread executing the plugin, every tick: the thread's CPU
@@ -469,10 +519,11 @@ impl Plugin {
         });
         store.set_epoch_deadline(1);
         store.data_mut().clock.restart();
-        let bindings = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| classify(&mut store, &self.identity.name, e, true))?;
+        let bindings = match &self.pre {
+            Pre::Current(p) => p.instantiate(&mut store).map(World::Current),
+            Pre::V0_1(p) => p.instantiate(&mut store).map(World::V0_1),
+        }
+        .map_err(|e| classify(&mut store, &self.identity.name, e, true))?;
         Ok(Instance {
             store,
             bindings,
@@ -481,10 +532,22 @@ impl Plugin {
     }
 }
 
+/// A compiled plugin ready to instantiate, by the contract series it was built for.
+enum Pre {
+    Current(PluginPre<State>),
+    V0_1(bindings_v0_1::PluginPre<State>),
+}
+
+/// An instance's exports, by contract series.
+enum World {
+    Current(PluginWorld),
+    V0_1(bindings_v0_1::Plugin),
+}
+
 /// A live plugin instance. After a failure it must be dropped: wasmtime refuses further calls.
 pub struct Instance {
     store: Store<State>,
-    bindings: PluginWorld,
+    bindings: World,
     name: String,
 }
 
@@ -492,10 +555,30 @@ impl Instance {
     /// Calls `info()`.
     pub fn info(&mut self) -> Result<PluginInfo, PluginFailure> {
         self.begin_call();
-        let r = self
-            .bindings
+        let r = match &self.bindings {
+            World::Current(b) => b.plexmatch_plugin_matcher().call_info(&mut self.store),
+            World::V0_1(b) => b
+                .plexmatch_plugin_matcher()
+                .call_info(&mut self.store)
+                .map(v0_1::info),
+        };
+        let r = r.map_err(|e| classify(&mut self.store, &self.name, e, false));
+        self.end_call();
+        r
+    }
+
+    /// Calls `declared-settings()` (contract 0.2 on; none before).
+    pub fn declared_settings(&mut self) -> Result<Vec<Setting>, PluginFailure> {
+        if matches!(self.bindings, World::V0_1(_)) {
+            return Ok(Vec::new());
+        }
+        self.begin_call();
+        let World::Current(b) = &self.bindings else {
+            unreachable!("checked above")
+        };
+        let r = b
             .plexmatch_plugin_matcher()
-            .call_info(&mut self.store);
+            .call_declared_settings(&mut self.store);
         let r = r.map_err(|e| classify(&mut self.store, &self.name, e, false));
         self.end_call();
         r
@@ -509,10 +592,16 @@ impl Instance {
     ) -> Result<Result<MatchOutcome, MatchError>, PluginFailure> {
         self.begin_call();
         self.store.data_mut().section = Some(section.id);
-        let r = self
-            .bindings
-            .plexmatch_plugin_matcher()
-            .call_find(&mut self.store, section, path);
+        let r = match &self.bindings {
+            World::Current(b) => {
+                b.plexmatch_plugin_matcher()
+                    .call_find(&mut self.store, section, path)
+            }
+            World::V0_1(b) => b
+                .plexmatch_plugin_matcher()
+                .call_find(&mut self.store, &v0_1::section(section), path)
+                .map(v0_1::answer),
+        };
         // Classify before draining stderr: a panic message there explains the trap.
         let r = r.map_err(|e| classify(&mut self.store, &self.name, e, false));
         self.end_call();

@@ -30,6 +30,14 @@ impl Matcher for Hostile {
         }
     }
 
+    fn declared_settings() -> Vec<Setting> {
+        vec![
+            setting("name", SettingKind::Text, None, "the name info() gives"),
+            setting("burn", SettingKind::Integer, None, "rounds of busy work"),
+            setting("greeting", SettingKind::Text, Some("hello"), "what greeting.mkv says"),
+        ]
+    }
+
     fn find(section: Section, path: String) -> Result<MatchOutcome, MatchError> {
         let name = path.rsplit(['/', '\\']).next().unwrap_or(&path).to_owned();
         match name.as_str() {
@@ -107,11 +115,14 @@ impl Matcher for Hostile {
                     kind: ItemKind::Movie,
                     section_id: section.id,
                     files: vec![path.clone()],
+                    year: None,
+                    guids: Vec::new(),
+                    parts: Vec::new(),
                 };
-                let _ = match_cache::put(section.id, &path, "109");
+                let _ = match_cache::put(section.id, &path, "109", None);
                 Ok(high(item))
             }
-            "othersection.mkv" => match match_cache::put(section.id + 1, &path, "301") {
+            "othersection.mkv" => match match_cache::put(section.id + 1, &path, "301", None) {
                 Ok(()) => Err(MatchError::InvalidInput(
                     "the host accepted a write for another section".into(),
                 )),
@@ -121,6 +132,7 @@ impl Matcher for Hostile {
                 confidence: Confidence::High,
                 chosen: None,
                 candidates: Vec::new(),
+                matched_file: None,
             }),
             "highextra.mkv" | "lowone.mkv" => {
                 let items = plex::items_by_file_name(section.id, "Inception (2010) - 1080p.mkv")
@@ -138,6 +150,7 @@ impl Matcher for Hostile {
                     confidence: Confidence::High,
                     chosen: Some(first.clone()),
                     candidates: vec![first, extra],
+                    matched_file: None,
                 })
             }
             "huge.mkv" => {
@@ -148,6 +161,9 @@ impl Matcher for Hostile {
                         kind: ItemKind::Movie,
                         section_id: section.id,
                         files: Vec::new(),
+                        year: None,
+                        guids: Vec::new(),
+                        parts: Vec::new(),
                     })
                     .collect();
                 Ok(low(candidates))
@@ -159,6 +175,9 @@ impl Matcher for Hostile {
                     kind: ItemKind::Movie,
                     section_id: section.id,
                     files: vec![path.clone()],
+                    year: None,
+                    guids: Vec::new(),
+                    parts: Vec::new(),
                 };
                 Ok(high(item))
             }
@@ -194,10 +213,47 @@ impl Matcher for Hostile {
                     kind: ItemKind::Movie,
                     section_id: section.id,
                     files: vec![path.clone()],
+                    year: None,
+                    guids: Vec::new(),
+                    parts: Vec::new(),
                 };
                 Ok(high(item))
             }
-            "poison.mkv" => match match_cache::put(section.id, &path, "101") {
+            // Contract 0.2: a HIGH naming which of the item's files the path is, whose name
+            // differs from the path's (a renamed file), and one naming a file it lacks.
+            "renamed.mkv" | "renamedwrong.mkv" => {
+                let item = plex::fetch_item("101").map_err(MatchError::Plex)?;
+                let file = if name == "renamed.mkv" {
+                    item.files[0].clone()
+                } else {
+                    "/data/movies/Not Its File.mkv".to_owned()
+                };
+                if let Err(e) =
+                    match_cache::put(section.id, &path, "101", Some(file.as_str()))
+                {
+                    log(Level::Warn, &format!("match-cache put refused: {e:?}"));
+                }
+                Ok(high_file(item, file))
+            }
+            // What an item carries across the contract (0.2): year, external ids, parts.
+            "describe.mkv" => {
+                let item = plex::fetch_item("101").map_err(MatchError::Plex)?;
+                let part = &item.parts[0];
+                Err(MatchError::InvalidInput(format!(
+                    "year={:?} guids={} part={}|{:?}|{:?}",
+                    item.year,
+                    item.guids.join(","),
+                    part.file,
+                    part.size,
+                    part.duration_ms
+                )))
+            }
+            // A declared default reaches the plugin when the user sets nothing.
+            "greeting.mkv" => Err(MatchError::InvalidInput(format!(
+                "greeting={}",
+                settings::get("greeting").unwrap_or_default()
+            ))),
+            "poison.mkv" => match match_cache::put(section.id, &path, "101", None) {
                 Ok(()) => Err(MatchError::InvalidInput(
                     "the host accepted the poisoned entry".into(),
                 )),

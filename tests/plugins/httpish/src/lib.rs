@@ -14,6 +14,10 @@ impl Matcher for Httpish {
         }
     }
 
+    fn declared_settings() -> Vec<Setting> {
+        Vec::new()
+    }
+
     fn find(section: Section, path: String) -> Result<MatchOutcome, MatchError> {
         let name = path.rsplit(['/', '\\']).next().unwrap_or(&path).to_owned();
         if name == "http.mkv" {
