@@ -50,8 +50,8 @@ fn recorded_answers_give_the_fields_plexmatch_uses() {
     assert_eq!(items[2].files, ["/data/Movies/Interstate 60 (2002).mkv"]);
     // Year, part size and duration as recorded; the legacy agent's guid
     // (com.plexapp.agents.imdb://tt0165832?lang=en) gives the IMDb id.
-    assert_eq!(items[2].year, Some(2002));
-    assert_eq!(items[2].guids, ["imdb://tt0165832"]);
+    assert_eq!(items[2].year(), Some(2002));
+    assert_eq!(items[2].guids(), ["imdb://tt0165832"]);
     assert_eq!(items[2].part(0).size, Some(13_400_382));
     assert_eq!(items[2].part(0).duration_ms, Some(5062));
     assert!(

@@ -370,7 +370,7 @@ fn the_in_memory_index_answers_as_sqlite_does() {
     compare(&backend);
     // Not vacuous for what items carry besides files: year, external ids, part sizes.
     let one = &backend.library.items_by_file_name(1, &names[0]).unwrap()[0];
-    assert!(one.year.is_some() && one.guids.len() >= 2, "{one:?}");
+    assert!(one.year().is_some() && one.guids().len() >= 2, "{one:?}");
     assert!(one.part(0).size.is_some() && one.part(0).duration_ms.is_some());
     fx.emulator
         .change(&Change::SetFiles {
@@ -392,8 +392,8 @@ fn items_keep_year_external_ids_and_part_sizes_through_the_snapshot() {
     let stored = backend.items_by_file_name(1, name).unwrap();
     assert_eq!(stored.len(), 1);
     let inception = &stored[0];
-    assert_eq!(inception.year, Some(2010));
-    assert_eq!(inception.guids, ["imdb://tt1375666", "tmdb://27205"]);
+    assert_eq!(inception.year(), Some(2010));
+    assert_eq!(inception.guids(), ["imdb://tt1375666", "tmdb://27205"]);
     assert!(inception.part(0).size.unwrap() > 700_000_000);
     assert_eq!(inception.part(0).duration_ms, Some(5_400_000));
     let fetched = backend.fetch_item(&inception.rating_key).unwrap();

@@ -15,7 +15,7 @@ use super::encoding::{decode_rest, encode_rest, name_hash, name_hash_of_path, sp
 use super::pool::Pool;
 use super::stats::{Counts, Stats};
 use super::usage::Touches;
-use crate::plex::{Item, ItemKind, PartInfo, Section, SectionKind};
+use crate::plex::{Extras, Item, ItemKind, Section, SectionKind};
 use plexmatch_matchkit::{has_file_named, name_key};
 
 const VERSION: i32 = 6;
@@ -28,7 +28,7 @@ CREATE TABLE snapshots (section_id INTEGER PRIMARY KEY, refreshed_at INTEGER NOT
 CREATE TABLE prefixes (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
 CREATE TABLE entries (section_id INTEGER NOT NULL, name_hash INTEGER NOT NULL, rating_key NOT NULL, seq INTEGER NOT NULL,
                       kind INTEGER NOT NULL, title TEXT, prefix INTEGER NOT NULL, rest TEXT NOT NULL,
-                      meta TEXT, size INTEGER, duration INTEGER,
+                      extras TEXT,
                       PRIMARY KEY (section_id, name_hash, rating_key, seq)) WITHOUT ROWID;
 CREATE INDEX entries_by_item ON entries (section_id, rating_key);
 CREATE TABLE searches (section_id INTEGER NOT NULL, title_key TEXT NOT NULL, stored_at INTEGER NOT NULL,
@@ -524,52 +524,44 @@ impl LibraryCache {
 /// Writes `items` into a section's entries: files by name hash, path prefixes shared.
 fn insert_items(tx: &Connection, section_id: u32, items: &[Item]) -> rusqlite::Result<()> {
     let mut prefix_ids: HashMap<&str, i64> = HashMap::new();
-    let mut rows = Vec::with_capacity(items.len());
-    for it in items {
+    // (name hash, item, file): small rows, the path's rest encoded only when written, so
+    // that storing a 100,000-item listing holds little besides the listing.
+    let mut rows: Vec<(i64, u32, u32)> = Vec::with_capacity(items.len());
+    for (i, it) in items.iter().enumerate() {
         for (seq, f) in it.files.iter().enumerate() {
-            let (prefix, rest) = split(f);
-            let prefix_id = match prefix_ids.get(prefix) {
-                Some(id) => *id,
-                None => {
-                    tx.prepare_cached("INSERT OR IGNORE INTO prefixes (path) VALUES (?1)")?
-                        .execute([prefix])?;
-                    let id: i64 = tx
-                        .prepare_cached("SELECT id FROM prefixes WHERE path = ?1")?
-                        .query_row([prefix], |r| r.get(0))?;
-                    prefix_ids.insert(prefix, id);
-                    id
-                }
-            };
-            rows.push((
-                name_hash_of_path(f),
-                it,
-                seq,
-                prefix_id,
-                encode_rest(rest, &it.title),
-            ));
+            let (prefix, _) = split(f);
+            if !prefix_ids.contains_key(prefix) {
+                tx.prepare_cached("INSERT OR IGNORE INTO prefixes (path) VALUES (?1)")?
+                    .execute([prefix])?;
+                let id: i64 = tx
+                    .prepare_cached("SELECT id FROM prefixes WHERE path = ?1")?
+                    .query_row([prefix], |r| r.get(0))?;
+                prefix_ids.insert(prefix, id);
+            }
+            rows.push((name_hash_of_path(f), i as u32, seq as u32));
         }
     }
     // Inserting in primary-key order fills B-tree pages completely.
-    rows.sort_by(|a, b| (a.0, &a.1.rating_key, a.2).cmp(&(b.0, &b.1.rating_key, b.2)));
+    let item = |i: u32| &items[i as usize];
+    rows.sort_by(|a, b| (a.0, &item(a.1).rating_key, a.2).cmp(&(b.0, &item(b.1).rating_key, b.2)));
     let mut ins = tx.prepare_cached(
-        "INSERT OR REPLACE INTO entries (section_id, name_hash, rating_key, seq, kind, title, prefix, rest, meta, size, duration)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT OR REPLACE INTO entries (section_id, name_hash, rating_key, seq, kind, title, prefix, rest, extras)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
-    for (hash, it, seq, prefix_id, rest) in &rows {
-        let first = *seq == 0;
-        let part = it.part(*seq);
+    for (hash, i, seq) in rows {
+        let it = item(i);
+        let (prefix, rest) = split(&it.files[seq as usize]);
+        let first = seq == 0;
         ins.execute(params![
             section_id,
             hash,
             key_value(&it.rating_key),
-            *seq as i64,
+            seq as i64,
             kind_code(it.kind),
             first.then_some(it.title.as_str()),
-            prefix_id,
-            rest,
-            first.then(|| encode_meta(it)).flatten(),
-            part.size.map(|v| v as i64),
-            part.duration_ms.map(|v| v as i64)
+            prefix_ids[prefix],
+            encode_rest(rest, &it.title),
+            if first { it.extras.packed() } else { None },
         ])?;
     }
     // An item without files has nothing to match, but it exists: keep it findable by key.
@@ -583,44 +575,10 @@ fn insert_items(tx: &Connection, section_id: u32, items: &[Item]) -> rusqlite::R
             it.title,
             0,
             "",
-            encode_meta(it),
-            None::<i64>,
-            None::<i64>
+            it.extras.packed(),
         ])?;
     }
     Ok(())
-}
-
-/// An item's year and external ids in one column of its first row: `2010 imdb://tt1375666
-/// tmdb://27205` (`-` for no year); `None` when there is neither. Ids hold no spaces.
-fn encode_meta(it: &Item) -> Option<String> {
-    if it.year.is_none() && it.guids.is_empty() {
-        return None;
-    }
-    let mut out = it.year.map_or("-".to_owned(), |y| y.to_string());
-    for g in it.guids.iter().filter(|g| !g.contains(char::is_whitespace)) {
-        out.push(' ');
-        out.push_str(g);
-    }
-    Some(out)
-}
-
-/// The year and external ids [`encode_meta`] stored.
-fn decode_meta(meta: Option<&str>) -> (Option<u32>, Vec<String>) {
-    let Some(meta) = meta else {
-        return (None, Vec::new());
-    };
-    let mut words = meta.split(' ');
-    let year = words.next().and_then(|y| y.parse().ok());
-    (year, words.map(str::to_owned).collect())
-}
-
-/// Size and duration read back from a row; `parts` stays empty when no file has either.
-fn push_part(parts: &mut Vec<PartInfo>, size: Option<i64>, duration: Option<i64>) {
-    parts.push(PartInfo {
-        size: size.map(|v| v as u64),
-        duration_ms: duration.map(|v| v as u64),
-    });
 }
 
 fn write_touches(conn: &Connection, touches: Vec<(Unit, i64)>) -> rusqlite::Result<()> {
@@ -639,7 +597,7 @@ fn write_touches(conn: &Connection, touches: Vec<(Unit, i64)>) -> rusqlite::Resu
 
 fn load_item(conn: &Connection, section_id: u32, rating_key: Value) -> Result<Option<Item>> {
     let mut st = conn.prepare_cached(
-        "SELECT e.seq, e.title, e.kind, coalesce(p.path, ''), e.rest, e.name_hash, e.meta, e.size, e.duration
+        "SELECT e.seq, e.title, e.kind, coalesce(p.path, ''), e.rest, e.name_hash, e.extras
          FROM entries e INDEXED BY entries_by_item
          LEFT JOIN prefixes p ON p.id = e.prefix WHERE e.section_id = ?1 AND e.rating_key = ?2 ORDER BY e.seq",
     )?;
@@ -651,8 +609,6 @@ fn load_item(conn: &Connection, section_id: u32, rating_key: Value) -> Result<Op
         String,
         i64,
         Option<String>,
-        Option<i64>,
-        Option<i64>,
     );
     let rows: Vec<Row> = st
         .query_map(params![section_id, rating_key], |r| {
@@ -664,8 +620,6 @@ fn load_item(conn: &Connection, section_id: u32, rating_key: Value) -> Result<Op
                 r.get(4)?,
                 r.get(5)?,
                 r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -674,15 +628,11 @@ fn load_item(conn: &Connection, section_id: u32, rating_key: Value) -> Result<Op
     };
     let title = first.1.clone().unwrap_or_default();
     let kind = kind_from_code(first.2);
-    let (year, guids) = decode_meta(first.6.as_deref());
-    let mut parts = Vec::new();
+    let extras = Extras::from_packed(first.6.clone());
     let files = rows
         .iter()
         .filter(|r| r.5 >= 0)
-        .map(|r| {
-            push_part(&mut parts, r.7, r.8);
-            format!("{}{}", r.3, decode_rest(&r.4, &title))
-        })
+        .map(|r| format!("{}{}", r.3, decode_rest(&r.4, &title)))
         .collect();
     let rating_key = key_text(&rating_key);
     Ok(Some(Item {
@@ -691,9 +641,7 @@ fn load_item(conn: &Connection, section_id: u32, rating_key: Value) -> Result<Op
         kind,
         section_id,
         files,
-        year,
-        guids,
-        parts: known_parts(parts),
+        extras,
     }))
 }
 
@@ -710,11 +658,9 @@ fn read_items(conn: &Connection, section_id: u32) -> rusqlite::Result<Vec<Item>>
     struct Rows {
         title: String,
         kind: i64,
-        meta: Option<String>,
-        files: Vec<FileRow>,
+        extras: Option<String>,
+        files: Vec<(i64, i64, String)>,
     }
-    /// seq, prefix id, encoded rest, size, duration.
-    type FileRow = (i64, i64, String, Option<i64>, Option<i64>);
     /// A stored rating key, ordered as SQLite orders them: numbers first, then text.
     #[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
     enum Key {
@@ -723,7 +669,7 @@ fn read_items(conn: &Connection, section_id: u32) -> rusqlite::Result<Vec<Item>>
     }
     let mut by_key: HashMap<Key, Rows> = HashMap::new();
     let mut st = conn.prepare_cached(
-        "SELECT rating_key, seq, title, kind, prefix, rest, name_hash, meta, size, duration FROM entries WHERE section_id = ?1",
+        "SELECT rating_key, seq, title, kind, prefix, rest, name_hash, extras FROM entries WHERE section_id = ?1",
     )?;
     let mut rows = st.query([section_id])?;
     while let Some(r) = rows.next()? {
@@ -736,28 +682,24 @@ fn read_items(conn: &Connection, section_id: u32) -> rusqlite::Result<Vec<Item>>
         if seq == 0 {
             item.title = r.get::<_, Option<String>>(2)?.unwrap_or_default();
             item.kind = r.get(3)?;
-            item.meta = r.get(7)?;
+            item.extras = r.get(7)?;
         }
         if r.get::<_, i64>(6)? >= 0 {
-            item.files
-                .push((seq, r.get(4)?, r.get(5)?, r.get(8)?, r.get(9)?));
+            item.files.push((seq, r.get(4)?, r.get(5)?));
         }
     }
     let mut out: Vec<(Key, Item)> = by_key
         .into_iter()
         .map(|(key, mut rows)| {
             rows.files.sort_by_key(|f| f.0);
-            let mut parts = Vec::new();
             let files = rows
                 .files
                 .iter()
-                .map(|(_, prefix, rest, size, duration)| {
-                    push_part(&mut parts, *size, *duration);
+                .map(|(_, prefix, rest)| {
                     let prefix = prefixes.get(prefix).map(String::as_str).unwrap_or("");
                     format!("{prefix}{}", decode_rest(rest, &rows.title))
                 })
                 .collect();
-            let (year, guids) = decode_meta(rows.meta.as_deref());
             let rating_key = match &key {
                 Key::Int(i) => i.to_string(),
                 Key::Text(t) => t.clone(),
@@ -768,24 +710,13 @@ fn read_items(conn: &Connection, section_id: u32) -> rusqlite::Result<Vec<Item>>
                 kind: kind_from_code(rows.kind),
                 section_id,
                 files,
-                year,
-                guids,
-                parts: known_parts(parts),
+                extras: Extras::from_packed(rows.extras),
             };
             (key, item)
         })
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out.into_iter().map(|(_, item)| item).collect())
-}
-
-/// `parts`, or none when not one file has a size or a duration (as Plex gave none).
-fn known_parts(parts: Vec<PartInfo>) -> Vec<PartInfo> {
-    if parts.iter().all(|p| *p == PartInfo::default()) {
-        Vec::new()
-    } else {
-        parts
-    }
 }
 
 /// A stored rating key as text.

@@ -29,8 +29,8 @@ pub fn to_wit_item(i: &model::Item) -> types::Item {
         },
         section_id: i.section_id,
         files: i.files.clone(),
-        year: i.year,
-        guids: i.guids.clone(),
+        year: i.year(),
+        guids: i.guids(),
         parts: i
             .files
             .iter()

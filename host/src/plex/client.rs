@@ -110,6 +110,37 @@ pub struct Listing {
     pub outside_filter: usize,
 }
 
+/// A listing being put together from pages that arrive in any order.
+struct Assembly {
+    listing: Listing,
+    undated: bool,
+    /// Pages appended so far (pages 1 to `appended`).
+    appended: usize,
+    /// Pages received ahead of their turn, and the first failure.
+    waiting: std::collections::BTreeMap<usize, Result<Page, PlexError>>,
+}
+
+impl Assembly {
+    /// Page `number` arrived: append it and every waiting page that follows, in order. A
+    /// failed page stays waiting (nothing after it is appended).
+    fn arrive(&mut self, number: usize, page: Result<Page, PlexError>) {
+        self.waiting.insert(number, page);
+        while let Some(entry) = self.waiting.first_entry() {
+            if *entry.key() != self.appended + 1 || entry.get().is_err() {
+                break;
+            }
+            let Ok(page) = entry.remove() else {
+                unreachable!("checked")
+            };
+            self.undated |= page.undated;
+            self.listing.newest_update = self.listing.newest_update.max(page.newest_update);
+            self.listing.outside_filter += page.outside_filter;
+            self.listing.items.extend(page.items);
+            self.appended += 1;
+        }
+    }
+}
+
 /// One page of a listing, checked.
 struct Page {
     total: u64,
@@ -395,11 +426,25 @@ impl PlexClient {
         let first = self.page(path, section_id, 1, None, since)?;
         let total = first.total;
         let pages = (total as usize).div_ceil(size).max(1);
-        let mut done = vec![first];
+        // Pages are appended as soon as the ones before them are in, so that a large
+        // section is held once (not as pages and again as the listing).
+        let assembly = std::sync::Mutex::new(Assembly {
+            listing: Listing {
+                items: Vec::with_capacity(total.min(1 << 20) as usize),
+                newest_update: None,
+                outside_filter: 0,
+            },
+            undated: false,
+            appended: 0,
+            waiting: std::collections::BTreeMap::new(),
+        });
+        assembly
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .arrive(1, Ok(first));
         if pages > 1 {
             let next = std::sync::atomic::AtomicUsize::new(2);
             let failed = std::sync::atomic::AtomicBool::new(false);
-            let results = std::sync::Mutex::new(std::collections::BTreeMap::new());
             let worker = || {
                 let before = thread_requests();
                 while !failed.load(Ordering::SeqCst) {
@@ -411,10 +456,10 @@ impl PlexClient {
                     if page.is_err() {
                         failed.store(true, Ordering::SeqCst);
                     }
-                    results
+                    assembly
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .insert(number, page);
+                        .arrive(number, page);
                 }
                 thread_requests() - before
             };
@@ -429,46 +474,36 @@ impl PlexClient {
                 });
                 THREAD_REQUESTS.with(|c| c.set(c.get() + sent));
             }
-            let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
-            for (number, page) in results {
-                if number != done.len() + 1 {
-                    break;
-                }
-                done.push(page?);
-            }
-            if done.len() != pages {
-                return Err(PlexError::BadResponse(format!(
-                    "GET {path}: page {} of {pages} was not received",
-                    done.len() + 1
-                )));
-            }
         }
-        let mut listing = Listing {
-            items: Vec::with_capacity(total.min(1 << 20) as usize),
-            newest_update: None,
-            outside_filter: 0,
-        };
-        let mut undated = false;
-        let mut keys = std::collections::HashSet::new();
-        for page in done {
-            undated |= page.undated;
-            listing.newest_update = listing.newest_update.max(page.newest_update);
-            listing.outside_filter += page.outside_filter;
-            for item in page.items {
-                keys.insert(item.rating_key.clone());
-                listing.items.push(item);
+        let mut a = assembly.into_inner().unwrap_or_else(|p| p.into_inner());
+        if a.appended != pages {
+            // The earliest page that failed says why; else one was never received.
+            if let Some(Err(e)) = a.waiting.into_values().find(Result::is_err) {
+                return Err(e);
             }
+            return Err(PlexError::BadResponse(format!(
+                "GET {path}: page {} of {pages} was not received",
+                a.appended + 1
+            )));
         }
-        if undated {
-            listing.newest_update = None;
+        if a.undated {
+            a.listing.newest_update = None;
         }
+        let mut keys: Vec<&str> = a
+            .listing
+            .items
+            .iter()
+            .map(|i| i.rating_key.as_str())
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
         if keys.len() as u64 != total {
             return Err(PlexError::BadResponse(format!(
                 "GET {path}: the listing holds {} distinct items, but totalSize is {total}",
                 keys.len()
             )));
         }
-        Ok(listing)
+        Ok(a.listing)
     }
 
     /// Page `number` (from 1) of a listing, checked against the `totalSize` of the first.

@@ -9,4 +9,4 @@ pub use client::{
     ServerInfo, TlsOptions, thread_requests,
 };
 pub use error::PlexError;
-pub use models::{Container, Envelope, Item, ItemKind, PartInfo, Section, SectionKind};
+pub use models::{Container, Envelope, Extras, Item, ItemKind, PartInfo, Section, SectionKind};

@@ -101,32 +101,125 @@ pub struct Item {
     pub kind: ItemKind,
     pub section_id: u32,
     pub files: Vec<String>,
-    /// The release year, when Plex knows it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub year: Option<u32>,
-    /// External ids as Plex lists them (`imdb://tt0113277`, `tmdb://949`, `tvdb://…`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub guids: Vec<String>,
-    /// Size and duration of each of `files`, in the same order (empty when unknown).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub parts: Vec<PartInfo>,
+    /// Year, external ids and the size and duration of each file, packed (see [`Extras`]).
+    #[serde(default, skip_serializing_if = "Extras::is_empty")]
+    pub extras: Extras,
 }
 
 /// What Plex says of one file of an item besides its path.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PartInfo {
     /// Bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     /// Milliseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
 }
 
+/// An item's year, external ids (`imdb://tt0113277`, `tmdb://949`, `tvdb://…`) and each
+/// file's size and duration, packed into one string: `2010\timdb://tt1375666
+/// tmdb://27205\t1234:5400000,:` (year or `-`; ids separated by spaces; per file `size:ms`,
+/// either empty when unknown). A section's listing holds 100,000 items at once, and one
+/// small allocation each keeps that within the memory target, where the same data as a
+/// year, a list of strings and a list of parts took several times the memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Extras(Option<Box<str>>);
+
+impl Extras {
+    /// Packs the parts; ids holding whitespace cannot be packed and are left out.
+    pub fn new(year: Option<u32>, guids: &[String], parts: &[PartInfo]) -> Extras {
+        let known_parts = parts.iter().any(|p| *p != PartInfo::default());
+        let guids: Vec<&str> = guids
+            .iter()
+            .map(String::as_str)
+            .filter(|g| !g.is_empty() && !g.contains(char::is_whitespace))
+            .collect();
+        if year.is_none() && guids.is_empty() && !known_parts {
+            return Extras(None);
+        }
+        let num = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+        let parts = if known_parts {
+            parts
+                .iter()
+                .map(|p| format!("{}:{}", num(p.size), num(p.duration_ms)))
+                .collect::<Vec<_>>()
+                .join(",")
+        } else {
+            String::new()
+        };
+        Extras(Some(
+            format!(
+                "{}\t{}\t{parts}",
+                year.map_or("-".into(), |y| y.to_string()),
+                guids.join(" ")
+            )
+            .into_boxed_str(),
+        ))
+    }
+
+    /// The packed form as stored (`None`: nothing known).
+    pub fn packed(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+
+    /// From the packed form as stored.
+    pub fn from_packed(packed: Option<String>) -> Extras {
+        Extras(packed.filter(|p| !p.is_empty()).map(String::into_boxed_str))
+    }
+
+    /// Whether nothing is known.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    fn field(&self, n: usize) -> &str {
+        self.0
+            .as_deref()
+            .and_then(|p| p.split('\t').nth(n))
+            .unwrap_or("")
+    }
+
+    /// The release year, when Plex knows it.
+    pub fn year(&self) -> Option<u32> {
+        self.field(0).parse().ok()
+    }
+
+    /// External ids as Plex lists them.
+    pub fn guids(&self) -> Vec<String> {
+        self.field(1)
+            .split(' ')
+            .filter(|g| !g.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Size and duration of file `i` of the item, if known.
+    pub fn part(&self, i: usize) -> PartInfo {
+        let Some(p) = self.field(2).split(',').nth(i) else {
+            return PartInfo::default();
+        };
+        let (size, ms) = p.split_once(':').unwrap_or((p, ""));
+        PartInfo {
+            size: size.parse().ok(),
+            duration_ms: ms.parse().ok(),
+        }
+    }
+}
+
 impl Item {
+    /// The release year, when Plex knows it.
+    pub fn year(&self) -> Option<u32> {
+        self.extras.year()
+    }
+
+    /// External ids as Plex lists them (`imdb://tt0113277`, `tmdb://949`, `tvdb://…`).
+    pub fn guids(&self) -> Vec<String> {
+        self.extras.guids()
+    }
+
     /// Size and duration of `files[i]`, if known.
     pub fn part(&self, i: usize) -> PartInfo {
-        self.parts.get(i).copied().unwrap_or_default()
+        self.extras.part(i)
     }
 }
 
@@ -307,17 +400,14 @@ impl Metadata {
             title: self.title.unwrap_or_default(),
             kind,
             section_id: self.library_section_id.or(section_id).unwrap_or(0) as u32,
-            parts: if parts.iter().all(|p| *p == PartInfo::default()) {
-                Vec::new()
-            } else {
-                parts
-            },
+            extras: Extras::new(
+                self.year
+                    .and_then(|y| u32::try_from(y).ok())
+                    .filter(|y| *y > 0),
+                &guids,
+                &parts,
+            ),
             files,
-            year: self
-                .year
-                .and_then(|y| u32::try_from(y).ok())
-                .filter(|y| *y > 0),
-            guids,
         })
     }
 }
@@ -385,4 +475,44 @@ fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extras_pack_and_unpack() {
+        let parts = [
+            PartInfo {
+                size: Some(8_000_000_000),
+                duration_ms: Some(5_400_000),
+            },
+            PartInfo {
+                size: None,
+                duration_ms: Some(60_000),
+            },
+        ];
+        let guids = [
+            "imdb://tt1375666".to_owned(),
+            "tmdb://27205".to_owned(),
+            "bad id".to_owned(),
+        ];
+        let e = Extras::new(Some(2010), &guids, &parts);
+        assert_eq!(e.year(), Some(2010));
+        assert_eq!(
+            e.guids(),
+            ["imdb://tt1375666", "tmdb://27205"],
+            "ids with spaces left out"
+        );
+        assert_eq!(e.part(0), parts[0]);
+        assert_eq!(e.part(1), parts[1]);
+        assert_eq!(e.part(2), PartInfo::default());
+        assert_eq!(Extras::from_packed(e.packed().map(str::to_owned)), e);
+        let none = Extras::new(None, &[], &[PartInfo::default()]);
+        assert!(none.is_empty() && none.year().is_none() && none.guids().is_empty());
+        let ids_only = Extras::new(None, &guids[..1], &[]);
+        assert_eq!((ids_only.year(), ids_only.guids().len()), (None, 1));
+        assert_eq!(ids_only.part(0), PartInfo::default());
+    }
 }
