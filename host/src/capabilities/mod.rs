@@ -17,6 +17,7 @@ impl types::Host for State {}
 
 /// A host item as the WIT `item` record.
 pub fn to_wit_item(i: &model::Item) -> types::Item {
+    let (year, guids, parts) = i.extras.unpack(i.files.len());
     types::Item {
         rating_key: i.rating_key.clone(),
         title: i.title.clone(),
@@ -29,19 +30,16 @@ pub fn to_wit_item(i: &model::Item) -> types::Item {
         },
         section_id: i.section_id,
         files: i.files.clone(),
-        year: i.year(),
-        guids: i.guids(),
+        year,
+        guids,
         parts: i
             .files
             .iter()
-            .enumerate()
-            .map(|(n, f)| {
-                let p = i.part(n);
-                types::Part {
-                    file: f.clone(),
-                    size: p.size,
-                    duration_ms: p.duration_ms,
-                }
+            .zip(parts)
+            .map(|(f, p)| types::Part {
+                file: f.clone(),
+                size: p.size,
+                duration_ms: p.duration_ms,
             })
             .collect(),
     }

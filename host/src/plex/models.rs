@@ -193,6 +193,34 @@ impl Extras {
             .collect()
     }
 
+    /// Year, ids and the first `files` parts in one pass (what a plugin is given).
+    pub fn unpack(&self, files: usize) -> (Option<u32>, Vec<String>, Vec<PartInfo>) {
+        let Some(packed) = self.0.as_deref() else {
+            return (None, Vec::new(), vec![PartInfo::default(); files]);
+        };
+        let mut fields = packed.split('\t');
+        let year = fields.next().and_then(|y| y.parse().ok());
+        let guids = fields
+            .next()
+            .unwrap_or("")
+            .split(' ')
+            .filter(|g| !g.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let mut sizes = fields.next().unwrap_or("").split(',');
+        let parts = (0..files)
+            .map(|_| {
+                let p = sizes.next().unwrap_or("");
+                let (size, ms) = p.split_once(':').unwrap_or((p, ""));
+                PartInfo {
+                    size: size.parse().ok(),
+                    duration_ms: ms.parse().ok(),
+                }
+            })
+            .collect();
+        (year, guids, parts)
+    }
+
     /// Size and duration of file `i` of the item, if known.
     pub fn part(&self, i: usize) -> PartInfo {
         let Some(p) = self.field(2).split(',').nth(i) else {
@@ -509,6 +537,14 @@ mod tests {
         assert_eq!(e.part(1), parts[1]);
         assert_eq!(e.part(2), PartInfo::default());
         assert_eq!(Extras::from_packed(e.packed().map(str::to_owned)), e);
+        assert_eq!(
+            e.unpack(3),
+            (
+                Some(2010),
+                e.guids(),
+                vec![parts[0], parts[1], PartInfo::default()]
+            )
+        );
         let none = Extras::new(None, &[], &[PartInfo::default()]);
         assert!(none.is_empty() && none.year().is_none() && none.guids().is_empty());
         let ids_only = Extras::new(None, &guids[..1], &[]);
