@@ -37,12 +37,7 @@ impl Matcher for DefaultMatcher {
     }
 
     fn declared_settings() -> Vec<Setting> {
-        vec![setting(
-            "rewrite*",
-            SettingKind::PathMapping,
-            None,
-            "FROM=>TO: a path prefix of the media manager and the Plex server's one for it",
-        )]
+        vec![rewrite_setting()]
     }
 
     fn find(section: Section, path: String) -> Result<MatchOutcome, MatchError> {

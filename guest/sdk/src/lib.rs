@@ -40,7 +40,9 @@ pub mod prelude {
     pub use crate::exports::plexmatch::plugin::matcher::{
         Guest as Matcher, PluginInfo, Setting, SettingKind,
     };
-    pub use crate::outcome::{decide, decide_for_path, high, high_file, low, not_found, setting};
+    pub use crate::outcome::{
+        decide, decide_for_path, high, high_file, low, not_found, rewrite_setting, setting,
+    };
     pub use crate::plexmatch::plugin::log::{Level, log};
     pub use crate::plexmatch::plugin::types::{
         CacheError, Confidence, Item, ItemKind, MatchError, MatchOutcome, Part, PlexError,

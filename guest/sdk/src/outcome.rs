@@ -32,6 +32,17 @@ pub fn low(candidates: Vec<Item>) -> MatchOutcome {
     }
 }
 
+/// The `rewrite*` settings as the path rule reads them (see
+/// `plexmatch_matchkit::paths::parse_rewrites`), declared.
+pub fn rewrite_setting() -> Setting {
+    setting(
+        "rewrite*",
+        SettingKind::PathMapping,
+        None,
+        "FROM=>TO: a path prefix of the media manager and the Plex server's one for it",
+    )
+}
+
 /// A setting the plugin declares (see `Matcher::declared_settings`).
 pub fn setting(name: &str, kind: SettingKind, default: Option<&str>, description: &str) -> Setting {
     Setting {

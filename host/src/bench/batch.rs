@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
@@ -14,7 +14,7 @@ use super::{Histogram, Latency};
 use crate::backend::{Backend, CachePolicy};
 use crate::batch::{self, BatchOptions};
 use crate::matching::Outcome;
-use crate::plex::{DEFAULT_PAGE_SIZE, PlexConfig};
+use crate::plex::DEFAULT_PAGE_SIZE;
 use crate::runtime::{Limits, Plugin};
 
 /// What the batch benchmark measures.
@@ -75,18 +75,7 @@ pub fn run(items: usize, paths: usize, workers: usize) -> Result<BatchReport> {
     let input = BatchPaths::new(&library, paths);
     drop(library);
     let dir = tempfile::tempdir()?;
-    let config = PlexConfig {
-        url: emulator.url.clone(),
-        token: emulator.token.clone(),
-        client_id: "plexmatch-bench".into(),
-        connect_timeout: Duration::from_secs(5),
-        read_timeout: Duration::from_secs(60),
-        page_size: DEFAULT_PAGE_SIZE,
-        pages_in_flight: crate::plex::DEFAULT_PAGES_IN_FLIGHT,
-        retry: crate::plex::RetryPolicy::default(),
-        tls: crate::plex::TlsOptions::default(),
-        offline: false,
-    };
+    let config = super::config_for(&emulator.url, &emulator.token, DEFAULT_PAGE_SIZE);
 
     let mut plugin_compile_ms = 0.0;
     let mut plugin_cached_ms = 0.0;

@@ -100,9 +100,14 @@ fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 
 /// Connection settings for a benchmark's emulator.
 fn plex_config(emulator: &Emulator, page_size: usize) -> PlexConfig {
+    config_for(emulator.url(), emulator.token(), page_size)
+}
+
+/// Connection settings for an emulator at `url` (in this process or a child).
+fn config_for(url: &str, token: &str, page_size: usize) -> PlexConfig {
     PlexConfig {
-        url: emulator.url().to_owned(),
-        token: emulator.token().to_owned(),
+        url: url.to_owned(),
+        token: token.to_owned(),
         client_id: "plexmatch-bench".into(),
         connect_timeout: Duration::from_secs(5),
         read_timeout: Duration::from_secs(60),

@@ -53,18 +53,7 @@ pub fn run(items: usize, paths: usize, files: &[PathBuf]) -> Result<PluginsRepor
     let library = plexmatch_emulator::generate(items, super::batch::SEED);
     let input = BatchPaths::new(&library, paths);
     drop(library);
-    let config = PlexConfig {
-        url: emulator.url.clone(),
-        token: emulator.token.clone(),
-        client_id: "plexmatch-bench".into(),
-        connect_timeout: Duration::from_secs(5),
-        read_timeout: Duration::from_secs(60),
-        page_size: DEFAULT_PAGE_SIZE,
-        pages_in_flight: crate::plex::DEFAULT_PAGES_IN_FLIGHT,
-        retry: crate::plex::RetryPolicy::default(),
-        tls: crate::plex::TlsOptions::default(),
-        offline: false,
-    };
+    let config = super::config_for(&emulator.url, &emulator.token, DEFAULT_PAGE_SIZE);
     let mut plugins = Vec::new();
     for file in std::iter::once(None).chain(files.iter().map(Some)) {
         let wasm = match file {
