@@ -322,7 +322,7 @@ strip = true
 
 /// Cases a new plugin passes as written, against the bundled sample library.
 const CASES: &str = r#"# What the plugin should answer, checked by:
-#   plexmatch plugin test PLUGIN.wasm --cases cases.toml
+#   plexmatch plugin test PLUGIN.wasm        (reads cases.toml by default)
 # against the sample library plexmatch carries (plexmatch emulator --sample serves it).
 
 # One item holds the file name: HIGH.
