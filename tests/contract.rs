@@ -141,55 +141,35 @@ fn declared_settings_are_listed_checked_and_defaulted() {
     assert_eq!(v["settings"][0]["name"], "rewrite*");
     assert_eq!(v["settings"][0]["kind"], "path-mapping");
 
+    // `match` with path-matcher and one setting.
+    let with_setting = |setting: &str| {
+        plexmatch(
+            &fx,
+            &[
+                "match",
+                "--plugin",
+                "path-matcher",
+                "--setting",
+                setting,
+                "/x/a.mkv",
+            ],
+        )
+        .output()
+        .unwrap()
+    };
     // A setting no plugin of the chain reads: a usage error naming the ones there are.
-    let typo = plexmatch(
-        &fx,
-        &[
-            "match",
-            "--plugin",
-            "path-matcher",
-            "--setting",
-            "rewritee=/a=>/b",
-            "/x/a.mkv",
-        ],
-    )
-    .output()
-    .unwrap();
+    let typo = with_setting("rewritee=/a=>/b");
     let err = String::from_utf8_lossy(&typo.stderr);
     assert_eq!(typo.status.code(), Some(2), "{err}");
     assert!(
         err.contains("\"rewritee\"") && err.contains("rewrite* (path-mapping)"),
         "{err}"
     );
-    let scoped = plexmatch(
-        &fx,
-        &[
-            "match",
-            "--plugin",
-            "path-matcher",
-            "--setting",
-            "path-matcher:nosuch=1",
-            "/x/a.mkv",
-        ],
-    )
-    .output()
-    .unwrap();
+    let scoped = with_setting("path-matcher:nosuch=1");
     assert_eq!(scoped.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&scoped.stderr).contains("has no setting \"nosuch\""));
     // A value not of its kind.
-    let bad = plexmatch(
-        &fx,
-        &[
-            "match",
-            "--plugin",
-            "path-matcher",
-            "--setting",
-            "rewrite=/only/a/prefix",
-            "/x/a.mkv",
-        ],
-    )
-    .output()
-    .unwrap();
+    let bad = with_setting("rewrite=/only/a/prefix");
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not FROM=>TO"));
 

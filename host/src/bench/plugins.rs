@@ -139,12 +139,8 @@ fn measure(
 
 /// Waits until `file` has been unchanged for more than 2 s.
 fn settle(file: &Path) {
-    use std::os::unix::fs::MetadataExt;
     while let Ok(meta) = std::fs::metadata(file) {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        if now > meta.ctime().max(meta.mtime()) + 2 {
+        if crate::runtime::compile_cache::settled(&meta) {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));

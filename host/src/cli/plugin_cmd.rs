@@ -252,10 +252,7 @@ fn inspect(args: InspectArgs) -> Result<i32> {
         );
         if let Ok(p) = &loaded {
             let declared = p.declared_settings();
-            if p.declared()
-                .version
-                .is_some_and(|v| v.minor < 2 && v.major == 0)
-            {
+            if !p.declares_settings() {
                 println!("settings:    not declared (contract 0.1)");
             } else if declared.is_empty() {
                 println!("settings:    none");
@@ -361,7 +358,9 @@ fn test(args: TestArgs) -> Result<i32> {
     let mut chain = Chain::new(&plugins, &backend);
     // Every answer carries its steps and the plugin's log lines, shown under a failing case.
     chain.set_explain(true);
-    let mut rows = Vec::new();
+    /// Case number, passed, expected, got, path, lines under it.
+    type Row = (usize, bool, String, String, String, Vec<String>);
+    let mut rows: Vec<Row> = Vec::new();
     for (n, c) in cases.cases.iter().enumerate() {
         let sections = crate::sections::resolve(&c.sections, &all)?;
         let m = chain.match_path(&c.path, &sections);
@@ -417,18 +416,13 @@ fn test(args: TestArgs) -> Result<i32> {
         rows.push((n + 1, pass, expected, got, c.path.clone(), details));
     }
     // Columns as wide as their widest cell.
-    let we = rows
-        .iter()
-        .map(|r| r.2.len())
-        .max()
-        .unwrap_or(0)
-        .max("EXPECTED".len());
-    let wg = rows
-        .iter()
-        .map(|r| r.3.len())
-        .max()
-        .unwrap_or(0)
-        .max("GOT".len());
+    let widest = |cell: fn(&Row) -> &String, header: &str| {
+        rows.iter()
+            .map(|r| cell(r).len())
+            .fold(header.len(), usize::max)
+    };
+    let we = widest(|r| &r.2, "EXPECTED");
+    let wg = widest(|r| &r.3, "GOT");
     println!(
         "{:<4}  {:<6}  {:<we$}  {:<wg$}  PATH",
         "CASE", "RESULT", "EXPECTED", "GOT"

@@ -125,23 +125,18 @@ fn python(root: &Path, name: &str) -> Result<()> {
     write(
         root,
         "build.sh",
-        &format!(
-            r#"#!/bin/sh
-# Builds {name}.wasm from app.py with componentize-py {COMPONENTIZE_PY} (requirements.txt),
-# installed into .venv on the first build. COMPONENTIZE_PY names another installation of it.
-set -e
-cd "$(dirname "$0")"
-if [ -z "$COMPONENTIZE_PY" ]; then
-    if [ ! -x .venv/bin/componentize-py ]; then
-        python3 -m venv .venv
-        .venv/bin/python -m pip install --quiet -r requirements.txt
-    fi
-    COMPONENTIZE_PY=.venv/bin/componentize-py
-fi
-"$COMPONENTIZE_PY" -d wit -w plugin componentize app -o {name}.wasm
-echo "built {name}.wasm"
-"#
-        ),
+        &build_script(&BuildTool {
+            name,
+            source: "app.py",
+            tool: "componentize-py",
+            version: COMPONENTIZE_PY,
+            pinned_in: "requirements.txt",
+            how: "installed into .venv",
+            var: "COMPONENTIZE_PY",
+            installed: ".venv/bin/componentize-py",
+            install: "python3 -m venv .venv\n        .venv/bin/python -m pip install --quiet -r requirements.txt",
+            run: &format!("-d wit -w plugin componentize app -o {name}.wasm"),
+        }),
     )?;
     write(
         root,
@@ -186,22 +181,18 @@ fn js(root: &Path, name: &str) -> Result<()> {
     write(
         root,
         "build.sh",
-        &format!(
-            r#"#!/bin/sh
-# Builds {name}.wasm from app.js with componentize-js {COMPONENTIZE_JS} (package.json), installed
-# by npm on the first build. COMPONENTIZE_JS names another installation of its command.
-set -e
-cd "$(dirname "$0")"
-if [ -z "$COMPONENTIZE_JS" ]; then
-    if [ ! -x node_modules/.bin/componentize-js ]; then
-        npm install --no-audit --no-fund --loglevel=error
-    fi
-    COMPONENTIZE_JS=node_modules/.bin/componentize-js
-fi
-"$COMPONENTIZE_JS" app.js --wit wit --world-name plugin -o {name}.wasm
-echo "built {name}.wasm"
-"#
-        ),
+        &build_script(&BuildTool {
+            name,
+            source: "app.js",
+            tool: "componentize-js",
+            version: COMPONENTIZE_JS,
+            pinned_in: "package.json",
+            how: "installed by npm",
+            var: "COMPONENTIZE_JS",
+            installed: "node_modules/.bin/componentize-js",
+            install: "npm install --no-audit --no-fund --loglevel=error",
+            run: &format!("app.js --wit wit --world-name plugin -o {name}.wasm"),
+        }),
     )?;
     write(root, ".gitignore", "/node_modules\n*.wasm\n")?;
     write(
@@ -212,6 +203,53 @@ echo "built {name}.wasm"
         ),
     )?;
     Ok(())
+}
+
+/// How a Python or JavaScript project builds: its pinned tool, installed on the first build
+/// unless the variable `var` names another installation.
+struct BuildTool<'a> {
+    name: &'a str,
+    source: &'a str,
+    tool: &'a str,
+    version: &'a str,
+    pinned_in: &'a str,
+    how: &'a str,
+    var: &'a str,
+    installed: &'a str,
+    install: &'a str,
+    run: &'a str,
+}
+
+/// The project's `build.sh`.
+fn build_script(b: &BuildTool<'_>) -> String {
+    let BuildTool {
+        name,
+        source,
+        tool,
+        version,
+        pinned_in,
+        how,
+        var,
+        installed,
+        install,
+        run,
+    } = b;
+    format!(
+        r#"#!/bin/sh
+# Builds {name}.wasm from {source} with {tool} {version} ({pinned_in}), {how} on the
+# first build. {var} names another installation of its command.
+set -e
+cd "$(dirname "$0")"
+if [ -z "${var}" ]; then
+    if [ ! -x {installed} ]; then
+        {install}
+    fi
+    {var}={installed}
+fi
+"${var}" {run}
+echo "built {name}.wasm"
+"#
+    )
 }
 
 /// What every scaffold's README says of cases.toml.

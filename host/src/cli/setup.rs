@@ -227,10 +227,7 @@ pub fn plugins(
                 .unwrap_or("default");
             crate::runtime::settings::Member {
                 names: vec![p.name(), stem],
-                declares: p
-                    .declared()
-                    .version
-                    .is_some_and(|v| v.minor >= 2 || v.major > 0),
+                declares: p.declares_settings(),
                 declared: p.declared_settings(),
             }
         })

@@ -186,51 +186,46 @@ impl Extras {
 
     /// External ids as Plex lists them.
     pub fn guids(&self) -> Vec<String> {
-        self.field(1)
-            .split(' ')
-            .filter(|g| !g.is_empty())
-            .map(str::to_owned)
-            .collect()
+        split_guids(self.field(1))
     }
 
     /// Year, ids and the first `files` parts in one pass (what a plugin is given).
     pub fn unpack(&self, files: usize) -> (Option<u32>, Vec<String>, Vec<PartInfo>) {
-        let Some(packed) = self.0.as_deref() else {
-            return (None, Vec::new(), vec![PartInfo::default(); files]);
-        };
-        let mut fields = packed.split('\t');
+        let mut fields = self.0.as_deref().unwrap_or("").split('\t');
         let year = fields.next().and_then(|y| y.parse().ok());
-        let guids = fields
-            .next()
-            .unwrap_or("")
-            .split(' ')
-            .filter(|g| !g.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let guids = split_guids(fields.next().unwrap_or(""));
         let mut sizes = fields.next().unwrap_or("").split(',');
         let parts = (0..files)
-            .map(|_| {
-                let p = sizes.next().unwrap_or("");
-                let (size, ms) = p.split_once(':').unwrap_or((p, ""));
-                PartInfo {
-                    size: size.parse().ok(),
-                    duration_ms: ms.parse().ok(),
-                }
-            })
+            .map(|_| sizes.next().map(parse_part).unwrap_or_default())
             .collect();
         (year, guids, parts)
     }
 
     /// Size and duration of file `i` of the item, if known.
     pub fn part(&self, i: usize) -> PartInfo {
-        let Some(p) = self.field(2).split(',').nth(i) else {
-            return PartInfo::default();
-        };
-        let (size, ms) = p.split_once(':').unwrap_or((p, ""));
-        PartInfo {
-            size: size.parse().ok(),
-            duration_ms: ms.parse().ok(),
-        }
+        self.field(2)
+            .split(',')
+            .nth(i)
+            .map(parse_part)
+            .unwrap_or_default()
+    }
+}
+
+/// Packed ids, separated by spaces.
+fn split_guids(packed: &str) -> Vec<String> {
+    packed
+        .split(' ')
+        .filter(|g| !g.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// One packed `size:ms` (either may be empty).
+fn parse_part(p: &str) -> PartInfo {
+    let (size, ms) = p.split_once(':').unwrap_or((p, ""));
+    PartInfo {
+        size: size.parse().ok(),
+        duration_ms: ms.parse().ok(),
     }
 }
 

@@ -97,11 +97,7 @@ impl Wasm<'_> {
 fn identity(path: &Path) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path).ok()?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs() as i64;
-    (now > meta.ctime().max(meta.mtime()) + 2).then(|| {
+    settled(&meta).then(|| {
         format!(
             "{} {} {} {}.{:09} {}.{:09}",
             meta.dev(),
@@ -113,6 +109,16 @@ fn identity(path: &Path) -> Option<String> {
             meta.ctime_nsec()
         )
     })
+}
+
+/// Whether a file of this metadata has not changed for more than two seconds (so that its
+/// digest may be remembered by its identity).
+pub fn settled(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    now > meta.ctime().max(meta.mtime()) + 2
 }
 
 /// The memo file for the component file `path` under `dir`.

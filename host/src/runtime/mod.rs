@@ -460,6 +460,11 @@ impl Plugin {
         &self.declared_settings
     }
 
+    /// Whether the plugin declares its settings (contract 0.2 on): a 0.1 plugin may read any.
+    pub fn declares_settings(&self) -> bool {
+        matches!(self.pre, Pre::Current(_))
+    }
+
     /// The plugin's `info()`.
     pub fn info(&self) -> &PluginInfo {
         &self.info
