@@ -368,6 +368,11 @@ fn the_in_memory_index_answers_as_sqlite_does() {
         }
     };
     compare(&backend);
+    // The next run reads the copy this one stored, in one piece, and answers alike.
+    let next_run = fx.backend(policy());
+    let (_, built) = next_run.library.resident_snapshot(1).unwrap().unwrap();
+    assert!(!built, "the stored copy is read, not the rows");
+    compare(&next_run);
     // Not vacuous for what items carry besides files: year, external ids, part sizes.
     let one = &backend.library.items_by_file_name(1, &names[0]).unwrap()[0];
     assert!(one.year().is_some() && one.guids().len() >= 2, "{one:?}");
@@ -379,6 +384,10 @@ fn the_in_memory_index_answers_as_sqlite_does() {
         })
         .unwrap();
     assert!(!backend.force_refresh(1, false).unwrap().unwrap().full);
+    // A refresh leaves no copy of the old snapshot to be read.
+    let (copy, built) = next_run.library.resident_snapshot(1).unwrap().unwrap();
+    assert!(built, "the copy of the old version is gone");
+    assert_eq!(copy.version(), backend.snapshot(1).unwrap().0.version);
     compare(&backend);
 }
 

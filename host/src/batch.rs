@@ -188,6 +188,21 @@ pub fn run<P: Into<Input>>(
         if !ended {
             prefetch(backend, sections, workers);
         }
+        // A batch that starts with many paths waiting reads what they will look up into
+        // memory first, all sections and plugins at once, rather than when the look-ups
+        // reach that count mid-batch (its paths then waited on SQLite meanwhile).
+        let deadline = Instant::now() + HOLD_WAIT;
+        while !ended && head.len() < HOLD_AFTER {
+            match events.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(Event::Path(i, p)) => head.push((i, p)),
+                Ok(Event::End) => ended = true,
+                Ok(Event::Done(_)) => unreachable!("nothing was dispatched yet"),
+                Err(_) => break,
+            }
+        }
+        if head.len() >= HOLD_AFTER {
+            hold(plugins, backend, sections);
+        }
 
         let mut job_tx = Some(job_tx);
         let mut queue: Vec<(usize, Input)> = head;
@@ -275,6 +290,31 @@ fn internal_error(path: &str, panic: Box<dyn std::any::Any + Send>) -> PathMatch
         requests: 0,
         explain: None,
     }
+}
+
+/// Paths waiting at a batch's start that make it read its sections' snapshots and its
+/// plugins' match-cache entries into memory before matching: as many as one look-up
+/// needs to do so mid-batch.
+const HOLD_AFTER: usize = crate::cache::RESIDENT_AFTER as usize;
+
+/// How long a batch's start waits for that many paths: input from a file or a pipe
+/// fills it in well under a millisecond, a person typing paths never does.
+const HOLD_WAIT: Duration = Duration::from_millis(5);
+
+/// Reads the fresh snapshots of `sections` and each plugin's match-cache entries there
+/// into memory, all at once (they are independent reads).
+fn hold(plugins: &[Arc<Plugin>], backend: &Arc<Backend>, sections: &[Section]) {
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for s in sections.iter().filter(|s| s.kind.leaf_type().is_some()) {
+            scope.spawn(|| backend.hold_snapshot(s.id));
+            for p in plugins {
+                let by = crate::cache::Decider::new(&p.identity().name, &p.identity().digest);
+                scope.spawn(move || backend.matches.hold(s.id, &by));
+            }
+        }
+    });
+    tracing::debug!("sections and match entries held in {:.0?}", started.elapsed());
 }
 
 /// Refreshes the missing or stale snapshots of `sections`, several at a time.

@@ -529,26 +529,7 @@ impl Backend {
         let version = info.version;
         let resident = match self.residents.lookup(section_id, version, info.item_count) {
             cache::Lookup::Resident(r) => Some(r),
-            cache::Lookup::Load => {
-                let started = Instant::now();
-                let loaded = self
-                    .library
-                    .versioned_snapshot(section_id)
-                    .inspect_err(|e| {
-                        tracing::warn!("cannot read section {section_id}'s snapshot: {e:#}")
-                    })
-                    .ok()
-                    .flatten()
-                    .map(|(v, items)| Arc::new(cache::ResidentSnapshot::new(v, items)));
-                tracing::debug!(
-                    "section {section_id}: snapshot read into memory ({} items) in {:.0?}",
-                    loaded.as_ref().map_or(0, |r| r.len()),
-                    started.elapsed()
-                );
-                self.residents.loaded(section_id, loaded.clone());
-                // An older version than asked for cannot be: the file was rebuilt meanwhile.
-                loaded.filter(|r| r.version() >= version)
-            }
+            cache::Lookup::Load => self.load_resident(section_id, version),
             cache::Lookup::Sqlite => None,
         };
         match resident {
@@ -558,6 +539,57 @@ impl Backend {
             }
             None => self.library.items_by_file_name(section_id, name),
         }
+    }
+
+    /// Reads the section's fresh snapshot into memory now, for a batch known to be large
+    /// from its start: its paths then never wait on SQLite while it is read mid-batch.
+    pub fn hold_snapshot(&self, section_id: u32) {
+        let Some((info, true)) = self.snapshot(section_id) else {
+            return;
+        };
+        if let cache::Lookup::Load = self
+            .residents
+            .claim(section_id, info.version, info.item_count)
+        {
+            self.load_resident(section_id, info.version);
+        }
+    }
+
+    /// Reads the section's snapshot into memory (its stored copy, else its rows, storing a
+    /// copy for the next run) and makes it the resident one; `None` if it cannot be read
+    /// or is older than `version`.
+    fn load_resident(
+        &self,
+        section_id: u32,
+        version: i64,
+    ) -> Option<Arc<cache::ResidentSnapshot>> {
+        let started = Instant::now();
+        let loaded = self
+            .library
+            .resident_snapshot(section_id)
+            .inspect_err(|e| tracing::warn!("cannot read section {section_id}'s snapshot: {e:#}"))
+            .ok()
+            .flatten();
+        tracing::debug!(
+            "section {section_id}: snapshot read into memory ({} items, {}) in {:.0?}",
+            loaded.as_ref().map_or(0, |(r, _)| r.len()),
+            if loaded.as_ref().is_some_and(|(_, built)| *built) {
+                "from its rows"
+            } else {
+                "its stored copy"
+            },
+            started.elapsed()
+        );
+        let loaded = loaded.map(|(r, built)| {
+            // The next run reads this copy in one piece instead of row by row.
+            if built && let Err(e) = self.library.store_resident(section_id, &r) {
+                tracing::warn!("cannot store section {section_id}'s snapshot copy: {e:#}");
+            }
+            Arc::new(r)
+        });
+        self.residents.loaded(section_id, loaded.clone());
+        // An older version than asked for cannot be: the file was rebuilt meanwhile.
+        loaded.filter(|r| r.version() >= version)
     }
 
     /// Item `rating_key` as known without a request: from the section's fresh snapshot

@@ -13,12 +13,13 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::db;
 use super::encoding::{decode_rest, encode_rest, name_hash, name_hash_of_path, split};
 use super::pool::Pool;
+use super::resident::{Builder, ResidentSnapshot, RowKey};
 use super::stats::{Counts, Stats};
 use super::usage::Touches;
 use crate::plex::{Extras, Item, ItemKind, Section, SectionKind};
 use plexmatch_matchkit::{has_file_named, name_key};
 
-const VERSION: i32 = 6;
+const VERSION: i32 = 7;
 const SCHEMA: &str = "
 CREATE TABLE sections (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL,
                        listed_at INTEGER NOT NULL);
@@ -31,6 +32,7 @@ CREATE TABLE entries (section_id INTEGER NOT NULL, name_hash INTEGER NOT NULL, r
                       extras TEXT,
                       PRIMARY KEY (section_id, name_hash, rating_key, seq)) WITHOUT ROWID;
 CREATE INDEX entries_by_item ON entries (section_id, rating_key);
+CREATE TABLE residents (section_id INTEGER PRIMARY KEY, version INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE searches (section_id INTEGER NOT NULL, title_key TEXT NOT NULL, stored_at INTEGER NOT NULL,
                        item_count INTEGER NOT NULL, last_used INTEGER NOT NULL, items TEXT NOT NULL,
                        PRIMARY KEY (section_id, title_key)) WITHOUT ROWID;
@@ -207,6 +209,7 @@ impl LibraryCache {
                 let mut conn = self.conn();
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 tx.execute("DELETE FROM entries WHERE section_id = ?1", [section_id])?;
+                tx.execute("DELETE FROM residents WHERE section_id = ?1", [section_id])?;
                 insert_items(&tx, section_id, items)?;
                 let now = db::now();
                 let version = next_version(&tx, section_id)?;
@@ -265,6 +268,7 @@ impl LibraryCache {
                 return Ok(Applied::CountDiffers { held: held as u32 });
             }
             insert_items(&tx, section_id, changed)?;
+            tx.execute("DELETE FROM residents WHERE section_id = ?1", [section_id])?;
             let version = next_version(&tx, section_id)?;
             tx.execute(
                 "UPDATE snapshots SET refreshed_at = ?2, item_count = ?3, newest_update = ?4, incrementals = ?5, version = ?6
@@ -318,6 +322,16 @@ impl LibraryCache {
     /// The section's snapshot version and every item, read in one transaction (so the
     /// items are that version's); `None` without a snapshot.
     pub fn versioned_snapshot(&self, section_id: u32) -> Result<Option<(i64, Vec<Item>)>> {
+        Ok(self
+            .resident_snapshot(section_id)?
+            .map(|(r, _)| (r.version(), r.items().collect())))
+    }
+
+    /// The section's snapshot in its in-memory form, read in one transaction: its stored
+    /// copy when that is of the snapshot's version (`false`), else built from the rows
+    /// (`true`: worth storing with [`LibraryCache::store_resident`]). `None` without a
+    /// snapshot.
+    pub fn resident_snapshot(&self, section_id: u32) -> Result<Option<(ResidentSnapshot, bool)>> {
         self.conns.healing(|| {
             let mut conn = self.conn();
             let tx = conn.transaction()?;
@@ -331,9 +345,52 @@ impl LibraryCache {
             else {
                 return Ok(None);
             };
-            let items = read_items(&tx, section_id)?;
+            // Read straight into one buffer, which becomes the copy's text.
+            let stored = match tx
+                .query_row(
+                    "SELECT length(data) FROM residents WHERE section_id = ?1 AND version = ?2",
+                    params![section_id, version],
+                    |r| r.get::<_, i64>(0),
+                )
+                .optional()?
+            {
+                Some(len) => {
+                    use std::io::Read;
+                    let mut data = Vec::with_capacity(len.max(0) as usize);
+                    tx.blob_open(rusqlite::MAIN_DB, "residents", "data", section_id.into(), true)?
+                        .read_to_end(&mut data)?;
+                    Some(ResidentSnapshot::from_bytes(data, section_id))
+                }
+                None => None,
+            };
+            let found = match stored {
+                Some(Some(r)) if r.version() == version => (r, false),
+                Some(_) => {
+                    tracing::warn!(
+                        "the stored copy of section {section_id}'s snapshot is damaged; reading the snapshot instead"
+                    );
+                    (read_resident(&tx, section_id, version)?, true)
+                }
+                None => (read_resident(&tx, section_id, version)?, true),
+            };
             tx.commit()?;
-            Ok(Some((version, items)))
+            Ok(Some(found))
+        })
+    }
+
+    /// Stores `r` so that the next run reads it in one piece; nothing if the snapshot
+    /// changed since `r` was read.
+    pub fn store_resident(&self, section_id: u32, r: &ResidentSnapshot) -> Result<()> {
+        let data = r.to_bytes();
+        self.conns.healing(|| {
+            self.conns.write(|tx| {
+                tx.execute(
+                    "INSERT OR REPLACE INTO residents (section_id, version, data)
+                     SELECT section_id, version, ?3 FROM snapshots WHERE section_id = ?1 AND version = ?2",
+                    params![section_id, r.version(), data],
+                )?;
+                Ok(())
+            })
         })
     }
 
@@ -416,13 +473,13 @@ impl LibraryCache {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             match section_id {
                 Some(id) => {
-                    for table in ["entries", "searches", "snapshots"] {
+                    for table in ["entries", "residents", "searches", "snapshots"] {
                         tx.execute(&format!("DELETE FROM {table} WHERE section_id = ?1"), [id])?;
                     }
                 }
                 None => {
                     tx.execute_batch(
-                        "DELETE FROM entries; DELETE FROM prefixes; DELETE FROM searches; DELETE FROM snapshots; DELETE FROM sections;",
+                        "DELETE FROM entries; DELETE FROM residents; DELETE FROM prefixes; DELETE FROM searches; DELETE FROM snapshots; DELETE FROM sections;",
                     )?;
                     self.stats.reset(&tx)?;
                 }
@@ -453,6 +510,11 @@ impl LibraryCache {
             }
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             write_touches(&tx, self.touches.take())?;
+            // Stored in-memory copies go first: each can be made again from its snapshot.
+            let mut evicted = tx.execute(
+                "DELETE FROM residents WHERE section_id IS NOT ?1",
+                [keep],
+            )? as u64;
             let victims: Vec<(Option<String>, u32, i64)> = {
                 let mut st = tx.prepare(
                     "SELECT NULL, section_id, last_used FROM snapshots
@@ -461,8 +523,10 @@ impl LibraryCache {
                 st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                     .collect::<rusqlite::Result<_>>()?
             };
-            let mut evicted = 0u64;
             for (title_key, section_id, _) in victims {
+                if db::used_bytes(&tx)? <= self.limit * 9 / 10 {
+                    break;
+                }
                 match title_key {
                     Some(t) => {
                         tx.execute(
@@ -472,17 +536,18 @@ impl LibraryCache {
                     }
                     None if Some(section_id) == keep => continue,
                     None => {
-                        tx.execute("DELETE FROM entries WHERE section_id = ?1", [section_id])?;
-                        tx.execute("DELETE FROM snapshots WHERE section_id = ?1", [section_id])?;
+                        for table in ["entries", "residents", "snapshots"] {
+                            tx.execute(
+                                &format!("DELETE FROM {table} WHERE section_id = ?1"),
+                                [section_id],
+                            )?;
+                        }
                         tracing::info!(
                             "library cache over its limit: evicted the snapshot of section {section_id}"
                         );
                     }
                 }
                 evicted += 1;
-                if db::used_bytes(&tx)? <= self.limit * 9 / 10 {
-                    break;
-                }
             }
             tx.commit()?;
             db::shrink(&conn)?;
@@ -645,78 +710,44 @@ fn load_item(conn: &Connection, section_id: u32, rating_key: Value) -> Result<Op
     }))
 }
 
-/// Every item of a section's entries, in rating-key order. The rows are read in the
-/// table's own order (one pass over the section; through the item index, each row would
-/// cost a seek: 0.77 s instead of a tenth of that for 51,000 items) and grouped here.
-fn read_items(conn: &Connection, section_id: u32) -> rusqlite::Result<Vec<Item>> {
-    let prefixes: HashMap<i64, String> = conn
-        .prepare_cached("SELECT id, path FROM prefixes")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    /// An item being assembled: title and kind (from its first row) and its files' rows.
-    #[derive(Default)]
-    struct Rows {
-        title: String,
-        kind: i64,
-        extras: Option<String>,
-        files: Vec<(i64, i64, String)>,
+/// A section's snapshot rows as a [`ResidentSnapshot`] at `version`. The rows are read in
+/// the table's own order (one pass over the section; through the item index, each row
+/// would cost a seek: 0.77 s instead of a tenth of that for 51,000 items) and grouped by
+/// item in memory.
+fn read_resident(
+    conn: &Connection,
+    section_id: u32,
+    version: i64,
+) -> rusqlite::Result<ResidentSnapshot> {
+    let mut b = Builder::new(section_id);
+    {
+        let mut st = conn.prepare_cached("SELECT id, path FROM prefixes")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            b.prefix(r.get(0)?, r.get_ref(1)?.as_str()?);
+        }
     }
-    /// A stored rating key, ordered as SQLite orders them: numbers first, then text.
-    #[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
-    enum Key {
-        Int(i64),
-        Text(String),
-    }
-    let mut by_key: HashMap<Key, Rows> = HashMap::new();
     let mut st = conn.prepare_cached(
         "SELECT rating_key, seq, title, kind, prefix, rest, name_hash, extras FROM entries WHERE section_id = ?1",
     )?;
     let mut rows = st.query([section_id])?;
     while let Some(r) = rows.next()? {
-        let key = match r.get::<_, Value>(0)? {
-            Value::Integer(i) => Key::Int(i),
-            other => Key::Text(key_text(&other)),
+        let key = match r.get_ref(0)? {
+            rusqlite::types::ValueRef::Integer(i) => RowKey::Int(i),
+            other => RowKey::Text(key_text(&other.into())),
         };
-        let item = by_key.entry(key).or_default();
-        let seq: i64 = r.get(1)?;
-        if seq == 0 {
-            item.title = r.get::<_, Option<String>>(2)?.unwrap_or_default();
-            item.kind = r.get(3)?;
-            item.extras = r.get(7)?;
-        }
-        if r.get::<_, i64>(6)? >= 0 {
-            item.files.push((seq, r.get(4)?, r.get(5)?));
-        }
+        b.row(
+            key,
+            r.get(1)?,
+            r.get_ref(2)?.as_str_or_null()?,
+            kind_from_code(r.get(3)?),
+            r.get(4)?,
+            r.get_ref(5)?.as_str()?,
+            r.get(6)?,
+            r.get_ref(7)?.as_str_or_null()?,
+        );
     }
-    let mut out: Vec<(Key, Item)> = by_key
-        .into_iter()
-        .map(|(key, mut rows)| {
-            rows.files.sort_by_key(|f| f.0);
-            let files = rows
-                .files
-                .iter()
-                .map(|(_, prefix, rest)| {
-                    let prefix = prefixes.get(prefix).map(String::as_str).unwrap_or("");
-                    format!("{prefix}{}", decode_rest(rest, &rows.title))
-                })
-                .collect();
-            let rating_key = match &key {
-                Key::Int(i) => i.to_string(),
-                Key::Text(t) => t.clone(),
-            };
-            let item = Item {
-                rating_key,
-                title: rows.title,
-                kind: kind_from_code(rows.kind),
-                section_id,
-                files,
-                extras: Extras::from_packed(rows.extras),
-            };
-            (key, item)
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out.into_iter().map(|(_, item)| item).collect())
+    Ok(b.finish(version))
 }
 
 /// A stored rating key as text.

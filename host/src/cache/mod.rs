@@ -2,6 +2,7 @@
 
 mod db;
 mod encoding;
+mod held;
 mod library;
 mod matches;
 mod pins;
@@ -15,7 +16,7 @@ pub use library::{
 };
 pub use matches::{CachedMatch, DEFAULT_LIMIT as MATCH_DEFAULT_LIMIT, Decider, MatchCache};
 pub use pins::{Pin, Pins};
-pub use resident::{HELD_VERSION, Lookup, ResidentSnapshot, Residents};
+pub use resident::{HELD_VERSION, Lookup, RESIDENT_AFTER, ResidentSnapshot, Residents};
 pub use stats::Counts;
 
 /// Seconds since the Unix epoch, the clock both caches use.

@@ -7,50 +7,269 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::encoding::name_hash;
-use crate::plex::Item;
-use plexmatch_matchkit::{file_name, has_file_named, name_key};
+use super::encoding::{decode_rest, encode_rest, name_hash, name_hash_of_path, split};
+use crate::plex::{Extras, Item, ItemKind};
+use plexmatch_matchkit::{has_file_named, name_key};
 
 /// Look-ups of a section in this process after which its snapshot is read into memory: a
 /// run that matches a few paths never pays for reading a whole section.
 pub const RESIDENT_AFTER: u32 = 256;
 
-/// The largest section held in memory. Items are held as plain `Item`s, about 700 bytes
-/// each with the reading's peak (`plexmatch bench batch`: peak RSS 96 → 132 MiB at 50,000
-/// items, 122 → 261 MiB at 100,000): beyond this size a section stays on SQLite, so that
-/// the memory target (≤ 150 MB at 100,000 items) holds.
-pub const RESIDENT_MAX_ITEMS: u32 = 60_000;
+/// The largest section held in memory. A held item costs about 170 bytes (its strings in
+/// one buffer, fixed-size records for it, its files and the name index); beyond this size
+/// a section stays on SQLite, so that the memory target (≤ 150 MB at 100,000 items) holds.
+pub const RESIDENT_MAX_ITEMS: u32 = 150_000;
 
 /// The version of a listing that could not be stored and is held in memory only: the
 /// newest there is, and held whatever the section's size.
 pub const HELD_VERSION: i64 = i64::MAX;
 
-/// One section's snapshot in memory, indexed by file name.
-pub struct ResidentSnapshot {
-    version: i64,
-    items: Vec<Item>,
-    /// The file-name hash of every file → the items holding one (indices into `items`).
-    by_name: HashMap<u32, Vec<u32>>,
+/// A piece of [`ResidentSnapshot::text`]: offset and length in bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Span(u32, u32);
+
+/// One item: its strings in the text, its files as a range of [`ResidentSnapshot::files`].
+#[derive(Debug, Clone, Copy, Default)]
+struct ItemRec {
+    key: Span,
+    title: Span,
+    extras: Span,
+    files: (u32, u32),
+    kind: u32,
 }
 
-impl ResidentSnapshot {
-    /// Indexes `items`, the snapshot at `version`.
-    pub fn new(version: i64, items: Vec<Item>) -> ResidentSnapshot {
-        let mut by_name: HashMap<u32, Vec<u32>> = HashMap::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            for f in &item.files {
-                let hash = name_hash(file_name(f).unwrap_or(f)) as u32;
-                let holders = by_name.entry(hash).or_default();
-                if holders.last() != Some(&(i as u32)) {
-                    holders.push(i as u32);
-                }
-            }
+/// One file: its prefix (index into the prefixes) and its rest as stored (title marked).
+#[derive(Debug, Clone, Copy)]
+struct FileRec {
+    prefix: u32,
+    rest: Span,
+}
+
+/// One section's snapshot in memory, indexed by file name, in a compact form that is
+/// also what the library cache stores between runs ([`ResidentSnapshot::to_bytes`]): a
+/// run reads one buffer instead of a row per file.
+pub struct ResidentSnapshot {
+    version: i64,
+    section_id: u32,
+    text: String,
+    prefixes: Vec<Span>,
+    items: Vec<ItemRec>,
+    files: Vec<FileRec>,
+    /// (file-name hash, item) for every file, sorted: the name index.
+    index: Vec<(u32, u32)>,
+}
+
+/// Builds a [`ResidentSnapshot`] from a section's snapshot rows, in any order.
+pub struct Builder {
+    section_id: u32,
+    text: String,
+    prefixes: Vec<Span>,
+    prefix_ids: HashMap<i64, u32>,
+    items: Vec<ItemRec>,
+    by_key: HashMap<RowKey, u32>,
+    /// (item, seq, file) for each file row.
+    rows: Vec<(u32, u32, FileRec, u32)>,
+}
+
+/// A rating key as the snapshot rows store it: a number or text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RowKey {
+    Int(i64),
+    Text(String),
+}
+
+impl Builder {
+    /// An empty builder for a section.
+    pub fn new(section_id: u32) -> Builder {
+        Builder {
+            section_id,
+            text: String::new(),
+            prefixes: Vec::new(),
+            prefix_ids: HashMap::new(),
+            items: Vec::new(),
+            by_key: HashMap::new(),
+            rows: Vec::new(),
         }
+    }
+
+    fn push(&mut self, s: &str) -> Span {
+        let at = self.text.len() as u32;
+        self.text.push_str(s);
+        Span(at, s.len() as u32)
+    }
+
+    /// A stored path prefix and its id.
+    pub fn prefix(&mut self, id: i64, path: &str) {
+        let span = self.push(path);
+        self.prefix_ids.insert(id, self.prefixes.len() as u32);
+        self.prefixes.push(span);
+    }
+
+    /// One snapshot row: the item's title, kind and extras come with its first file
+    /// (`seq` 0); `hash` is negative for an item without files.
+    #[allow(clippy::too_many_arguments)]
+    pub fn row(
+        &mut self,
+        key: RowKey,
+        seq: u32,
+        title: Option<&str>,
+        kind: ItemKind,
+        prefix: i64,
+        rest: &str,
+        hash: i64,
+        extras: Option<&str>,
+    ) {
+        let item = match self.by_key.get(&key) {
+            Some(&i) => i,
+            None => {
+                let i = self.items.len() as u32;
+                let key_span = match &key {
+                    RowKey::Int(n) => self.push(&n.to_string()),
+                    RowKey::Text(t) => self.push(t),
+                };
+                self.items.push(ItemRec {
+                    key: key_span,
+                    ..ItemRec::default()
+                });
+                self.by_key.insert(key, i);
+                i
+            }
+        };
+        if seq == 0 {
+            let title = self.push(title.unwrap_or(""));
+            let extras = self.push(extras.unwrap_or(""));
+            let rec = &mut self.items[item as usize];
+            rec.title = title;
+            rec.extras = extras;
+            rec.kind = kind_code(kind);
+        }
+        if hash >= 0 {
+            let prefix = self.prefix_ids.get(&prefix).copied().unwrap_or(u32::MAX);
+            let rest = self.push(rest);
+            self.rows
+                .push((item, seq, FileRec { prefix, rest }, hash as u32));
+        }
+    }
+
+    /// The snapshot at `version`, items in rating-key order (numbers first, as stored).
+    pub fn finish(mut self, version: i64) -> ResidentSnapshot {
+        // Items in key order, then each item's files in order.
+        let mut order: Vec<(RowKey, u32)> = self.by_key.drain().collect();
+        order.sort_unstable();
+        let mut new_index = vec![0u32; self.items.len()];
+        for (n, (_, old)) in order.iter().enumerate() {
+            new_index[*old as usize] = n as u32;
+        }
+        let mut items = vec![ItemRec::default(); self.items.len()];
+        for (old, rec) in self.items.iter().enumerate() {
+            items[new_index[old] as usize] = *rec;
+        }
+        self.rows
+            .sort_unstable_by_key(|r| (new_index[r.0 as usize], r.1));
+        let mut files = Vec::with_capacity(self.rows.len());
+        let mut index = Vec::with_capacity(self.rows.len());
+        let mut at = 0;
+        for (n, item) in items.iter_mut().enumerate() {
+            let start = files.len() as u32;
+            while at < self.rows.len() && new_index[self.rows[at].0 as usize] == n as u32 {
+                files.push(self.rows[at].2);
+                index.push((self.rows[at].3, n as u32));
+                at += 1;
+            }
+            item.files = (start, files.len() as u32);
+        }
+        index.sort_unstable();
+        index.dedup();
         ResidentSnapshot {
             version,
+            section_id: self.section_id,
+            text: self.text,
+            prefixes: self.prefixes,
             items,
-            by_name,
+            files,
+            index,
         }
+    }
+}
+
+/// What marks a stored copy, and its format.
+const MAGIC: &[u8; 8] = b"PMRES\x00\x00\x01";
+
+impl ResidentSnapshot {
+    /// Indexes `items`, the snapshot at `version` (a listing held in memory).
+    pub fn new(version: i64, items: Vec<Item>) -> ResidentSnapshot {
+        let section_id = items.first().map_or(0, |i| i.section_id);
+        let mut b = Builder::new(section_id);
+        let mut prefixes: HashMap<String, i64> = HashMap::new();
+        for item in &items {
+            let key = RowKey::Text(item.rating_key.clone());
+            if item.files.is_empty() {
+                b.row(
+                    key,
+                    0,
+                    Some(&item.title),
+                    item.kind,
+                    0,
+                    "",
+                    -1,
+                    item.extras.packed(),
+                );
+                continue;
+            }
+            for (seq, f) in item.files.iter().enumerate() {
+                let (prefix, rest) = split(f);
+                let id = match prefixes.get(prefix) {
+                    Some(&id) => id,
+                    None => {
+                        let id = prefixes.len() as i64;
+                        prefixes.insert(prefix.to_owned(), id);
+                        b.prefix(id, prefix);
+                        id
+                    }
+                };
+                let rest = encode_rest(rest, &item.title);
+                b.row(
+                    key.clone(),
+                    seq as u32,
+                    Some(&item.title),
+                    item.kind,
+                    id,
+                    &rest,
+                    name_hash_of_path(f),
+                    item.extras.packed(),
+                );
+            }
+        }
+        // A held listing keeps its own order.
+        let mut r = b.finish(version);
+        let order: HashMap<&str, usize> = items
+            .iter()
+            .enumerate()
+            .map(|(n, i)| (i.rating_key.as_str(), n))
+            .collect();
+        let mut recs: Vec<(usize, u32)> = (0..r.items.len() as u32)
+            .map(|i| (order[r.str(r.items[i as usize].key)], i))
+            .collect();
+        recs.sort_unstable();
+        let mut renumber = vec![0u32; recs.len()];
+        let items_sorted: Vec<ItemRec> = recs
+            .iter()
+            .enumerate()
+            .map(|(n, (_, old))| {
+                renumber[*old as usize] = n as u32;
+                r.items[*old as usize]
+            })
+            .collect();
+        r.items = items_sorted;
+        for e in r.index.iter_mut() {
+            e.1 = renumber[e.1 as usize];
+        }
+        r.index.sort_unstable();
+        r
+    }
+
+    fn str(&self, s: Span) -> &str {
+        &self.text[s.0 as usize..(s.0 + s.1) as usize]
     }
 
     /// Items it holds.
@@ -68,19 +287,259 @@ impl ResidentSnapshot {
         self.version
     }
 
+    /// Item `n` as the rest of plexmatch sees items.
+    fn item(&self, n: u32) -> Item {
+        let rec = &self.items[n as usize];
+        let title = self.str(rec.title);
+        let files = self.files[rec.files.0 as usize..rec.files.1 as usize]
+            .iter()
+            .map(|f| {
+                let prefix = self
+                    .prefixes
+                    .get(f.prefix as usize)
+                    .map_or("", |p| self.str(*p));
+                let rest = decode_rest(self.str(f.rest), title);
+                let mut path = String::with_capacity(prefix.len() + rest.len());
+                path.push_str(prefix);
+                path.push_str(&rest);
+                path
+            })
+            .collect();
+        let extras = self.str(rec.extras);
+        Item {
+            rating_key: self.str(rec.key).to_owned(),
+            title: title.to_owned(),
+            kind: kind_from_code(rec.kind),
+            section_id: self.section_id,
+            files,
+            extras: Extras::from_packed((!extras.is_empty()).then(|| extras.to_owned())),
+        }
+    }
+
+    /// Every item, in order.
+    pub fn items(&self) -> impl Iterator<Item = Item> + '_ {
+        (0..self.items.len() as u32).map(|n| self.item(n))
+    }
+
     /// Items with a file named like `file_name`, as the SQLite index would find them.
     pub fn items_named(&self, file_name: &str) -> Vec<Item> {
-        let Some(holders) = self.by_name.get(&(name_hash(file_name) as u32)) else {
-            return Vec::new();
-        };
-        let key = name_key(file_name);
+        let hash = name_hash(file_name) as u32;
+        let from = self.index.partition_point(|e| e.0 < hash);
+        let holders = self.index[from..].iter().take_while(|e| e.0 == hash);
+        let mut key = None;
         holders
-            .iter()
-            .map(|&i| &self.items[i as usize])
+            .map(|e| self.item(e.1))
             // Equal hashes are not equal names: check.
-            .filter(|item| has_file_named(&item.files, &key))
-            .cloned()
+            .filter(|item| {
+                has_file_named(&item.files, key.get_or_insert_with(|| name_key(file_name)))
+            })
             .collect()
+    }
+
+    /// The stored form: the text, every record, then the counts, a mark and a checksum
+    /// (the text first, so that reading it back keeps the buffer as the text).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(
+            TRAILER
+                + self.text.len()
+                + self.prefixes.len() * 8
+                + self.items.len() * 36
+                + self.files.len() * 12
+                + self.index.len() * 8,
+        );
+        out.extend_from_slice(self.text.as_bytes());
+        let mut put = |n: u32| out.extend_from_slice(&n.to_le_bytes());
+        for p in &self.prefixes {
+            put(p.0);
+            put(p.1);
+        }
+        for i in &self.items {
+            for n in [
+                i.key.0, i.key.1, i.title.0, i.title.1, i.extras.0, i.extras.1, i.files.0,
+                i.files.1, i.kind,
+            ] {
+                put(n);
+            }
+        }
+        for f in &self.files {
+            for n in [f.prefix, f.rest.0, f.rest.1] {
+                put(n);
+            }
+        }
+        for e in &self.index {
+            put(e.0);
+            put(e.1);
+        }
+        out.extend_from_slice(&self.version.to_le_bytes());
+        for n in [
+            self.section_id,
+            self.text.len() as u32,
+            self.prefixes.len() as u32,
+            self.items.len() as u32,
+            self.files.len() as u32,
+            self.index.len() as u32,
+        ] {
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        out.extend_from_slice(MAGIC);
+        let sum = checksum(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
+        out
+    }
+
+    /// Reads a stored form back; `None` if it is not one, is damaged (checksum, bounds,
+    /// text) or is for another section.
+    pub fn from_bytes(mut bytes: Vec<u8>, section_id: u32) -> Option<ResidentSnapshot> {
+        let len = bytes.len();
+        let trailer = bytes.get(len.checked_sub(TRAILER)?..)?;
+        let sum = u64::from_le_bytes(trailer[TRAILER - 8..].try_into().ok()?);
+        if &trailer[TRAILER - 16..TRAILER - 8] != MAGIC || checksum(&bytes[..len - 8]) != sum {
+            return None;
+        }
+        let mut t = Reader {
+            bytes: trailer,
+            at: 0,
+        };
+        let version = i64::from_le_bytes(t.take(8)?.try_into().ok()?);
+        let (stored_section, text_len, n_prefixes, n_items, n_files, n_index) =
+            (t.u32()?, t.u32()?, t.u32()?, t.u32()?, t.u32()?, t.u32()?);
+        let records = [(n_prefixes, 8), (n_items, 36), (n_files, 12), (n_index, 8)]
+            .iter()
+            .try_fold(0usize, |sum, (n, size)| {
+                sum.checked_add((*n as usize).checked_mul(*size)?)
+            })?;
+        if stored_section != section_id
+            || (text_len as usize)
+                .checked_add(records)?
+                .checked_add(TRAILER)?
+                != len
+        {
+            return None;
+        }
+        let mut r = Reader {
+            bytes: &bytes[..len - TRAILER],
+            at: text_len as usize,
+        };
+        let span = |r: &mut Reader<'_>| -> Option<Span> {
+            let s = Span(r.u32()?, r.u32()?);
+            (s.0.checked_add(s.1)? <= text_len).then_some(s)
+        };
+        let prefixes = (0..n_prefixes)
+            .map(|_| span(&mut r))
+            .collect::<Option<Vec<_>>>()?;
+        let items = (0..n_items)
+            .map(|_| {
+                let (key, title, extras) = (span(&mut r)?, span(&mut r)?, span(&mut r)?);
+                let files = (r.u32()?, r.u32()?);
+                let kind = r.u32()?;
+                (files.0 <= files.1 && files.1 <= n_files).then_some(ItemRec {
+                    key,
+                    title,
+                    extras,
+                    files,
+                    kind,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let files = (0..n_files)
+            .map(|_| {
+                let prefix = r.u32()?;
+                let rest = span(&mut r)?;
+                (prefix < n_prefixes || prefix == u32::MAX).then_some(FileRec { prefix, rest })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let index = (0..n_index)
+            .map(|_| {
+                let e = (r.u32()?, r.u32()?);
+                (e.1 < n_items).then_some(e)
+            })
+            .collect::<Option<Vec<_>>>()?;
+        if !index.is_sorted() {
+            return None;
+        }
+        // The buffer becomes the text without a copy.
+        bytes.truncate(text_len as usize);
+        let text = String::from_utf8(bytes).ok()?;
+        let on_boundaries = |s: &Span| {
+            text.is_char_boundary(s.0 as usize) && text.is_char_boundary((s.0 + s.1) as usize)
+        };
+        let spans_ok = prefixes.iter().all(on_boundaries)
+            && items.iter().all(|i| {
+                on_boundaries(&i.key) && on_boundaries(&i.title) && on_boundaries(&i.extras)
+            })
+            && files.iter().all(|f| on_boundaries(&f.rest));
+        spans_ok.then_some(ResidentSnapshot {
+            version,
+            section_id,
+            text,
+            prefixes,
+            items,
+            files,
+            index,
+        })
+    }
+}
+
+/// Bytes after the records: version, six counts, the mark and the checksum.
+const TRAILER: usize = 8 + 6 * 4 + 8 + 8;
+
+/// Reads little-endian numbers off a buffer, refusing to read past its end.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.bytes.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(s)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+}
+
+/// A 64-bit checksum of a stored copy, in four lanes of eight bytes (a damaged cache
+/// file gives a copy rebuilt from the snapshot, not wrong items).
+fn checksum(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut lanes = [K, K.rotate_left(17), K.rotate_left(31), K.rotate_left(47)];
+    let mut blocks = bytes.chunks_exact(32);
+    for b in &mut blocks {
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            let w = u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().expect("eight bytes"));
+            *lane = (*lane ^ w).wrapping_mul(K).rotate_left(29);
+        }
+    }
+    let mut h = bytes.len() as u64;
+    for lane in lanes {
+        h = (h ^ lane).wrapping_mul(K).rotate_left(31);
+    }
+    for &b in blocks.remainder() {
+        h = (h ^ u64::from(b)).wrapping_mul(K);
+    }
+    h ^ (h >> 29)
+}
+
+fn kind_code(kind: ItemKind) -> u32 {
+    match kind {
+        ItemKind::Movie => 1,
+        ItemKind::Episode => 2,
+        ItemKind::Show => 3,
+        ItemKind::Season => 4,
+        ItemKind::Other => 0,
+    }
+}
+
+fn kind_from_code(code: u32) -> ItemKind {
+    match code {
+        1 => ItemKind::Movie,
+        2 => ItemKind::Episode,
+        3 => ItemKind::Show,
+        4 => ItemKind::Season,
+        _ => ItemKind::Other,
     }
 }
 
@@ -140,6 +599,25 @@ impl Residents {
         }
     }
 
+    /// Claims the loading of the section (at `version`, holding `items`) now, whatever
+    /// the look-ups so far: `Load` unless it is held at that version already, being read,
+    /// or too large to hold. For a batch known to be large from its start.
+    pub fn claim(&self, section_id: u32, version: i64, items: u32) -> Lookup {
+        if items > RESIDENT_MAX_ITEMS && version != HELD_VERSION {
+            return Lookup::Sqlite;
+        }
+        let mut sections = self.sections.lock().unwrap_or_else(|p| p.into_inner());
+        let state = sections.entry(section_id).or_insert(State::Counting(0));
+        match state {
+            State::Ready(r) if r.version >= version => Lookup::Resident(Arc::clone(r)),
+            State::Loading => Lookup::Sqlite,
+            _ => {
+                *state = State::Loading;
+                Lookup::Load
+            }
+        }
+    }
+
     /// Finishes a [`Lookup::Load`]: the snapshot read, or `None` if it could not be.
     pub fn loaded(&self, section_id: u32, snapshot: Option<Arc<ResidentSnapshot>>) {
         let mut sections = self.sections.lock().unwrap_or_else(|p| p.into_inner());
@@ -156,7 +634,6 @@ impl Residents {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plex::ItemKind;
 
     fn item(key: &str, files: &[&str]) -> Item {
         Item {
@@ -186,6 +663,33 @@ mod tests {
             .collect();
         assert_eq!(keys, ["1", "2"], "each holder once");
         assert!(r.items_named("missing.mkv").is_empty());
+    }
+
+    #[test]
+    fn a_stored_copy_reads_back_as_the_same_items_and_a_damaged_one_not_at_all() {
+        let mut items = vec![
+            item("10", &["/data/movies/Amélie (2001)/Amélie (2001).mkv", "/data/movies/x/b.mkv"]),
+            item("2", &["C:\\Films\\Heat\\Heat.mkv"]),
+            item("abc", &[]),
+        ];
+        items[0].title = "Amélie (2001)".into();
+        items[0].extras = Extras::new(Some(2001), &["imdb://tt0211915".into()], &[]);
+        let r = ResidentSnapshot::new(42, items.clone());
+        let bytes = r.to_bytes();
+        let back = ResidentSnapshot::from_bytes(bytes.clone(), 1).expect("reads back");
+        assert_eq!(back.version(), 42);
+        assert_eq!(back.items().collect::<Vec<_>>(), items);
+        assert_eq!(back.items_named("AMÉLIE (2001).MKV"), vec![items[0].clone()]);
+        assert_eq!(back.items_named("heat.mkv"), vec![items[1].clone()]);
+        assert!(ResidentSnapshot::from_bytes(bytes.clone(), 2).is_none(), "another section");
+        for at in [0, bytes.len() / 2, bytes.len() - 20, bytes.len() - 1] {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0x40;
+            assert!(ResidentSnapshot::from_bytes(damaged, 1).is_none(), "byte {at} flipped");
+        }
+        for len in [0, 7, bytes.len() - 1] {
+            assert!(ResidentSnapshot::from_bytes(bytes[..len].to_vec(), 1).is_none(), "cut to {len}");
+        }
     }
 
     #[test]
