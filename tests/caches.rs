@@ -482,7 +482,9 @@ fn held_match_entries_answer_as_the_file_does_and_follow_this_processes_writes()
             .put(1, &path(i), &tester(), &i.to_string(), "/data/f.mkv")
             .unwrap();
     }
-    cache.put(1, &path(900), &other, "9", "/data/g.mkv").unwrap();
+    cache
+        .put(1, &path(900), &other, "9", "/data/g.mkv")
+        .unwrap();
     for round in 0..2 {
         for i in 0..400 {
             let got = cache.get(1, &path(i).to_uppercase(), &tester()).unwrap();
@@ -492,16 +494,36 @@ fn held_match_entries_answer_as_the_file_does_and_follow_this_processes_writes()
                 "round {round}"
             );
         }
-        assert!(cache.get(1, &path(900), &tester()).unwrap().is_none(), "another plugin's");
-        assert!(cache.get(2, &path(1), &tester()).unwrap().is_none(), "another section");
+        assert!(
+            cache.get(1, &path(900), &tester()).unwrap().is_none(),
+            "another plugin's"
+        );
+        assert!(
+            cache.get(2, &path(1), &tester()).unwrap().is_none(),
+            "another section"
+        );
     }
     cache.invalidate(1, &path(3), Some(&tester())).unwrap();
     assert!(cache.get(1, &path(3), &tester()).unwrap().is_none());
-    cache.put(1, &path(4), &tester(), "44", "/data/h.mkv").unwrap();
-    cache.put(1, &path(401), &tester(), "401", "/data/i.mkv").unwrap();
+    cache
+        .put(1, &path(4), &tester(), "44", "/data/h.mkv")
+        .unwrap();
+    cache
+        .put(1, &path(401), &tester(), "401", "/data/i.mkv")
+        .unwrap();
     let four = cache.get(1, &path(4), &tester()).unwrap().unwrap();
-    assert_eq!((four.rating_key.as_str(), four.file.as_str()), ("44", "/data/h.mkv"));
-    assert_eq!(cache.get(1, &path(401), &tester()).unwrap().unwrap().rating_key, "401");
+    assert_eq!(
+        (four.rating_key.as_str(), four.file.as_str()),
+        ("44", "/data/h.mkv")
+    );
+    assert_eq!(
+        cache
+            .get(1, &path(401), &tester())
+            .unwrap()
+            .unwrap()
+            .rating_key,
+        "401"
+    );
     cache.invalidate_plugin(&tester().name, Some(1)).unwrap();
     assert!(cache.get(1, &path(5), &tester()).unwrap().is_none());
     // What the run held agrees with the file, read by a run that holds nothing.
@@ -509,5 +531,12 @@ fn held_match_entries_answer_as_the_file_does_and_follow_this_processes_writes()
     for i in [3, 4, 5, 401] {
         assert!(fresh.get(1, &path(i), &tester()).unwrap().is_none());
     }
-    assert_eq!(fresh.get(1, &path(900), &other).unwrap().unwrap().rating_key, "9");
+    assert_eq!(
+        fresh
+            .get(1, &path(900), &other)
+            .unwrap()
+            .unwrap()
+            .rating_key,
+        "9"
+    );
 }

@@ -314,7 +314,10 @@ fn hold(plugins: &[Arc<Plugin>], backend: &Arc<Backend>, sections: &[Section]) {
             }
         }
     });
-    tracing::debug!("sections and match entries held in {:.0?}", started.elapsed());
+    tracing::debug!(
+        "sections and match entries held in {:.0?}",
+        started.elapsed()
+    );
 }
 
 /// Refreshes the missing or stale snapshots of `sections`, several at a time.

@@ -558,11 +558,7 @@ impl Backend {
     /// Reads the section's snapshot into memory (its stored copy, else its rows, storing a
     /// copy for the next run) and makes it the resident one; `None` if it cannot be read
     /// or is older than `version`.
-    fn load_resident(
-        &self,
-        section_id: u32,
-        version: i64,
-    ) -> Option<Arc<cache::ResidentSnapshot>> {
+    fn load_resident(&self, section_id: u32, version: i64) -> Option<Arc<cache::ResidentSnapshot>> {
         let started = Instant::now();
         let loaded = self
             .library
@@ -686,17 +682,37 @@ impl Drop for Backend {
 /// normalisation aside), else the file of the same name sharing the longest folder tail.
 pub fn best_file(files: &[String], path: &str) -> Option<String> {
     use plexmatch_matchkit::paths::{components, shared_tail};
-    let whole = name_key(path);
-    if let Some(f) = files.iter().find(|f| name_key(f) == whole) {
-        return Some(f.clone());
-    }
-    let name = name_key(file_name(path)?);
-    let mine = components(path);
-    files
+    let Some(name) = file_name(path).map(name_key) else {
+        let whole = name_key(path);
+        return files.iter().find(|f| name_key(f) == whole).cloned();
+    };
+    let named: Vec<&String> = files
         .iter()
-        .filter(|f| file_name(f).is_some_and(|n| name_key(n) == name))
+        .filter(|f| file_name(f).is_some_and(|n| has_key(n, &name)))
+        .collect();
+    // One file of that name is the answer whichever rule picks it: the common case, and
+    // it needs no whole-path key nor folder split.
+    if let [one] = named.as_slice() {
+        return Some((*one).clone());
+    }
+    let whole = name_key(path);
+    if let Some(f) = named.iter().find(|f| name_key(f) == whole) {
+        return Some((*f).clone());
+    }
+    let mine = components(path);
+    named
+        .into_iter()
         .max_by_key(|f| shared_tail(&components(f), &mine))
         .cloned()
+}
+
+/// Whether `name`'s [`name_key`] is `key`, without making the key of an ASCII name.
+pub fn has_key(name: &str, key: &str) -> bool {
+    if name.is_ascii() {
+        name.eq_ignore_ascii_case(key) && !key.bytes().any(|b| b.is_ascii_uppercase())
+    } else {
+        name_key(name) == key
+    }
 }
 
 /// Whether `files` holds `file` itself (case and Unicode normalisation aside).

@@ -55,8 +55,13 @@ pub fn name_hash_of_path(path: &str) -> i64 {
 
 /// The index key of a file name (see [`name_hash_of_path`]).
 pub fn name_hash(name: &str) -> i64 {
+    name_hash_of_key(&name_key(name))
+}
+
+/// The index key of a file name given its [`name_key`].
+pub fn name_hash_of_key(key: &str) -> i64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name_key(name).bytes() {
+    for b in key.bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }

@@ -165,7 +165,9 @@ impl MatchCache {
             .conns
             .healing(|| self.read_held(section_id, by))
             .unwrap_or_else(|e| {
-                tracing::warn!("cannot read the match cache's entries of section {section_id}: {e:#}");
+                tracing::warn!(
+                    "cannot read the match cache's entries of section {section_id}: {e:#}"
+                );
                 None
             });
         self.held.loaded(section_id, by, entries);

@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::encoding::{decode_rest, encode_rest, name_hash, name_hash_of_path, split};
+use super::encoding::{decode_rest, encode_rest, name_hash_of_key, name_hash_of_path, split};
 use crate::plex::{Extras, Item, ItemKind};
-use plexmatch_matchkit::{has_file_named, name_key};
+use plexmatch_matchkit::name_key;
 
 /// Look-ups of a section in this process after which its snapshot is read into memory: a
 /// run that matches a few paths never pays for reading a whole section.
@@ -323,15 +323,19 @@ impl ResidentSnapshot {
 
     /// Items with a file named like `file_name`, as the SQLite index would find them.
     pub fn items_named(&self, file_name: &str) -> Vec<Item> {
-        let hash = name_hash(file_name) as u32;
+        let key = name_key(file_name);
+        let hash = name_hash_of_key(&key) as u32;
         let from = self.index.partition_point(|e| e.0 < hash);
-        let holders = self.index[from..].iter().take_while(|e| e.0 == hash);
-        let mut key = None;
-        holders
+        self.index[from..]
+            .iter()
+            .take_while(|e| e.0 == hash)
             .map(|e| self.item(e.1))
             // Equal hashes are not equal names: check.
             .filter(|item| {
-                has_file_named(&item.files, key.get_or_insert_with(|| name_key(file_name)))
+                item.files.iter().any(|f| {
+                    plexmatch_matchkit::file_name(f)
+                        .is_some_and(|n| crate::backend::has_key(n, &key))
+                })
             })
             .collect()
     }
@@ -668,7 +672,13 @@ mod tests {
     #[test]
     fn a_stored_copy_reads_back_as_the_same_items_and_a_damaged_one_not_at_all() {
         let mut items = vec![
-            item("10", &["/data/movies/Amélie (2001)/Amélie (2001).mkv", "/data/movies/x/b.mkv"]),
+            item(
+                "10",
+                &[
+                    "/data/movies/Amélie (2001)/Amélie (2001).mkv",
+                    "/data/movies/x/b.mkv",
+                ],
+            ),
             item("2", &["C:\\Films\\Heat\\Heat.mkv"]),
             item("abc", &[]),
         ];
@@ -679,16 +689,28 @@ mod tests {
         let back = ResidentSnapshot::from_bytes(bytes.clone(), 1).expect("reads back");
         assert_eq!(back.version(), 42);
         assert_eq!(back.items().collect::<Vec<_>>(), items);
-        assert_eq!(back.items_named("AMÉLIE (2001).MKV"), vec![items[0].clone()]);
+        assert_eq!(
+            back.items_named("AMÉLIE (2001).MKV"),
+            vec![items[0].clone()]
+        );
         assert_eq!(back.items_named("heat.mkv"), vec![items[1].clone()]);
-        assert!(ResidentSnapshot::from_bytes(bytes.clone(), 2).is_none(), "another section");
+        assert!(
+            ResidentSnapshot::from_bytes(bytes.clone(), 2).is_none(),
+            "another section"
+        );
         for at in [0, bytes.len() / 2, bytes.len() - 20, bytes.len() - 1] {
             let mut damaged = bytes.clone();
             damaged[at] ^= 0x40;
-            assert!(ResidentSnapshot::from_bytes(damaged, 1).is_none(), "byte {at} flipped");
+            assert!(
+                ResidentSnapshot::from_bytes(damaged, 1).is_none(),
+                "byte {at} flipped"
+            );
         }
         for len in [0, 7, bytes.len() - 1] {
-            assert!(ResidentSnapshot::from_bytes(bytes[..len].to_vec(), 1).is_none(), "cut to {len}");
+            assert!(
+                ResidentSnapshot::from_bytes(bytes[..len].to_vec(), 1).is_none(),
+                "cut to {len}"
+            );
         }
     }
 
