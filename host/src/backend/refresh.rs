@@ -210,7 +210,7 @@ impl Backend {
         }
         let listing = self
             .plex
-            .list_section(section_id, item_type)
+            .list_section(section_id, item_type, info.map(|i| u64::from(i.item_count)))
             .inspect_err(failed)?;
         Ok(self.store_full(&section, info, listing, (started, requests), why_full))
     }

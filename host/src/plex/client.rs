@@ -376,11 +376,19 @@ impl PlexClient {
         Ok(self.list(&path, section_id, None)?.items)
     }
 
-    /// Every item of type `item_type` in a section, several pages at a time.
-    pub fn list_section(&self, section_id: u32, item_type: u32) -> Result<Listing, PlexError> {
+    /// Every item of type `item_type` in a section, several pages at a time. `expected`,
+    /// the count the section had before, lets the first pages be asked for together
+    /// (instead of the first alone, to learn the count); each is still checked against
+    /// the count the first page gives.
+    pub fn list_section(
+        &self,
+        section_id: u32,
+        item_type: u32,
+        expected: Option<u64>,
+    ) -> Result<Listing, PlexError> {
         // includeGuids: the external ids (imdb://, tmdb://, tvdb://) plugins may match on.
         let path = format!("/library/sections/{section_id}/all?includeGuids=1&type={item_type}");
-        self.list(&path, section_id, None)
+        self.list_from(&path, section_id, None, expected)
     }
 
     /// The items of type `item_type` in a section changed (or added) after `since`, by
@@ -395,7 +403,7 @@ impl PlexClient {
         let path = format!(
             "/library/sections/{section_id}/all?includeGuids=1&type={item_type}&updatedAt>>={since}"
         );
-        self.list(&path, section_id, Some(since))
+        self.list_from(&path, section_id, Some(since), None)
     }
 
     /// One item by rating key; the URL is built from the key, never from `key` (W25).
@@ -422,8 +430,48 @@ impl PlexClient {
     /// failure stops the pages not yet asked for, and the failure of the earliest page is
     /// the one reported.
     fn list(&self, path: &str, section_id: u32, since: Option<u64>) -> Result<Listing, PlexError> {
+        self.list_from(path, section_id, since, None)
+    }
+
+    /// A listing, its first pages asked for together when `expected` says there are
+    /// several (see [`PlexClient::list_section`]).
+    fn list_from(
+        &self,
+        path: &str,
+        section_id: u32,
+        since: Option<u64>,
+        expected: Option<u64>,
+    ) -> Result<Listing, PlexError> {
         let size = self.page_size;
-        let first = self.page(path, section_id, 1, None, since)?;
+        let together = expected
+            .map_or(1, |n| (n as usize).div_ceil(size))
+            .clamp(1, self.pages_in_flight.max(1));
+        let mut firsts = if together == 1 {
+            vec![self.page(path, section_id, 1, None, since)]
+        } else {
+            let (pages, sent): (Vec<_>, Vec<u64>) = std::thread::scope(|scope| {
+                let handles: Vec<_> = (1..=together)
+                    .map(|n| {
+                        scope.spawn(move || {
+                            let before = thread_requests();
+                            let page = self.page(path, section_id, n, None, since);
+                            (page, thread_requests() - before)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            (Err(PlexError::BadResponse(format!("GET {path}: a page thread failed"))), 0)
+                        })
+                    })
+                    .unzip()
+            });
+            THREAD_REQUESTS.with(|c| c.set(c.get() + sent.iter().sum::<u64>()));
+            pages
+        };
+        let first = firsts.remove(0)?;
         let total = first.total;
         let pages = (total as usize).div_ceil(size).max(1);
         // Pages are appended as soon as the ones before them are in, so that a large
@@ -438,13 +486,25 @@ impl PlexClient {
             appended: 0,
             waiting: std::collections::BTreeMap::new(),
         });
-        assembly
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .arrive(1, Ok(first));
-        if pages > 1 {
-            let next = std::sync::atomic::AtomicUsize::new(2);
-            let failed = std::sync::atomic::AtomicBool::new(false);
+        let early_failure = {
+            let mut a = assembly.lock().unwrap_or_else(|p| p.into_inner());
+            a.arrive(1, Ok(first));
+            // Pages asked for with the first are held to the count it gave, as any other
+            // page is; those past the end (the section shrank) hold nothing and are dropped.
+            for (n, page) in (2..).zip(firsts).filter(|(n, _)| *n <= pages) {
+                let page = page.and_then(|p| match p.total {
+                    t if t == total => Ok(p),
+                    t => Err(PlexError::BadResponse(format!(
+                        "GET {path} (page {n}): totalSize changed from {total} to {t} between pages"
+                    ))),
+                });
+                a.arrive(n, page);
+            }
+            a.waiting.values().any(Result::is_err)
+        };
+        if pages > together {
+            let next = std::sync::atomic::AtomicUsize::new(together + 1);
+            let failed = std::sync::atomic::AtomicBool::new(early_failure);
             let worker = || {
                 let before = thread_requests();
                 while !failed.load(Ordering::SeqCst) {
@@ -463,7 +523,7 @@ impl PlexClient {
                 }
                 thread_requests() - before
             };
-            let workers = self.pages_in_flight.min(pages - 1);
+            let workers = self.pages_in_flight.min(pages - together);
             if workers <= 1 {
                 worker();
             } else {
