@@ -207,8 +207,11 @@ impl LibraryCache {
         self.conns.healing(|| {
             {
                 let mut conn = self.conn();
+                let t0 = std::time::Instant::now();
+                conn.pragma_update(None, "cache_size", -65536)?;
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 tx.execute("DELETE FROM entries WHERE section_id = ?1", [section_id])?;
+                tracing::debug!("TIMING delete {:?}", t0.elapsed());
                 tx.execute("DELETE FROM residents WHERE section_id = ?1", [section_id])?;
                 insert_items(&tx, section_id, items)?;
                 let now = db::now();
@@ -218,7 +221,10 @@ impl LibraryCache {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?2, 0, ?6)",
                     params![section_id, now, items.len() as i64, db::now_millis(), newest_update, version],
                 )?;
+                tracing::debug!("TIMING inserted {:?}", t0.elapsed());
                 tx.commit()?;
+                tracing::debug!("TIMING committed {:?}", t0.elapsed());
+                conn.pragma_update(None, "cache_size", -2000)?;
             }
             self.enforce_limit(Some(section_id))?;
             Ok(())
