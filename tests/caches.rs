@@ -540,3 +540,61 @@ fn held_match_entries_answer_as_the_file_does_and_follow_this_processes_writes()
         "9"
     );
 }
+
+#[test]
+fn a_full_listing_over_a_snapshot_stores_exactly_what_a_fresh_store_would() {
+    // Only the items that differ are rewritten; what is read back must be the listing, as
+    // if it had been stored into an empty cache.
+    let before = items(1, 400);
+    let mut after: Vec<Item> = before.clone();
+    after.retain(|i| i.rating_key != "7" && i.rating_key != "250"); // deleted
+    after[3].files = vec!["/data/s1/renamed/Other Name.mkv".into()]; // a file renamed
+    after[10].title = "Retitled".into(); // retitled
+    after[11]
+        .files
+        .push("/data/s1/extra/second part.mkv".into()); // a second file
+    after[12].extras = plexmatch::plex::Extras::new(Some(1999), &["imdb://tt0000012".into()], &[]);
+    after[13].kind = ItemKind::Episode;
+    let mut added = item(5000, "Brand New", &["/data/s1/Brand New/Brand New.mkv"]);
+    added.section_id = 1;
+    after.push(added);
+    let mut text_key = item(0, "Text Key", &["/data/s1/t/Text Key.mkv"]);
+    text_key.rating_key = "plex://movie/abc".into();
+    text_key.section_id = 1;
+    after.push(text_key);
+
+    let dir = tempfile::tempdir().unwrap();
+    let cache = LibraryCache::open(dir.path(), u64::MAX).unwrap();
+    cache.replace_snapshot(1, &before, None).unwrap();
+    cache.replace_snapshot(1, &after, None).unwrap();
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = LibraryCache::open(fresh_dir.path(), u64::MAX).unwrap();
+    fresh.replace_snapshot(1, &after, None).unwrap();
+
+    let sorted = |mut v: Vec<Item>| {
+        v.sort_by(|a, b| a.rating_key.cmp(&b.rating_key));
+        v
+    };
+    let stored = sorted(cache.snapshot_items(1).unwrap());
+    assert_eq!(stored, sorted(fresh.snapshot_items(1).unwrap()));
+    assert_eq!(stored, sorted(after.clone()));
+    for name in [
+        "Other Name.mkv",
+        "second part.mkv",
+        "Brand New.mkv",
+        "Text Key.mkv",
+    ] {
+        assert_eq!(
+            cache.items_by_file_name(1, name).unwrap().len(),
+            1,
+            "{name}"
+        );
+    }
+    let old_name = before[3].files[0].rsplit('/').next().unwrap();
+    assert!(cache.items_by_file_name(1, old_name).unwrap().is_empty());
+    assert!(cache.item(1, "7").unwrap().is_none(), "deleted");
+    assert_eq!(
+        cache.snapshot_info(1).unwrap().unwrap().item_count,
+        after.len() as u32
+    );
+}

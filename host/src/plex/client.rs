@@ -463,7 +463,12 @@ impl PlexClient {
                     .into_iter()
                     .map(|h| {
                         h.join().unwrap_or_else(|_| {
-                            (Err(PlexError::BadResponse(format!("GET {path}: a page thread failed"))), 0)
+                            (
+                                Err(PlexError::BadResponse(format!(
+                                    "GET {path}: a page thread failed"
+                                ))),
+                                0,
+                            )
                         })
                     })
                     .unzip()
