@@ -239,6 +239,7 @@ impl Backend {
         let count = listing.items.len();
         if stored {
             self.forget_snapshot(section.id);
+            drop(listing);
         } else {
             // Not on disk: serve this listing from memory for the TTL rather than list the
             // section again for every path.
@@ -272,6 +273,7 @@ impl Backend {
             section.title,
             started.elapsed() - listed
         );
+        release_freed_memory();
         let r = Refreshed {
             items: count,
             changed: count,
@@ -286,5 +288,16 @@ impl Backend {
             started.elapsed()
         );
         r
+    }
+}
+
+/// Gives the memory a full listing freed back to the system: glibc keeps freed heap for
+/// reuse, so a run that listed a 100,000-item section held on to its peak (about 50 MiB
+/// more) for the rest of the run.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap pages to the system.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
