@@ -504,7 +504,7 @@ impl Matcher {
         let mut items = Vec::with_capacity(claimed.len());
         let mut matched = None;
         for c in &claimed {
-            let served = instance.served(&c.rating_key).cloned();
+            let served = instance.take_served(&c.rating_key);
             let (item, file) = self
                 .backend
                 .confirm(
@@ -512,7 +512,7 @@ impl Matcher {
                     path,
                     &c.rating_key,
                     matched_file.as_deref(),
-                    served.as_ref(),
+                    served,
                     || instance.charge_request(),
                 )
                 .map_err(|why| {

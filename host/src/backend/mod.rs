@@ -15,7 +15,7 @@ use crate::servers::{self, ServerIdentity};
 
 mod refresh;
 
-use plexmatch_matchkit::{file_name, has_file_named, name_key};
+use plexmatch_matchkit::{file_name, name_key};
 pub use refresh::Refreshed;
 
 /// How long an empty title search is trusted. Plex indexes a new file within a minute or
@@ -615,12 +615,12 @@ impl Backend {
         path: &str,
         rating_key: &str,
         matched_file: Option<&str>,
-        known: Option<&Item>,
+        known: Option<Item>,
         charge: impl FnOnce() -> Result<(), String>,
     ) -> Result<(Item, String), String> {
         let name = file_name(path).ok_or_else(|| format!("{path:?} has no file name"))?;
         let key = name_key(name);
-        let item = match known.cloned() {
+        let item = match known {
             Some(i) => i,
             None => match self.item_at_hand(section_id, rating_key) {
                 Some((r, _)) => r,
@@ -654,7 +654,11 @@ impl Backend {
             };
             return Ok((item, file));
         }
-        if !has_file_named(&item.files, &key) {
+        if !item
+            .files
+            .iter()
+            .any(|f| file_name(f).is_some_and(|n| has_key(n, &key)))
+        {
             return Err(format!(
                 "item {rating_key} ({:?}) has no file named {name:?}",
                 item.title

@@ -37,8 +37,9 @@ impl Host for State {
                     super::plex::keys(&items)
                 )
             });
-            s.serve(&items);
-            Some(items.iter().map(to_wit_item).collect())
+            let wit = items.iter().map(to_wit_item).collect();
+            s.serve_owned(items);
+            Some(wit)
         })
     }
 

@@ -120,7 +120,7 @@ impl Host for State {
                     &path,
                     &rating_key,
                     matched_file.as_deref(),
-                    known.as_ref(),
+                    known,
                     || s.charge_request(),
                 )
                 .map_err(CacheError::Rejected)?;

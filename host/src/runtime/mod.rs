@@ -643,6 +643,11 @@ impl Instance {
         self.store.data().served.get(rating_key)
     }
 
+    /// Takes the item the host served during the last call under this rating key.
+    pub fn take_served(&mut self, rating_key: &str) -> Option<crate::plex::Item> {
+        self.store.data_mut().served.remove(rating_key)
+    }
+
     fn begin_call(&mut self) {
         let data = self.store.data_mut();
         data.served.clear();

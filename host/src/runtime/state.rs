@@ -283,6 +283,13 @@ impl State {
             self.served.insert(i.rating_key.clone(), i.clone());
         }
     }
+
+    /// Like [`State::serve`], for items the caller no longer needs (no copy of them).
+    pub fn serve_owned(&mut self, items: Vec<Item>) {
+        for i in items {
+            self.served.insert(i.rating_key.clone(), i);
+        }
+    }
 }
 
 impl WasiView for State {
