@@ -873,7 +873,8 @@ fn key_value(rating_key: &str) -> Value {
     }
 }
 
-fn kind_code(kind: ItemKind) -> i64 {
+/// An item kind as stored.
+pub(super) fn kind_code(kind: ItemKind) -> i64 {
     match kind {
         ItemKind::Movie => 1,
         ItemKind::Episode => 2,
@@ -883,7 +884,8 @@ fn kind_code(kind: ItemKind) -> i64 {
     }
 }
 
-fn kind_from_code(code: i64) -> ItemKind {
+/// An item kind from its stored code.
+pub(super) fn kind_from_code(code: i64) -> ItemKind {
     match code {
         1 => ItemKind::Movie,
         2 => ItemKind::Episode,

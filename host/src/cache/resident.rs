@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::encoding::{decode_rest, encode_rest, name_hash_of_key, name_hash_of_path, split};
+use super::library::{kind_code, kind_from_code};
 use crate::plex::{Extras, Item, ItemKind};
 use plexmatch_matchkit::name_key;
 
@@ -141,7 +142,7 @@ impl Builder {
             let rec = &mut self.items[item as usize];
             rec.title = title;
             rec.extras = extras;
-            rec.kind = kind_code(kind);
+            rec.kind = kind_code(kind) as u32;
         }
         if hash >= 0 {
             let prefix = self.prefix_ids.get(&prefix).copied().unwrap_or(u32::MAX);
@@ -309,7 +310,7 @@ impl ResidentSnapshot {
         Item {
             rating_key: self.str(rec.key).to_owned(),
             title: title.to_owned(),
-            kind: kind_from_code(rec.kind),
+            kind: kind_from_code(i64::from(rec.kind)),
             section_id: self.section_id,
             files,
             extras: Extras::from_packed((!extras.is_empty()).then(|| extras.to_owned())),
@@ -527,26 +528,6 @@ fn checksum(bytes: &[u8]) -> u64 {
     h ^ (h >> 29)
 }
 
-fn kind_code(kind: ItemKind) -> u32 {
-    match kind {
-        ItemKind::Movie => 1,
-        ItemKind::Episode => 2,
-        ItemKind::Show => 3,
-        ItemKind::Season => 4,
-        ItemKind::Other => 0,
-    }
-}
-
-fn kind_from_code(code: u32) -> ItemKind {
-    match code {
-        1 => ItemKind::Movie,
-        2 => ItemKind::Episode,
-        3 => ItemKind::Show,
-        4 => ItemKind::Season,
-        _ => ItemKind::Other,
-    }
-}
-
 /// Where a section stands.
 enum State {
     /// Looked up this many times, not resident yet.
@@ -576,6 +557,17 @@ impl Residents {
     /// How a look-up in the section, whose snapshot is at `version` and holds `items`,
     /// should be served.
     pub fn lookup(&self, section_id: u32, version: i64, items: u32) -> Lookup {
+        self.next(section_id, version, items, false)
+    }
+
+    /// Claims the loading of the section (at `version`, holding `items`) now, whatever
+    /// the look-ups so far: `Load` unless it is held at that version already, being read,
+    /// or too large to hold. For a batch known to be large from its start.
+    pub fn claim(&self, section_id: u32, version: i64, items: u32) -> Lookup {
+        self.next(section_id, version, items, true)
+    }
+
+    fn next(&self, section_id: u32, version: i64, items: u32, claim: bool) -> Lookup {
         if items > RESIDENT_MAX_ITEMS && version != HELD_VERSION {
             return Lookup::Sqlite;
         }
@@ -593,31 +585,12 @@ impl Residents {
             State::Loading => Lookup::Sqlite,
             State::Counting(n) => {
                 *n += 1;
-                if *n >= RESIDENT_AFTER {
+                if claim || *n >= RESIDENT_AFTER {
                     *state = State::Loading;
                     Lookup::Load
                 } else {
                     Lookup::Sqlite
                 }
-            }
-        }
-    }
-
-    /// Claims the loading of the section (at `version`, holding `items`) now, whatever
-    /// the look-ups so far: `Load` unless it is held at that version already, being read,
-    /// or too large to hold. For a batch known to be large from its start.
-    pub fn claim(&self, section_id: u32, version: i64, items: u32) -> Lookup {
-        if items > RESIDENT_MAX_ITEMS && version != HELD_VERSION {
-            return Lookup::Sqlite;
-        }
-        let mut sections = self.sections.lock().unwrap_or_else(|p| p.into_inner());
-        let state = sections.entry(section_id).or_insert(State::Counting(0));
-        match state {
-            State::Ready(r) if r.version >= version => Lookup::Resident(Arc::clone(r)),
-            State::Loading => Lookup::Sqlite,
-            _ => {
-                *state = State::Loading;
-                Lookup::Load
             }
         }
     }
