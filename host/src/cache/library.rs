@@ -10,10 +10,10 @@ use anyhow::Result;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::compact::{Builder, ResidentSnapshot, RowKey};
 use super::db;
 use super::encoding::{decode_rest, encode_rest, name_hash, name_hash_of_path, split};
 use super::pool::Pool;
-use super::resident::{Builder, ResidentSnapshot, RowKey};
 use super::stats::{Counts, Stats};
 use super::usage::Touches;
 use crate::plex::{Extras, Item, ItemKind, Section, SectionKind};

@@ -1,5 +1,6 @@
 //! The disk caches (SQLite): the library cache and the match cache, in the data dir.
 
+mod compact;
 mod db;
 mod encoding;
 mod held;
