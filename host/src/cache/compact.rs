@@ -139,13 +139,24 @@ impl Builder {
     }
 
     /// The snapshot at `version`, items in rating-key order (numbers first, as stored).
-    pub fn finish(mut self, version: i64) -> ResidentSnapshot {
-        // Items in key order, then each item's files in order.
-        let mut order: Vec<(RowKey, u32)> = self.by_key.drain().collect();
-        order.sort_unstable();
-        let mut new_index = vec![0u32; self.items.len()];
-        for (n, (_, old)) in order.iter().enumerate() {
-            new_index[*old as usize] = n as u32;
+    pub fn finish(self, version: i64) -> ResidentSnapshot {
+        self.finish_ordered(version, true)
+    }
+
+    /// Like [`Builder::finish`], items in the order their first rows came.
+    pub fn finish_in_arrival_order(self, version: i64) -> ResidentSnapshot {
+        self.finish_ordered(version, false)
+    }
+
+    fn finish_ordered(mut self, version: i64, by_key: bool) -> ResidentSnapshot {
+        // Items in order, then each item's files in order.
+        let mut new_index: Vec<u32> = (0..self.items.len() as u32).collect();
+        if by_key {
+            let mut order: Vec<(RowKey, u32)> = self.by_key.drain().collect();
+            order.sort_unstable();
+            for (n, (_, old)) in order.iter().enumerate() {
+                new_index[*old as usize] = n as u32;
+            }
         }
         let mut items = vec![ItemRec::default(); self.items.len()];
         for (old, rec) in self.items.iter().enumerate() {
@@ -228,31 +239,7 @@ impl ResidentSnapshot {
             }
         }
         // A held listing keeps its own order.
-        let mut r = b.finish(version);
-        let order: HashMap<&str, usize> = items
-            .iter()
-            .enumerate()
-            .map(|(n, i)| (i.rating_key.as_str(), n))
-            .collect();
-        let mut recs: Vec<(usize, u32)> = (0..r.items.len() as u32)
-            .map(|i| (order[r.str(r.items[i as usize].key)], i))
-            .collect();
-        recs.sort_unstable();
-        let mut renumber = vec![0u32; recs.len()];
-        let items_sorted: Vec<ItemRec> = recs
-            .iter()
-            .enumerate()
-            .map(|(n, (_, old))| {
-                renumber[*old as usize] = n as u32;
-                r.items[*old as usize]
-            })
-            .collect();
-        r.items = items_sorted;
-        for e in r.index.iter_mut() {
-            e.1 = renumber[e.1 as usize];
-        }
-        r.index.sort_unstable();
-        r
+        b.finish_in_arrival_order(version)
     }
 
     fn str(&self, s: Span) -> &str {

@@ -70,40 +70,34 @@ impl Held {
 
     /// How the look-up of `key` (a normalised path) by `by` in the section is served.
     pub fn lookup(&self, section_id: u32, by: &Decider, key: &str) -> Lookup {
+        self.next(section_id, by, Some(key))
+    }
+
+    /// Claims the reading of `by`'s entries in the section now, whatever the look-ups so
+    /// far: whether the caller is to read them (not held, not being read, not too many).
+    pub fn claim(&self, section_id: u32, by: &Decider) -> bool {
+        matches!(self.next(section_id, by, None), Lookup::Load)
+    }
+
+    /// One look-up of `key`, or a claim (`None`).
+    fn next(&self, section_id: u32, by: &Decider, key: Option<&str>) -> Lookup {
         let mut sets = self.sets();
         if Self::state(&mut sets, section_id, by).is_none() {
             sets.push((section_id, by.clone(), State::Counting(0)));
         }
         let state = Self::state(&mut sets, section_id, by).expect("just added");
         match state {
-            State::Ready(entries) => Lookup::Held(entries.get(key).cloned()),
+            State::Ready(entries) => Lookup::Held(key.and_then(|k| entries.get(k).cloned())),
             State::Loading | State::TooMany => Lookup::Sqlite,
             State::Counting(n) => {
                 *n += 1;
-                if *n >= HELD_AFTER {
+                if key.is_none() || *n >= HELD_AFTER {
                     *state = State::Loading;
                     Lookup::Load
                 } else {
                     Lookup::Sqlite
                 }
             }
-        }
-    }
-
-    /// Claims the reading of `by`'s entries in the section now, whatever the look-ups so
-    /// far: whether the caller is to read them (not held, not being read, not too many).
-    pub fn claim(&self, section_id: u32, by: &Decider) -> bool {
-        let mut sets = self.sets();
-        if Self::state(&mut sets, section_id, by).is_none() {
-            sets.push((section_id, by.clone(), State::Counting(0)));
-        }
-        let state = Self::state(&mut sets, section_id, by).expect("just added");
-        match state {
-            State::Counting(_) => {
-                *state = State::Loading;
-                true
-            }
-            _ => false,
         }
     }
 

@@ -825,12 +825,8 @@ fn read_resident(
     )?;
     let mut rows = st.query([section_id])?;
     while let Some(r) = rows.next()? {
-        let key = match r.get_ref(0)? {
-            rusqlite::types::ValueRef::Integer(i) => RowKey::Int(i),
-            other => RowKey::Text(key_text(&other.into())),
-        };
         b.row(
-            key,
+            row_key(r.get_ref(0)?),
             r.get(1)?,
             r.get_ref(2)?.as_str_or_null()?,
             kind_from_code(r.get(3)?),
