@@ -2,15 +2,16 @@
 //! order, with memory bounded by a window of paths in flight (not by the batch size).
 //!
 //! A reader thread takes paths from the input (never more than a window ahead of the
-//! oldest unanswered one); each worker thread owns one [`Matcher`] (one plugin instance,
-//! replaced after a trap); the calling thread dispatches paths and emits answers.
+//! oldest unanswered one) into a queue; each worker thread owns one [`Matcher`] (one
+//! plugin instance, replaced after a trap) and takes paths from the queue a chunk at a
+//! time; the calling thread emits the answers.
 //! Before the first path is matched, the engine brings the chosen sections' snapshots up
 //! to date once, several sections at a time: a section with no snapshot is listed, a
 //! stale one asks for the items changed since it was taken (two requests when little
 //! changed) — cheaper than checking even one path's cached match with a request. Every
 //! snapshot refreshed during the batch stays in use until the batch ends.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -63,20 +64,65 @@ pub struct Answer {
     pub more_ready: bool,
 }
 
-/// What the engine's main loop hears about: input from the reader thread, answers from
-/// the workers.
-enum Event {
-    Path(usize, Input),
-    End,
-    Done(Vec<Answer>),
-}
-
-/// Paths handed to a worker at once when many are waiting: one hand-over (and one thread
-/// wake-up each way) per chunk instead of per path.
+/// Paths a worker takes at once when many are waiting: one hand-over (and one answer
+/// message) per chunk instead of per path.
 const CHUNK: usize = 32;
 
-/// Paths for one worker, and when they were handed over.
-type Job = (Vec<(usize, Input)>, Instant);
+/// What the reader, the workers and the calling thread share: the paths read and not yet
+/// taken, and how far each side has got. Workers take paths themselves, so that a busy
+/// batch wakes no thread per path: the reader wakes a worker only when one is idle, and
+/// is woken only when it waits for room in the window.
+struct Queue {
+    paths: VecDeque<(usize, Input)>,
+    /// Paths read so far.
+    read: usize,
+    /// The input is exhausted.
+    ended: bool,
+    /// Workers may take paths (the sections are up to date and held).
+    open: bool,
+    /// Answers emitted: the reader stays within the window of it.
+    emitted: usize,
+    /// Workers waiting for paths.
+    idle: usize,
+    /// Whether the reader waits for room, and the calling thread for the first paths.
+    reader_waits: bool,
+    caller_waits: bool,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Workers wait here for paths.
+    work: Condvar,
+    /// The reader waits here for room in the window.
+    room: Condvar,
+    /// The calling thread waits here for the first paths.
+    arrived: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The next paths for a worker, when they were taken, or `None` when there are none
+    /// left to take.
+    fn take(&self, workers: usize) -> Option<(Vec<(usize, Input)>, Instant)> {
+        let mut q = self.lock();
+        loop {
+            if q.open && !q.paths.is_empty() {
+                let n = q.paths.len().div_ceil(workers).clamp(1, CHUNK);
+                let paths: Vec<_> = q.paths.drain(..n).collect();
+                return Some((paths, Instant::now()));
+            }
+            if q.open && q.ended {
+                return None;
+            }
+            q.idle += 1;
+            q = self.work.wait(q).unwrap_or_else(|p| p.into_inner());
+            q.idle -= 1;
+        }
+    }
+}
 
 /// Matches every path of `paths` against `sections` with the plugin chain `plugins` and
 /// calls `emit` with each answer, in
@@ -94,22 +140,31 @@ pub fn run<P: Into<Input>>(
     let workers = options.workers.clamp(1, MAX_WORKERS);
     let window = options.window.max(workers);
     let _pin = backend.pin_snapshots();
-    // How many answers were emitted: the reader stays within `window` of it.
-    let emitted = Arc::new((Mutex::new(0usize), Condvar::new()));
-    let (event_tx, events) = mpsc::channel::<Event>();
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(workers);
-    let job_rx = Arc::new(Mutex::new(job_rx));
+    let shared = Shared {
+        queue: Mutex::new(Queue {
+            paths: VecDeque::new(),
+            read: 0,
+            ended: false,
+            open: false,
+            emitted: 0,
+            idle: 0,
+            reader_waits: false,
+            caller_waits: false,
+        }),
+        work: Condvar::new(),
+        room: Condvar::new(),
+        arrived: Condvar::new(),
+    };
+    let shared = &shared;
+    let (answer_tx, answers) = mpsc::channel::<Vec<Answer>>();
 
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            let job_rx = Arc::clone(&job_rx);
-            let event_tx = event_tx.clone();
+            let answer_tx = answer_tx.clone();
             let mut matcher = Chain::new(plugins, backend);
             matcher.set_explain(options.explain);
             scope.spawn(move || {
-                loop {
-                    let job = job_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    let Ok((paths, dispatched)) = job else { break };
+                while let Some((paths, taken)) = shared.take(workers) {
                     let answers = paths
                         .into_iter()
                         .map(|(index, input)| {
@@ -121,7 +176,7 @@ pub fn run<P: Into<Input>>(
                                         index,
                                         result: input_error(shown, why),
                                         latency: started.elapsed(),
-                                        turnaround: dispatched.elapsed(),
+                                        turnaround: taken.elapsed(),
                                         more_ready: false,
                                     };
                                 }
@@ -141,44 +196,53 @@ pub fn run<P: Into<Input>>(
                                 index,
                                 result,
                                 latency: started.elapsed(),
-                                turnaround: dispatched.elapsed(),
+                                turnaround: taken.elapsed(),
                                 more_ready: false,
                             }
                         })
                         .collect();
-                    if event_tx.send(Event::Done(answers)).is_err() {
+                    if answer_tx.send(answers).is_err() {
                         break;
                     }
                 }
             });
         }
+        // The calling thread hears only from the workers: once they have all stopped,
+        // every answer has been sent.
+        drop(answer_tx);
 
-        let reader_emitted = Arc::clone(&emitted);
-        let reader_tx = event_tx.clone();
         scope.spawn(move || {
-            let (lock, cvar) = &*reader_emitted;
-            for (index, path) in paths.map(Into::into).enumerate() {
-                let mut done = lock.lock().unwrap_or_else(|p| p.into_inner());
-                while index >= *done + window {
-                    done = cvar.wait(done).unwrap_or_else(|p| p.into_inner());
+            for path in paths.map(Into::into) {
+                let mut q = shared.lock();
+                while q.read >= q.emitted + window {
+                    q.reader_waits = true;
+                    q = shared.room.wait(q).unwrap_or_else(|p| p.into_inner());
                 }
-                drop(done);
-                if reader_tx.send(Event::Path(index, path)).is_err() {
-                    return;
+                q.reader_waits = false;
+                let index = q.read;
+                q.read += 1;
+                q.paths.push_back((index, path));
+                if q.open && q.idle > 0 {
+                    shared.work.notify_one();
+                }
+                if q.caller_waits {
+                    shared.arrived.notify_one();
                 }
             }
-            let _ = reader_tx.send(Event::End);
+            shared.lock().ended = true;
+            shared.work.notify_all();
+            shared.arrived.notify_one();
         });
-        drop(event_tx);
 
         // The first path, or the end of an empty input, before any request.
-        let mut head: Vec<(usize, Input)> = Vec::new();
-        let mut ended = false;
-        match events.recv() {
-            Ok(Event::Path(i, p)) => head.push((i, p)),
-            Ok(Event::Done(_)) => unreachable!("nothing was dispatched yet"),
-            Ok(Event::End) | Err(_) => ended = true,
-        }
+        let ended = {
+            let mut q = shared.lock();
+            while q.paths.is_empty() && !q.ended {
+                q.caller_waits = true;
+                q = shared.arrived.wait(q).unwrap_or_else(|p| p.into_inner());
+            }
+            q.paths.is_empty()
+        };
         // The request plan. A section with no snapshot at all is listed first whatever the
         // batch's size: on a cold data dir every title-search HIGH needs the listing anyway
         // for its uniqueness check (W29), and every miss ends in it, so searching first only
@@ -187,72 +251,61 @@ pub fn run<P: Into<Input>>(
         // matching against it would cost a request per cached match to verify.
         if !ended {
             prefetch(backend, sections, workers);
-        }
-        // A batch that starts with many paths waiting reads what they will look up into
-        // memory first, all sections and plugins at once, rather than when the look-ups
-        // reach that count mid-batch (its paths then waited on SQLite meanwhile).
-        let deadline = Instant::now() + HOLD_WAIT;
-        while !ended && head.len() < HOLD_AFTER {
-            match events.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(Event::Path(i, p)) => head.push((i, p)),
-                Ok(Event::End) => ended = true,
-                Ok(Event::Done(_)) => unreachable!("nothing was dispatched yet"),
-                Err(_) => break,
+            // A batch that starts with many paths waiting reads what they will look up
+            // into memory first, all sections and plugins at once, rather than when the
+            // look-ups reach that count mid-batch (its paths then waited on SQLite).
+            let deadline = Instant::now() + HOLD_WAIT;
+            let many = {
+                let mut q = shared.lock();
+                while q.paths.len() < HOLD_AFTER && !q.ended {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    q.caller_waits = true;
+                    q = shared
+                        .arrived
+                        .wait_timeout(q, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+                q.caller_waits = false;
+                q.paths.len() >= HOLD_AFTER
+            };
+            if many {
+                hold(plugins, backend, sections);
             }
         }
-        if head.len() >= HOLD_AFTER {
-            hold(plugins, backend, sections);
+        {
+            let mut q = shared.lock();
+            q.caller_waits = false;
+            q.open = true;
         }
+        shared.work.notify_all();
 
-        let mut job_tx = Some(job_tx);
-        let mut queue: Vec<(usize, Input)> = head;
-        let mut dispatched = 0usize;
         let mut pending: BTreeMap<usize, Answer> = BTreeMap::new();
         let mut next = 0usize;
-        loop {
-            // Hand waiting paths to the workers: several per chunk when many wait, but
-            // never fewer chunks than workers, and never hold a path back.
-            if !queue.is_empty()
-                && let Some(tx) = &job_tx
-            {
-                let size = queue.len().div_ceil(workers).clamp(1, CHUNK);
-                for chunk in std::mem::take(&mut queue).chunks(size) {
-                    dispatched += chunk.len();
-                    let _ = tx.send((chunk.to_vec(), Instant::now()));
+        while let Ok(done) = answers.recv() {
+            for a in done {
+                pending.insert(a.index, a);
+            }
+            // Take whatever else is already waiting before emitting.
+            while let Ok(done) = answers.try_recv() {
+                for a in done {
+                    pending.insert(a.index, a);
                 }
             }
-            if ended {
-                // No more input: let idle workers stop once the queue is empty.
-                job_tx = None;
-                if next == dispatched {
-                    break;
-                }
+            while let Some(mut a) = pending.remove(&next) {
+                next += 1;
+                a.more_ready = pending.contains_key(&next);
+                emit(a);
             }
-            let Ok(first) = events.recv() else { break };
-            let mut handle = |event: Event| match event {
-                Event::Path(i, p) => queue.push((i, p)),
-                Event::End => ended = true,
-                Event::Done(answers) => {
-                    for a in answers {
-                        pending.insert(a.index, a);
-                    }
-                    while let Some(mut a) = pending.remove(&next) {
-                        next += 1;
-                        a.more_ready = pending.contains_key(&next);
-                        emit(a);
-                    }
-                    let (lock, cvar) = &*emitted;
-                    *lock.lock().unwrap_or_else(|p| p.into_inner()) = next;
-                    cvar.notify_all();
-                }
-            };
-            handle(first);
-            // Take whatever else is already waiting before handing paths out.
-            while let Ok(event) = events.try_recv() {
-                handle(event);
+            let mut q = shared.lock();
+            q.emitted = next;
+            if q.reader_waits && q.read < next + window {
+                shared.room.notify_one();
             }
         }
-        drop(job_tx);
     });
 }
 

@@ -9,7 +9,12 @@ use unicode_normalization::UnicodeNormalization;
 
 /// The last component of `path` (after the last `/` or `\`); `None` when it is empty.
 pub fn file_name(path: &str) -> Option<&str> {
-    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    // Both separators are ASCII, so a byte search finds a char boundary (and is several
+    // times faster than `rsplit` with a char pattern, which decodes every char).
+    let name = match path.bytes().rposition(|b| b == b'/' || b == b'\\') {
+        Some(at) => &path[at + 1..],
+        None => path,
+    };
     if name.is_empty() || name == "." || name == ".." {
         None
     } else {
@@ -36,7 +41,20 @@ pub fn name_key(name: &str) -> String {
 pub fn has_file_named<S: AsRef<str>>(files: &[S], key: &str) -> bool {
     files
         .iter()
-        .any(|f| file_name(f.as_ref()).is_some_and(|n| name_key(n) == key))
+        .any(|f| file_name(f.as_ref()).is_some_and(|n| key_is(n, key)))
+}
+
+/// Whether `name_key(name) == key`, without building the key when `name` is ASCII.
+fn key_is(name: &str, key: &str) -> bool {
+    if name.is_ascii() {
+        name.len() == key.len()
+            && name
+                .bytes()
+                .zip(key.bytes())
+                .all(|(n, k)| n.to_ascii_lowercase() == k)
+    } else {
+        name_key(name) == key
+    }
 }
 
 #[cfg(test)]

@@ -526,19 +526,55 @@ impl Backend {
         info: &cache::SnapshotInfo,
         name: &str,
     ) -> Result<Vec<Item>> {
-        let version = info.version;
-        let resident = match self.residents.lookup(section_id, version, info.item_count) {
-            cache::Lookup::Resident(r) => Some(r),
-            cache::Lookup::Load => self.load_resident(section_id, version),
-            cache::Lookup::Sqlite => None,
-        };
-        match resident {
+        match self.resident(section_id, info) {
             Some(r) => {
                 self.library.touch_snapshot(section_id);
                 Ok(r.items_named(name))
             }
             None => self.library.items_by_file_name(section_id, name),
         }
+    }
+
+    /// The section's snapshot in memory (as `info` describes it), read now if this
+    /// look-up is the one that makes it resident; `None`: ask SQLite.
+    pub fn resident(
+        &self,
+        section_id: u32,
+        info: &cache::SnapshotInfo,
+    ) -> Option<Arc<cache::ResidentSnapshot>> {
+        let version = info.version;
+        match self.residents.lookup(section_id, version, info.item_count) {
+            cache::Lookup::Resident(r) => Some(r),
+            cache::Lookup::Load => self.load_resident(section_id, version),
+            cache::Lookup::Sqlite => None,
+        }
+    }
+
+    /// Like [`Backend::snapshot_items_by_file_name`], with the snapshot's bookkeeping
+    /// already read (`info`) and the resident copy the caller last used (`resident`,
+    /// replaced when it is not that version's): no shared lock when it still is.
+    pub fn items_named_in(
+        &self,
+        section_id: u32,
+        info: &cache::SnapshotInfo,
+        resident: &mut Option<Arc<cache::ResidentSnapshot>>,
+        name: &str,
+    ) -> Option<Vec<Item>> {
+        let usable = |r: &cache::ResidentSnapshot| {
+            r.section_id() == section_id && r.version() >= info.version
+        };
+        if !resident.as_deref().is_some_and(usable) {
+            *resident = self.resident(section_id, info);
+        }
+        match resident.as_deref() {
+            Some(r) => Some(r.items_named(name)),
+            None => self.library.items_by_file_name(section_id, name).ok(),
+        }
+    }
+
+    /// Records a use of the section's snapshot (for eviction, least recently used first).
+    pub fn touch_snapshot(&self, section_id: u32) {
+        self.library.touch_snapshot(section_id);
     }
 
     /// Reads the section's fresh snapshot into memory now, for a batch known to be large

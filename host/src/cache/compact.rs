@@ -261,6 +261,11 @@ impl ResidentSnapshot {
         self.version
     }
 
+    /// The section it is a snapshot of.
+    pub fn section_id(&self) -> u32 {
+        self.section_id
+    }
+
     /// Item `n` as the rest of plexmatch sees items.
     fn item(&self, n: u32) -> Item {
         let rec = &self.items[n as usize];

@@ -28,8 +28,15 @@ impl Counts {
 /// Counters since this process started; [`Stats::flush`] adds them to the file's totals.
 #[derive(Default)]
 pub struct Stats {
-    session: Mutex<BTreeMap<&'static str, Counts>>,
-    unflushed: Mutex<BTreeMap<&'static str, Counts>>,
+    /// This process's counters, and those not yet written: one lock for both, taken on
+    /// every look-up of every worker.
+    counts: Mutex<Both>,
+}
+
+#[derive(Default)]
+struct Both {
+    session: BTreeMap<&'static str, Counts>,
+    unflushed: BTreeMap<&'static str, Counts>,
 }
 
 /// The table counters are persisted in.
@@ -39,8 +46,9 @@ pub const SCHEMA: &str =
 impl Stats {
     /// Counts one lookup of `kind`.
     pub fn record(&self, kind: &'static str, hit: bool) {
-        for map in [&self.session, &self.unflushed] {
-            let mut m = map.lock().expect("stats lock");
+        let mut both = self.lock();
+        let Both { session, unflushed } = &mut *both;
+        for m in [session, unflushed] {
             let c = m.entry(kind).or_default();
             if hit {
                 c.hits += 1;
@@ -52,12 +60,16 @@ impl Stats {
 
     /// Counters of this process, by kind.
     pub fn session(&self) -> BTreeMap<&'static str, Counts> {
-        self.session.lock().expect("stats lock").clone()
+        self.lock().session.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Both> {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Adds the counters not yet written to the persisted totals.
     pub fn flush(&self, conn: &Connection) -> rusqlite::Result<()> {
-        let pending = std::mem::take(&mut *self.unflushed.lock().expect("stats lock"));
+        let pending = std::mem::take(&mut self.lock().unflushed);
         for (kind, c) in pending {
             conn.execute(
                 "INSERT INTO stats (kind, hits, misses) VALUES (?1, ?2, ?3)
@@ -85,8 +97,9 @@ impl Stats {
 
     /// Forgets every counter, persisted or not.
     pub fn reset(&self, conn: &Connection) -> rusqlite::Result<()> {
-        self.session.lock().expect("stats lock").clear();
-        self.unflushed.lock().expect("stats lock").clear();
+        let mut both = self.lock();
+        both.session.clear();
+        both.unflushed.clear();
         conn.execute("DELETE FROM stats", []).map(|_| ())
     }
 }

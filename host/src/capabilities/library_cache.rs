@@ -8,9 +8,7 @@ use crate::runtime::bindings::plexmatch::plugin::types::Item;
 impl Host for State {
     fn snapshot(&mut self, section_id: u32) -> Option<SnapshotInfo> {
         self.host_call(|s| {
-            s.backend
-                .snapshot(section_id)
-                .map(|(info, fresh)| SnapshotInfo {
+            s.snapshot(section_id).map(|(info, fresh)| SnapshotInfo {
                     item_count: info.item_count,
                     age_seconds: crate::cache::now().saturating_sub(info.refreshed_at).max(0)
                         as u64,
@@ -24,9 +22,7 @@ impl Host for State {
             let key = plexmatch_matchkit::name_key(&file_name);
             let items = match s.index_memo.take() {
                 Some((id, k, items)) if id == section_id && k == key => Some(items),
-                _ => s
-                    .backend
-                    .snapshot_items_by_file_name(section_id, &file_name),
+                _ => s.snapshot_items(section_id, &file_name),
             };
             s.backend.library.stats.record("file-name", items.is_some());
             let items = items?;

@@ -4,15 +4,11 @@
 //! was matched to before the plugin sees it.
 
 use crate::backend::holds_file;
-use crate::cache::Decider;
 use crate::runtime::State;
 use crate::runtime::bindings::plexmatch::plugin::match_cache::{CachedMatch, Host};
 use crate::runtime::bindings::plexmatch::plugin::types::CacheError;
 
 impl State {
-    fn decider(&self) -> Decider {
-        Decider::new(&self.identity.name, &self.identity.digest)
-    }
 
     /// Refuses a write for another section than the one asked about.
     fn own_section(&self, section_id: u32) -> Result<(), String> {
@@ -29,10 +25,10 @@ impl State {
     /// run's memo, or one request. `None`: it cannot be told now (Plex failing).
     fn still_holds(&mut self, section_id: u32, m: &crate::cache::CachedMatch) -> Option<bool> {
         let backend = self.backend.clone();
-        if backend.snapshot(section_id).is_some_and(|(_, fresh)| fresh) {
+        if self.snapshot(section_id).is_some_and(|(_, fresh)| fresh) {
             // Every holder of the file's name: the plugin usually asks for them next.
             let name = plexmatch_matchkit::file_name(&m.file)?;
-            let holders = backend.snapshot_items_by_file_name(section_id, name)?;
+            let holders = self.snapshot_items(section_id, name)?;
             let holds = holders
                 .iter()
                 .any(|i| i.rating_key == m.rating_key && holds_file(&i.files, &m.file));
@@ -61,15 +57,14 @@ impl State {
 impl Host for State {
     fn get(&mut self, section_id: u32, path: String) -> Option<CachedMatch> {
         self.host_call(|s| {
-            let by = s.decider();
-            let m = match s.backend.matches.get(section_id, &path, &by) {
+            let m = match s.backend.matches.get(section_id, &path, &s.decider) {
                 Ok(m) => m?,
                 Err(e) => {
                     tracing::warn!("cannot read the match cache: {e:#}");
                     return None;
                 }
             };
-            let fresh = s.backend.snapshot(section_id).is_some_and(|(_, f)| f);
+            let fresh = s.snapshot(section_id).is_some_and(|(_, f)| f);
             let how = if fresh {
                 "the fresh snapshot"
             } else {
@@ -89,7 +84,7 @@ impl Host for State {
                         m.rating_key,
                         m.file
                     );
-                    let _ = s.backend.matches.invalidate(section_id, &path, Some(&by));
+                    let _ = s.backend.matches.invalidate(section_id, &path, Some(&s.decider));
                     return None;
                 }
                 None => return None,
@@ -126,7 +121,7 @@ impl Host for State {
                 .map_err(CacheError::Rejected)?;
             backend
                 .matches
-                .put(section_id, &path, &s.decider(), &rating_key, &file)
+                .put(section_id, &path, &s.decider, &rating_key, &file)
                 .map_err(|e| CacheError::Storage(format!("{e:#}")))
         })
     }
@@ -140,7 +135,7 @@ impl Host for State {
             if let Err(e) = s
                 .backend
                 .matches
-                .invalidate(section_id, &path, Some(&s.decider()))
+                .invalidate(section_id, &path, Some(&s.decider))
             {
                 tracing::warn!("cannot update the match cache: {e:#}");
             }
@@ -156,7 +151,7 @@ impl Host for State {
             if let Err(e) = s
                 .backend
                 .matches
-                .invalidate_section(section_id, Some(&s.decider()))
+                .invalidate_section(section_id, Some(&s.decider))
             {
                 tracing::warn!("cannot update the match cache: {e:#}");
             }

@@ -14,7 +14,7 @@ fn refused(why: String) -> PlexError {
 
 impl Host for State {
     fn sections(&mut self) -> Result<Vec<Section>, PlexError> {
-        self.host_call(|s| {
+        self.plex_call(|s| {
             s.backend
                 .sections()
                 .map(|v| v.iter().map(to_wit_section).collect())
@@ -23,7 +23,7 @@ impl Host for State {
     }
 
     fn search(&mut self, section_id: u32, title: String) -> Result<Vec<Item>, PlexError> {
-        self.host_call(|s| {
+        self.plex_call(|s| {
             let memo = s.backend.memo_search(section_id, &title);
             let asked = memo.is_none();
             let items = match memo {
@@ -54,7 +54,7 @@ impl Host for State {
     }
 
     fn fetch_item(&mut self, rating_key: String) -> Result<Item, PlexError> {
-        self.host_call(|s| {
+        self.plex_call(|s| {
             let item = match s.backend.memo_item(&rating_key) {
                 Some(r) => r,
                 None => {
@@ -75,7 +75,7 @@ impl Host for State {
         section_id: u32,
         file_name: String,
     ) -> Result<Vec<Item>, PlexError> {
-        self.host_call(|s| {
+        self.plex_call(|s| {
             // A stale snapshot is listed again (once for everyone): one request's worth.
             if !s
                 .backend

@@ -658,6 +658,7 @@ impl Instance {
         data.log_lines = 0;
         data.log_dropped = 0;
         data.index_memo = None;
+        data.snapshots.clear();
         if let Some(t) = data.trace.as_mut() {
             t.clear();
         }

@@ -140,6 +140,8 @@ pub struct State {
     pub clock: CallClock,
     pub backend: Arc<Backend>,
     pub identity: Arc<PluginIdentity>,
+    /// The identity match-cache entries are written and read under.
+    pub decider: crate::cache::Decider,
     pub stderr: CapturedOutput,
     /// Items the host handed to the plugin during the current call, by rating key: a
     /// plugin's claims about them are checked against these.
@@ -162,7 +164,20 @@ pub struct State {
     /// The snapshot's holders of one file name, looked up during the current call (to
     /// verify a match-cache hit): the plugin's own look-up of that name reuses it.
     pub index_memo: Option<(u32, String, Vec<Item>)>,
+    /// The sections' snapshot bookkeeping (and freshness) read during the current call:
+    /// read once a call, not by every host function that needs it. Forgotten after any
+    /// Plex call (which may refresh a snapshot).
+    pub snapshots: Vec<(u32, Option<(crate::cache::SnapshotInfo, bool)>)>,
+    /// The resident snapshot this instance last looked names up in: kept from call to
+    /// call, used while the snapshot is at its version (no shared lock per look-up).
+    pub resident: Option<Arc<crate::cache::ResidentSnapshot>>,
+    /// Look-ups in `resident` since the snapshot's last recorded use.
+    resident_uses: u32,
 }
+
+/// Look-ups in a resident snapshot between two records of its use (for eviction): a
+/// shared write per path would cost more than the look-up.
+const TOUCH_EVERY: u32 = 256;
 
 /// Steps of one call kept for an explanation; the rest are counted.
 const MAX_TRACE: usize = 40;
@@ -192,6 +207,7 @@ impl State {
             },
             clock: CallClock::new(limits.cpu_deadline, limits.wall_limit),
             backend,
+            decider: crate::cache::Decider::new(&identity.name, &identity.digest),
             identity,
             stderr,
             served: HashMap::new(),
@@ -204,7 +220,34 @@ impl State {
             log_dropped: 0,
             trace: None,
             index_memo: None,
+            snapshots: Vec::new(),
+            resident: None,
+            resident_uses: 0,
         }
+    }
+
+    /// The section's snapshot bookkeeping and whether it is fresh, read once a call.
+    pub fn snapshot(&mut self, section_id: u32) -> Option<(crate::cache::SnapshotInfo, bool)> {
+        if let Some((_, known)) = self.snapshots.iter().find(|(id, _)| *id == section_id) {
+            return *known;
+        }
+        let read = self.backend.snapshot(section_id);
+        self.snapshots.push((section_id, read));
+        read
+    }
+
+    /// Items of the section's snapshot (fresh or not) with a file named like `name`;
+    /// `None` when there is no snapshot.
+    pub fn snapshot_items(&mut self, section_id: u32, name: &str) -> Option<Vec<Item>> {
+        let (info, _) = self.snapshot(section_id)?;
+        let items = self
+            .backend
+            .items_named_in(section_id, &info, &mut self.resident, name)?;
+        if self.resident_uses.is_multiple_of(TOUCH_EVERY) {
+            self.backend.touch_snapshot(section_id);
+        }
+        self.resident_uses = self.resident_uses.wrapping_add(1);
+        Some(items)
     }
 
     /// Records a step of the current call for its explanation (only when explaining: the
@@ -227,6 +270,14 @@ impl State {
         let started = Instant::now();
         let r = f(self);
         self.clock.in_host += started.elapsed();
+        r
+    }
+
+    /// Like [`State::host_call`], for a call that may ask Plex (and so refresh a
+    /// snapshot): the call's snapshot bookkeeping is read again afterwards.
+    pub fn plex_call<R>(&mut self, f: impl FnOnce(&mut State) -> R) -> R {
+        let r = self.host_call(f);
+        self.snapshots.clear();
         r
     }
 
