@@ -184,3 +184,23 @@ fn declared_settings_are_listed_checked_and_defaulted() {
     );
     assert!(m.error.unwrap().to_string().contains("greeting=hello"));
 }
+
+#[test]
+fn a_snapshot_listed_during_a_call_is_seen_by_the_rest_of_that_call() {
+    // The host reads a section's bookkeeping once per call; a Plex call that lists the
+    // section must make the next look-up read it again.
+    let fx = Fixture::sample();
+    let backend = fx.backend(plexmatch::backend::CachePolicy::default());
+    let plugin = hostile_plugin(&backend, Limits::default());
+    let m = match_one(
+        &plugin,
+        &backend,
+        "/x/freshness.mkv",
+        &sections(&backend, &[1]),
+    );
+    let said = m.error.unwrap().to_string();
+    assert!(
+        said.contains("before=None found=Ok(0) after=Some(true)"),
+        "{said}"
+    );
+}

@@ -233,10 +233,10 @@ impl Matcher {
         let (outcome, item) = match (&failure, found.len()) {
             (Some(_), _) => (Outcome::Error, None),
             (None, 0) => (Outcome::NotFound, None),
-            (None, 1) => (Outcome::High, Some(found[0].clone())),
+            (None, 1) => (Outcome::High, found.pop()),
             (None, _) if by_path.is_some() => {
                 let (i, _) = by_path.expect("checked");
-                (Outcome::High, Some(found[i].clone()))
+                (Outcome::High, Some(found.swap_remove(i)))
             }
             (None, _) => (Outcome::Low, None),
         };

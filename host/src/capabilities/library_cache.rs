@@ -9,11 +9,10 @@ impl Host for State {
     fn snapshot(&mut self, section_id: u32) -> Option<SnapshotInfo> {
         self.host_call(|s| {
             s.snapshot(section_id).map(|(info, fresh)| SnapshotInfo {
-                    item_count: info.item_count,
-                    age_seconds: crate::cache::now().saturating_sub(info.refreshed_at).max(0)
-                        as u64,
-                    fresh,
-                })
+                item_count: info.item_count,
+                age_seconds: crate::cache::now().saturating_sub(info.refreshed_at).max(0) as u64,
+                fresh,
+            })
         })
     }
 

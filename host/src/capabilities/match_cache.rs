@@ -9,7 +9,6 @@ use crate::runtime::bindings::plexmatch::plugin::match_cache::{CachedMatch, Host
 use crate::runtime::bindings::plexmatch::plugin::types::CacheError;
 
 impl State {
-
     /// Refuses a write for another section than the one asked about.
     fn own_section(&self, section_id: u32) -> Result<(), String> {
         match self.section {
@@ -84,7 +83,10 @@ impl Host for State {
                         m.rating_key,
                         m.file
                     );
-                    let _ = s.backend.matches.invalidate(section_id, &path, Some(&s.decider));
+                    let _ = s
+                        .backend
+                        .matches
+                        .invalidate(section_id, &path, Some(&s.decider));
                     return None;
                 }
                 None => return None,

@@ -13,7 +13,8 @@
 //! characters, `holiday.mp4` records its path → item 109 in the match cache and answers
 //! HIGH 109 (whichever folder the path is in), `othersection.mkv` writes for another
 //! section, and `highnochosen.mkv`, `highextra.mkv`, `lowone.mkv` give malformed answers.
-//! `fill.mkv` fills 120 MiB of memory. The setting `name` renames the plugin (its `info()`).
+//! `fill.mkv` fills 120 MiB of memory; `freshness.mkv` reports the section's snapshot
+//! before and after a file-name look-up through Plex. The setting `name` renames the plugin (its `info()`).
 //! Any other name is matched honestly through the host's file-name index, so tests can
 //! check that the host recovers.
 
@@ -246,6 +247,15 @@ impl Matcher for Hostile {
                     part.file,
                     part.size,
                     part.duration_ms
+                )))
+            }
+            // What the snapshot looks like before and after a look-up that lists it.
+            "freshness.mkv" => {
+                let before = library_cache::snapshot(section.id).map(|s| s.fresh);
+                let found = plex::items_by_file_name(section.id, "freshness.mkv").map(|i| i.len());
+                let after = library_cache::snapshot(section.id).map(|s| s.fresh);
+                Err(MatchError::InvalidInput(format!(
+                    "before={before:?} found={found:?} after={after:?}"
                 )))
             }
             // A declared default reaches the plugin when the user sets nothing.
