@@ -10,10 +10,8 @@ use serde::Serialize;
 use crate::backend::Backend;
 use crate::capabilities::{from_wit_plex_error, to_wit_section};
 use crate::plex::{Item, PlexError, Section};
-use crate::runtime::bindings::plexmatch::plugin::types::{
-    Confidence, Item as WitItem, MatchError, MatchOutcome,
-};
-use crate::runtime::{Instance, Plugin, PluginFailure};
+use crate::runtime::bindings::plexmatch::plugin::types::{Confidence, MatchError};
+use crate::runtime::{Answer, Claim, Instance, Plugin, PluginFailure};
 
 /// The answer for one path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -491,10 +489,10 @@ impl Matcher {
                 claimed.len()
             )));
         }
-        if let Some(c) = claimed.iter().find(|c| item_size(c) > MAX_ITEM_BYTES) {
+        if let Some(c) = claimed.iter().find(|c| c.size > MAX_ITEM_BYTES) {
             return Err(refuse(format!(
                 "answered an item of {} bytes (rating key {:.20}…); the limit is {MAX_ITEM_BYTES}",
-                item_size(c),
+                c.size,
                 crate::text::escape_controls(&c.rating_key)
             )));
         }
@@ -532,7 +530,7 @@ impl Matcher {
 
 /// The items an answer claims, if it is well formed: HIGH names its item in `chosen` and
 /// lists no other candidate; LOW lists at least two candidates and names no matched file.
-fn well_formed(outcome: MatchOutcome) -> Result<(Vec<WitItem>, Option<String>), String> {
+fn well_formed(outcome: Answer) -> Result<(Vec<Claim>, Option<String>), String> {
     match outcome.confidence {
         Confidence::High => {
             let Some(chosen) = outcome.chosen else {
@@ -568,12 +566,8 @@ fn well_formed(outcome: MatchOutcome) -> Result<(Vec<WitItem>, Option<String>), 
 
 /// Most candidates one answer may hold: far more than any real duplicate set.
 const MAX_CANDIDATES: usize = 1000;
-/// Largest item (all its strings) one answer may hold.
+/// Largest item one answer may hold, in the bytes of it the host reads.
 const MAX_ITEM_BYTES: usize = 1 << 20;
-
-fn item_size(i: &crate::runtime::bindings::plexmatch::plugin::types::Item) -> usize {
-    i.rating_key.len() + i.title.len() + i.files.iter().map(String::len).sum::<usize>()
-}
 
 enum Asked {
     NotFound,

@@ -13,6 +13,9 @@ pub mod bindings {
     wasmtime::component::bindgen!({ path: "../wit/plexmatch.wit", world: "plugin" });
 }
 
+mod answer;
+pub use answer::{Answer, Claim};
+
 pub mod bindings_v0_1 {
     //! Rust bindings of the frozen contract 0.1.0, for plugins built against it.
     wasmtime::component::bindgen!({
@@ -32,7 +35,7 @@ use wasmtime::{
 
 use crate::backend::Backend;
 use bindings::exports::plexmatch::plugin::matcher::{PluginInfo, Setting};
-use bindings::plexmatch::plugin::types::{MatchError, MatchOutcome, Section};
+use bindings::plexmatch::plugin::types::{MatchError, Section};
 use bindings::{Plugin as PluginWorld, PluginPre};
 pub use compile_cache::DEFAULT_LIMIT as COMPILED_DEFAULT_LIMIT;
 pub use compile_cache::Wasm;
@@ -384,7 +387,7 @@ impl Plugin {
         let pre = if series_0_1 {
             bindings_v0_1::PluginPre::new(pre).map(Pre::V0_1)
         } else {
-            PluginPre::new(pre).map(Pre::Current)
+            CurrentPre::new(pre).map(Pre::Current)
         }
         .map_err(|e| {
             explain(
@@ -462,7 +465,7 @@ impl Plugin {
 
     /// Whether the plugin declares its settings (contract 0.2 on): a 0.1 plugin may read any.
     pub fn declares_settings(&self) -> bool {
-        matches!(self.pre, Pre::Current(_))
+        matches!(self.pre, Pre::Current(..))
     }
 
     /// The plugin's `info()`.
@@ -503,7 +506,7 @@ impl Plugin {
             self.limits,
         );
         let engine = match &self.pre {
-            Pre::Current(p) => p.engine(),
+            Pre::Current(p) => p.pre.engine(),
             Pre::V0_1(p) => p.engine(),
         };
         let mut store = Store::new(engine, state);
@@ -525,7 +528,7 @@ impl Plugin {
         store.set_epoch_deadline(1);
         store.data_mut().clock.restart();
         let bindings = match &self.pre {
-            Pre::Current(p) => p.instantiate(&mut store).map(World::Current),
+            Pre::Current(p) => p.instantiate(&mut store),
             Pre::V0_1(p) => p.instantiate(&mut store).map(World::V0_1),
         }
         .map_err(|e| classify(&mut store, &self.identity.name, e, true))?;
@@ -539,13 +542,57 @@ impl Plugin {
 
 /// A compiled plugin ready to instantiate, by the contract series it was built for.
 enum Pre {
-    Current(PluginPre<State>),
+    Current(CurrentPre),
     V0_1(bindings_v0_1::PluginPre<State>),
 }
 
-/// An instance's exports, by contract series.
+/// A plugin of the current series ready to instantiate: its bindings' export indices,
+/// and its `find`, which the host calls with its own view of the answer ([`Answer`]).
+struct CurrentPre {
+    pre: PluginPre<State>,
+    indices: bindings::PluginIndices,
+    find: wasmtime::component::ComponentExportIndex,
+}
+
+/// `find` as the host calls it: its answer read as far as the host uses it.
+type FindFunc<'a> = wasmtime::component::TypedFunc<
+    (&'a Section, &'a str),
+    (Result<answer::LiftedOutcome, MatchError>,),
+>;
+
+impl CurrentPre {
+    fn new(pre: wasmtime::component::InstancePre<State>) -> wasmtime::Result<CurrentPre> {
+        let component = pre.component();
+        let find = component
+            .get_export_index(None, MATCHER_EXPORT)
+            .and_then(|i| component.get_export_index(Some(&i), "find"))
+            .ok_or_else(|| wasmtime::format_err!("no export {MATCHER_EXPORT}#find"))?;
+        let indices = bindings::PluginIndices::new(&pre)?;
+        Ok(CurrentPre {
+            pre: PluginPre::new(pre)?,
+            indices,
+            find,
+        })
+    }
+
+    fn instantiate(&self, store: &mut Store<State>) -> wasmtime::Result<World> {
+        let instance = self.pre.instance_pre().instantiate(&mut *store)?;
+        let world = self.indices.load(&mut *store, &instance)?;
+        let find = instance
+            .get_func(&mut *store, self.find)
+            .ok_or_else(|| wasmtime::format_err!("no export {MATCHER_EXPORT}#find"))?;
+        // Type-checked once here: each call then skips the check (`Instance::find`).
+        find.typed::<(&Section, &str), (Result<answer::LiftedOutcome, MatchError>,)>(&*store)?;
+        Ok(World::Current(world, find))
+    }
+}
+
+/// The matcher interface's export name in the current contract.
+const MATCHER_EXPORT: &str = "plexmatch:plugin/matcher@0.2.0";
+
+/// An instance's exports, by contract series (with `find` for the current one).
 enum World {
-    Current(PluginWorld),
+    Current(PluginWorld, wasmtime::component::Func),
     V0_1(bindings_v0_1::Plugin),
 }
 
@@ -561,7 +608,7 @@ impl Instance {
     pub fn info(&mut self) -> Result<PluginInfo, PluginFailure> {
         self.begin_call();
         let r = match &self.bindings {
-            World::Current(b) => b.plexmatch_plugin_matcher().call_info(&mut self.store),
+            World::Current(b, _) => b.plexmatch_plugin_matcher().call_info(&mut self.store),
             World::V0_1(b) => b
                 .plexmatch_plugin_matcher()
                 .call_info(&mut self.store)
@@ -578,7 +625,7 @@ impl Instance {
             return Ok(Vec::new());
         }
         self.begin_call();
-        let World::Current(b) = &self.bindings else {
+        let World::Current(b, _) = &self.bindings else {
             unreachable!("checked above")
         };
         let r = b
@@ -594,13 +641,17 @@ impl Instance {
         &mut self,
         section: &Section,
         path: &str,
-    ) -> Result<Result<MatchOutcome, MatchError>, PluginFailure> {
+    ) -> Result<Result<Answer, MatchError>, PluginFailure> {
         self.begin_call();
         self.store.data_mut().section = Some(section.id);
         let r = match &self.bindings {
-            World::Current(b) => {
-                b.plexmatch_plugin_matcher()
-                    .call_find(&mut self.store, section, path)
+            World::Current(_, find) => {
+                // SAFETY: `find` was type-checked against these types when the instance
+                // was made (`CurrentPre::instantiate`).
+                let find: FindFunc<'_> =
+                    unsafe { wasmtime::component::TypedFunc::new_unchecked(*find) };
+                find.call(&mut self.store, (section, path))
+                    .map(|(r,)| r.map(Answer::from))
             }
             World::V0_1(b) => b
                 .plexmatch_plugin_matcher()

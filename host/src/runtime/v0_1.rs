@@ -2,6 +2,7 @@
 //! What 0.1 lacks is absent (no year, external ids, sizes or durations; a HIGH names no
 //! matched file), so such a plugin sees and answers exactly what it did under a 0.1 host.
 
+use super::answer::{Answer, Claim};
 use super::bindings::exports::plexmatch::plugin::matcher::PluginInfo;
 use super::bindings::plexmatch::plugin::{library_cache, log, match_cache, types};
 use super::bindings_v0_1::exports::plexmatch::plugin::matcher as old_matcher;
@@ -35,18 +36,16 @@ pub fn section(s: &types::Section) -> old::Section {
     }
 }
 
-/// A plugin's answer in the current contract's terms.
-pub fn answer(
-    r: Result<old::MatchOutcome, old::MatchError>,
-) -> Result<types::MatchOutcome, types::MatchError> {
+/// A 0.1 plugin's answer, as the host reads answers ([`Answer`]).
+pub fn answer(r: Result<old::MatchOutcome, old::MatchError>) -> Result<Answer, types::MatchError> {
     match r {
-        Ok(o) => Ok(types::MatchOutcome {
+        Ok(o) => Ok(Answer {
             confidence: match o.confidence {
                 old::Confidence::High => types::Confidence::High,
                 old::Confidence::Low => types::Confidence::Low,
             },
-            chosen: o.chosen.map(item_up),
-            candidates: o.candidates.into_iter().map(item_up).collect(),
+            chosen: o.chosen.map(claim),
+            candidates: o.candidates.into_iter().map(claim).collect(),
             matched_file: None,
         }),
         Err(old::MatchError::NotFound(m)) => Err(types::MatchError::NotFound(m)),
@@ -55,35 +54,21 @@ pub fn answer(
     }
 }
 
-/// An item a 0.1 plugin answered (the host checks it against Plex anyway).
-fn item_up(i: old::Item) -> types::Item {
-    types::Item {
-        parts: i
-            .files
-            .iter()
-            .map(|f| types::Part {
-                file: f.clone(),
-                size: None,
-                duration_ms: None,
-            })
-            .collect(),
-        rating_key: i.rating_key,
-        title: i.title,
-        kind: match i.kind {
-            old::ItemKind::Movie => types::ItemKind::Movie,
-            old::ItemKind::Episode => types::ItemKind::Episode,
-            old::ItemKind::Show => types::ItemKind::Show,
-            old::ItemKind::Season => types::ItemKind::Season,
-            old::ItemKind::Other => types::ItemKind::Other,
-        },
-        section_id: i.section_id,
-        files: i.files,
-        year: None,
-        guids: Vec::new(),
-    }
+/// An item a 0.1 plugin answered (the host checks it against Plex anyway): its strings
+/// were all copied out of the plugin.
+fn claim(i: old::Item) -> Claim {
+    let old::Item {
+        rating_key,
+        title,
+        files,
+        ..
+    } = i;
+    Claim::new(
+        rating_key,
+        std::iter::once(title.as_str()).chain(files.iter().map(String::as_str)),
+    )
 }
 
-/// An item as 0.1 describes it.
 pub fn item(i: types::Item) -> old::Item {
     old::Item {
         rating_key: i.rating_key,
