@@ -112,16 +112,7 @@ fn a_high_may_name_a_renamed_file_of_its_item_which_the_host_checks_and_records(
 #[test]
 fn plugins_see_year_external_ids_and_part_sizes() {
     // The hostile plugin describes item 101 as it received it through the WIT boundary.
-    let fx = Fixture::sample();
-    let backend = fx.backend(plexmatch::backend::CachePolicy::default());
-    let plugin = hostile_plugin(&backend, Limits::default());
-    let m = match_one(
-        &plugin,
-        &backend,
-        "/x/describe.mkv",
-        &sections(&backend, &[1]),
-    );
-    let said = m.error.unwrap().to_string();
+    let said = hostile_says("/x/describe.mkv");
     assert!(
         said.contains(
             "year=Some(2010) guids=imdb://tt1375666,tmdb://27205 part=/data/movies/Inception (2010)/Inception (2010) - 1080p.mkv|Some("
@@ -174,33 +165,28 @@ fn declared_settings_are_listed_checked_and_defaulted() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not FROM=>TO"));
 
     // The declared default reaches the plugin.
-    let backend = fx.backend(plexmatch::backend::CachePolicy::default());
-    let plugin = hostile_plugin(&backend, Limits::default());
-    let m = match_one(
-        &plugin,
-        &backend,
-        "/x/greeting.mkv",
-        &sections(&backend, &[1]),
-    );
-    assert!(m.error.unwrap().to_string().contains("greeting=hello"));
+    assert!(hostile_says("/x/greeting.mkv").contains("greeting=hello"));
 }
 
 #[test]
 fn a_snapshot_listed_during_a_call_is_seen_by_the_rest_of_that_call() {
     // The host reads a section's bookkeeping once per call; a Plex call that lists the
     // section must make the next look-up read it again.
-    let fx = Fixture::sample();
-    let backend = fx.backend(plexmatch::backend::CachePolicy::default());
-    let plugin = hostile_plugin(&backend, Limits::default());
-    let m = match_one(
-        &plugin,
-        &backend,
-        "/x/freshness.mkv",
-        &sections(&backend, &[1]),
-    );
-    let said = m.error.unwrap().to_string();
+    let said = hostile_says("/x/freshness.mkv");
     assert!(
         said.contains("before=None found=Ok(0) after=Some(true)"),
         "{said}"
     );
+}
+
+/// What the hostile plugin reports (as its error) for `path`, on the sample library with
+/// a fresh data dir.
+fn hostile_says(path: &str) -> String {
+    let fx = Fixture::sample();
+    let backend = fx.backend(plexmatch::backend::CachePolicy::default());
+    let plugin = hostile_plugin(&backend, Limits::default());
+    let m = match_one(&plugin, &backend, path, &sections(&backend, &[1]));
+    m.error
+        .expect("the hostile plugin reports as an error")
+        .to_string()
 }

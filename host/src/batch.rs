@@ -57,7 +57,8 @@ pub struct Answer {
     pub result: PathMatch,
     /// Time spent matching this path (plugin, caches, Plex), not waiting for a worker.
     pub latency: Duration,
-    /// Time from handing the path to a worker until its answer was ready.
+    /// Time from a worker taking the path (with the rest of its chunk) until its answer
+    /// was ready.
     pub turnaround: Duration,
     /// Whether the next answer is emitted right after this one: a printer may leave its
     /// output buffered until an answer with `false` (nothing more is ready to print).

@@ -53,7 +53,7 @@ pub struct Pass {
     pub matches_per_second: f64,
     /// Time spent matching each path.
     pub latency: Latency,
-    /// From handing a path to a worker to its answer (includes waiting behind the other
+    /// From a worker taking the path to its answer (includes waiting behind the other
     /// paths of its chunk).
     pub turnaround: Latency,
     /// Requests the emulator served during the pass.
@@ -404,7 +404,7 @@ impl BatchReport {
             );
         }
         out += &format!(
-            "  turnaround (handed to a worker → answered), p50/p99 µs: cold {:.0}/{:.0}, warm {:.0}/{:.0}\n",
+            "  turnaround (taken by a worker → answered), p50/p99 µs: cold {:.0}/{:.0}, warm {:.0}/{:.0}\n",
             self.cold.turnaround.p50.as_secs_f64() * 1e6,
             self.cold.turnaround.p99.as_secs_f64() * 1e6,
             self.warm.turnaround.p50.as_secs_f64() * 1e6,
