@@ -598,3 +598,60 @@ fn a_full_listing_over_a_snapshot_stores_exactly_what_a_fresh_store_would() {
         after.len() as u32
     );
 }
+
+#[test]
+fn a_batch_over_two_resident_sections_records_the_use_of_both() {
+    // Each worker keeps the resident snapshots it uses and records their use now and then,
+    // not at every look-up: every section in use must still be recorded, or the size limit
+    // would evict a section in steady use before an idle one.
+    use plexmatch::batch::{self, BatchOptions};
+    let fx = Fixture::sample();
+    let backend = fx.backend(CachePolicy::default());
+    // Two sections: with one counter for both, a use recorded every 256 look-ups would
+    // have fallen on the same one every time.
+    let sections = sections(&backend, &[1, 2]);
+    for s in &sections {
+        backend.force_refresh(s.id, true).unwrap();
+    }
+    let last_uses = || -> Vec<(u32, i64)> {
+        let conn = rusqlite::Connection::open(fx.cache_dir().join("library.sqlite3")).unwrap();
+        let mut st = conn
+            .prepare("SELECT section_id, last_used FROM snapshots ORDER BY section_id")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    // Enough paths for a batch to hold both sections in memory from its start; every
+    // path is looked up in each section in turn. The first batch reads the sections into
+    // memory (which records a use by itself); the second finds them there.
+    let run = || {
+        let paths = (0..600).map(|i| format!("/elsewhere/{i}/Inception (2010).mkv"));
+        let options = BatchOptions {
+            workers: 1,
+            window: 1024,
+            explain: false,
+        };
+        let mut answers = 0;
+        batch::run(
+            &[default_plugin(&backend)],
+            &backend,
+            &sections,
+            paths,
+            options,
+            |_| answers += 1,
+        );
+        assert_eq!(answers, 600);
+        backend.flush();
+    };
+    run();
+    let before = last_uses();
+    assert_eq!(before.len(), sections.len());
+    std::thread::sleep(Duration::from_millis(20));
+    run();
+    let after = last_uses();
+    for ((id, was), (_, now)) in before.iter().zip(&after) {
+        assert!(now > was, "section {id}: last use {was} → {now}");
+    }
+}

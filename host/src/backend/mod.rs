@@ -551,8 +551,8 @@ impl Backend {
     }
 
     /// Like [`Backend::snapshot_items_by_file_name`], with the snapshot's bookkeeping
-    /// already read (`info`) and the resident copy the caller last used (`resident`,
-    /// replaced when it is not that version's): no shared lock when it still is.
+    /// already read (`info`) and the resident copy the caller last used for this section
+    /// (`resident`, replaced when it is not that version's): no shared lock when it still is.
     pub fn items_named_in(
         &self,
         section_id: u32,

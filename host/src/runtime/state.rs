@@ -168,11 +168,10 @@ pub struct State {
     /// read once a call, not by every host function that needs it. Forgotten after any
     /// Plex call (which may refresh a snapshot).
     pub snapshots: Vec<(u32, Option<(crate::cache::SnapshotInfo, bool)>)>,
-    /// The resident snapshot this instance last looked names up in: kept from call to
-    /// call, used while the snapshot is at its version (no shared lock per look-up).
-    pub resident: Option<Arc<crate::cache::ResidentSnapshot>>,
-    /// Look-ups in `resident` since the snapshot's last recorded use.
-    resident_uses: u32,
+    /// The resident snapshots this instance looks names up in, by section, each with its
+    /// look-ups since its use was last recorded: kept from call to call and used while the
+    /// snapshot is at that version (no shared lock per look-up).
+    residents: Vec<(u32, Option<Arc<crate::cache::ResidentSnapshot>>, u32)>,
 }
 
 /// Look-ups in a resident snapshot between two records of its use (for eviction): a
@@ -221,8 +220,7 @@ impl State {
             trace: None,
             index_memo: None,
             snapshots: Vec::new(),
-            resident: None,
-            resident_uses: 0,
+            residents: Vec::new(),
         }
     }
 
@@ -240,13 +238,21 @@ impl State {
     /// `None` when there is no snapshot.
     pub fn snapshot_items(&mut self, section_id: u32, name: &str) -> Option<Vec<Item>> {
         let (info, _) = self.snapshot(section_id)?;
+        let at = match self.residents.iter().position(|r| r.0 == section_id) {
+            Some(at) => at,
+            None => {
+                self.residents.push((section_id, None, 0));
+                self.residents.len() - 1
+            }
+        };
+        let (_, resident, uses) = &mut self.residents[at];
         let items = self
             .backend
-            .items_named_in(section_id, &info, &mut self.resident, name)?;
-        if self.resident_uses.is_multiple_of(TOUCH_EVERY) {
+            .items_named_in(section_id, &info, resident, name)?;
+        if uses.is_multiple_of(TOUCH_EVERY) {
             self.backend.touch_snapshot(section_id);
         }
-        self.resident_uses = self.resident_uses.wrapping_add(1);
+        *uses = uses.wrapping_add(1);
         Some(items)
     }
 
