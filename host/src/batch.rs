@@ -105,6 +105,30 @@ impl Shared {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Waits (on the calling thread) until `n` paths are waiting, the input has ended or
+    /// `deadline` has passed; how many are waiting.
+    fn wait_for_paths(&self, n: usize, deadline: Option<Instant>) -> usize {
+        let mut q = self.lock();
+        while q.paths.len() < n && !q.ended {
+            q.caller_waits = true;
+            q = match deadline {
+                None => self.arrived.wait(q).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    self.arrived
+                        .wait_timeout(q, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
+        }
+        q.caller_waits = false;
+        q.paths.len()
+    }
+
     /// The next paths for a worker, when they were taken, or `None` when there are none
     /// left to take.
     fn take(&self, workers: usize) -> Option<(Vec<(usize, Input)>, Instant)> {
@@ -236,14 +260,7 @@ pub fn run<P: Into<Input>>(
         });
 
         // The first path, or the end of an empty input, before any request.
-        let ended = {
-            let mut q = shared.lock();
-            while q.paths.is_empty() && !q.ended {
-                q.caller_waits = true;
-                q = shared.arrived.wait(q).unwrap_or_else(|p| p.into_inner());
-            }
-            q.paths.is_empty()
-        };
+        let ended = shared.wait_for_paths(1, None) == 0;
         // The request plan. A section with no snapshot at all is listed first whatever the
         // batch's size: on a cold data dir every title-search HIGH needs the listing anyway
         // for its uniqueness check (W29), and every miss ends in it, so searching first only
@@ -256,32 +273,11 @@ pub fn run<P: Into<Input>>(
             // into memory first, all sections and plugins at once, rather than when the
             // look-ups reach that count mid-batch (its paths then waited on SQLite).
             let deadline = Instant::now() + HOLD_WAIT;
-            let many = {
-                let mut q = shared.lock();
-                while q.paths.len() < HOLD_AFTER && !q.ended {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        break;
-                    }
-                    q.caller_waits = true;
-                    q = shared
-                        .arrived
-                        .wait_timeout(q, left)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0;
-                }
-                q.caller_waits = false;
-                q.paths.len() >= HOLD_AFTER
-            };
-            if many {
+            if shared.wait_for_paths(HOLD_AFTER, Some(deadline)) >= HOLD_AFTER {
                 hold(plugins, backend, sections);
             }
         }
-        {
-            let mut q = shared.lock();
-            q.caller_waits = false;
-            q.open = true;
-        }
+        shared.lock().open = true;
         shared.work.notify_all();
 
         let mut pending: BTreeMap<usize, Answer> = BTreeMap::new();

@@ -5,6 +5,6 @@ pub mod names;
 pub mod paths;
 pub mod variants;
 
-pub use names::{file_name, has_file_named, name_key, parent_name};
+pub use names::{file_name, has_file_named, has_key, name_key, parent_name};
 pub use paths::{PathRule, decide_by_path};
 pub use variants::title_variants;

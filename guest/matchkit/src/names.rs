@@ -41,11 +41,11 @@ pub fn name_key(name: &str) -> String {
 pub fn has_file_named<S: AsRef<str>>(files: &[S], key: &str) -> bool {
     files
         .iter()
-        .any(|f| file_name(f.as_ref()).is_some_and(|n| key_is(n, key)))
+        .any(|f| file_name(f.as_ref()).is_some_and(|n| has_key(n, key)))
 }
 
 /// Whether `name_key(name) == key`, without building the key when `name` is ASCII.
-fn key_is(name: &str, key: &str) -> bool {
+pub fn has_key(name: &str, key: &str) -> bool {
     if name.is_ascii() {
         name.len() == key.len()
             && name

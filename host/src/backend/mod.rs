@@ -15,7 +15,7 @@ use crate::servers::{self, ServerIdentity};
 
 mod refresh;
 
-use plexmatch_matchkit::{file_name, name_key};
+use plexmatch_matchkit::{file_name, has_file_named, has_key, name_key};
 pub use refresh::Refreshed;
 
 /// How long an empty title search is trusted. Plex indexes a new file within a minute or
@@ -518,26 +518,26 @@ impl Backend {
         self.snapshot_lookup(section_id, &info, name).ok()
     }
 
-    /// Items of the section's snapshot (as `info` describes it) named like `name`: from
-    /// memory once the section is resident ([`cache::Residents`]), else from SQLite.
+    /// Items of the section's snapshot (as `info` describes it) named like `name`, its use
+    /// recorded.
     fn snapshot_lookup(
         &self,
         section_id: u32,
         info: &cache::SnapshotInfo,
         name: &str,
     ) -> Result<Vec<Item>> {
-        match self.resident(section_id, info) {
-            Some(r) => {
-                self.library.touch_snapshot(section_id);
-                Ok(r.items_named(name))
-            }
-            None => self.library.items_by_file_name(section_id, name),
+        let mut resident = None;
+        let items = self.items_named_in(section_id, info, &mut resident, name)?;
+        // SQLite's look-up records its own use.
+        if resident.is_some() {
+            self.library.touch_snapshot(section_id);
         }
+        Ok(items)
     }
 
     /// The section's snapshot in memory (as `info` describes it), read now if this
     /// look-up is the one that makes it resident; `None`: ask SQLite.
-    pub fn resident(
+    fn resident(
         &self,
         section_id: u32,
         info: &cache::SnapshotInfo,
@@ -550,16 +550,18 @@ impl Backend {
         }
     }
 
-    /// Like [`Backend::snapshot_items_by_file_name`], with the snapshot's bookkeeping
-    /// already read (`info`) and the resident copy the caller last used for this section
-    /// (`resident`, replaced when it is not that version's): no shared lock when it still is.
+    /// Items of the section's snapshot (as `info` describes it) named like `name`: from
+    /// memory once the section is resident ([`cache::Residents`]), else from SQLite.
+    /// `resident` is the copy the caller last used for this section, replaced when it is
+    /// not of that version: while it is, no shared lock is taken. A use of the resident
+    /// copy is the caller's to record.
     pub fn items_named_in(
         &self,
         section_id: u32,
         info: &cache::SnapshotInfo,
         resident: &mut Option<Arc<cache::ResidentSnapshot>>,
         name: &str,
-    ) -> Option<Vec<Item>> {
+    ) -> Result<Vec<Item>> {
         let usable = |r: &cache::ResidentSnapshot| {
             r.section_id() == section_id && r.version() >= info.version
         };
@@ -567,8 +569,8 @@ impl Backend {
             *resident = self.resident(section_id, info);
         }
         match resident.as_deref() {
-            Some(r) => Some(r.items_named(name)),
-            None => self.library.items_by_file_name(section_id, name).ok(),
+            Some(r) => Ok(r.items_named(name)),
+            None => self.library.items_by_file_name(section_id, name),
         }
     }
 
@@ -690,11 +692,7 @@ impl Backend {
             };
             return Ok((item, file));
         }
-        if !item
-            .files
-            .iter()
-            .any(|f| file_name(f).is_some_and(|n| has_key(n, &key)))
-        {
+        if !has_file_named(&item.files, &key) {
             return Err(format!(
                 "item {rating_key} ({:?}) has no file named {name:?}",
                 item.title
@@ -744,15 +742,6 @@ pub fn best_file(files: &[String], path: &str) -> Option<String> {
         .into_iter()
         .max_by_key(|f| shared_tail(&components(f), &mine))
         .cloned()
-}
-
-/// Whether `name`'s [`name_key`] is `key`, without making the key of an ASCII name.
-pub fn has_key(name: &str, key: &str) -> bool {
-    if name.is_ascii() {
-        name.eq_ignore_ascii_case(key) && !key.bytes().any(|b| b.is_ascii_uppercase())
-    } else {
-        name_key(name) == key
-    }
 }
 
 /// Whether `files` holds `file` itself (case and Unicode normalisation aside).

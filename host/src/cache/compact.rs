@@ -313,7 +313,7 @@ impl ResidentSnapshot {
             .filter(|item| {
                 item.files.iter().any(|f| {
                     plexmatch_matchkit::file_name(f)
-                        .is_some_and(|n| crate::backend::has_key(n, &key))
+                        .is_some_and(|n| plexmatch_matchkit::has_key(n, &key))
                 })
             })
             .collect()

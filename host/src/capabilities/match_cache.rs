@@ -23,7 +23,6 @@ impl State {
     /// Whether the entry's item still holds the entry's file: from a fresh snapshot, this
     /// run's memo, or one request. `None`: it cannot be told now (Plex failing).
     fn still_holds(&mut self, section_id: u32, m: &crate::cache::CachedMatch) -> Option<bool> {
-        let backend = self.backend.clone();
         if self.snapshot(section_id).is_some_and(|(_, fresh)| fresh) {
             // Every holder of the file's name: the plugin usually asks for them next.
             let name = plexmatch_matchkit::file_name(&m.file)?;
@@ -34,6 +33,7 @@ impl State {
             self.index_memo = Some((section_id, plexmatch_matchkit::name_key(name), holders));
             return Some(holds);
         }
+        let backend = self.backend.clone();
         let fetched = match backend.memo_item(&m.rating_key) {
             Some(r) => r,
             None => {

@@ -34,9 +34,9 @@ use wasmtime::{
 };
 
 use crate::backend::Backend;
+use bindings::Plugin as PluginWorld;
 use bindings::exports::plexmatch::plugin::matcher::{PluginInfo, Setting};
 use bindings::plexmatch::plugin::types::{MatchError, Section};
-use bindings::{Plugin as PluginWorld, PluginPre};
 pub use compile_cache::DEFAULT_LIMIT as COMPILED_DEFAULT_LIMIT;
 pub use compile_cache::Wasm;
 pub use state::{PluginIdentity, State};
@@ -549,7 +549,7 @@ enum Pre {
 /// A plugin of the current series ready to instantiate: its bindings' export indices,
 /// and its `find`, which the host calls with its own view of the answer ([`Answer`]).
 struct CurrentPre {
-    pre: PluginPre<State>,
+    pre: wasmtime::component::InstancePre<State>,
     indices: bindings::PluginIndices,
     find: wasmtime::component::ComponentExportIndex,
 }
@@ -568,21 +568,17 @@ impl CurrentPre {
             .and_then(|i| component.get_export_index(Some(&i), "find"))
             .ok_or_else(|| wasmtime::format_err!("no export {MATCHER_EXPORT}#find"))?;
         let indices = bindings::PluginIndices::new(&pre)?;
-        Ok(CurrentPre {
-            pre: PluginPre::new(pre)?,
-            indices,
-            find,
-        })
+        Ok(CurrentPre { pre, indices, find })
     }
 
     fn instantiate(&self, store: &mut Store<State>) -> wasmtime::Result<World> {
-        let instance = self.pre.instance_pre().instantiate(&mut *store)?;
+        let instance = self.pre.instantiate(&mut *store)?;
         let world = self.indices.load(&mut *store, &instance)?;
         let find = instance
             .get_func(&mut *store, self.find)
             .ok_or_else(|| wasmtime::format_err!("no export {MATCHER_EXPORT}#find"))?;
         // Type-checked once here: each call then skips the check (`Instance::find`).
-        find.typed::<(&Section, &str), (Result<answer::LiftedOutcome, MatchError>,)>(&*store)?;
+        let _: FindFunc<'_> = find.typed(&*store)?;
         Ok(World::Current(world, find))
     }
 }

@@ -248,7 +248,8 @@ impl State {
         let (_, resident, uses) = &mut self.residents[at];
         let items = self
             .backend
-            .items_named_in(section_id, &info, resident, name)?;
+            .items_named_in(section_id, &info, resident, name)
+            .ok()?;
         if uses.is_multiple_of(TOUCH_EVERY) {
             self.backend.touch_snapshot(section_id);
         }
