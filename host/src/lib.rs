@@ -30,6 +30,28 @@ pub const DEFAULT_PLUGIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/defa
 pub const PATH_MATCHER_PLUGIN: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/path_matcher.wasm"));
 
+/// The digests of the built-in plugins (see `runtime::compile_cache::digest`), computed
+/// when they were built.
+const BUILTIN_DIGESTS: &[(&[u8], &str)] = &[
+    (
+        DEFAULT_PLUGIN,
+        include_str!(concat!(env!("OUT_DIR"), "/default_matcher.wasm.digest")),
+    ),
+    (
+        PATH_MATCHER_PLUGIN,
+        include_str!(concat!(env!("OUT_DIR"), "/path_matcher.wasm.digest")),
+    ),
+];
+
+/// The digest of `bytes` if they are a built-in plugin's (a comparison costs a tenth of
+/// hashing them).
+pub fn builtin_digest(bytes: &[u8]) -> Option<&'static str> {
+    BUILTIN_DIGESTS
+        .iter()
+        .find(|(b, _)| *b == bytes)
+        .map(|(_, d)| *d)
+}
+
 /// The built-in plugins, by the name `--plugin` accepts.
 pub const BUILTIN_PLUGINS: &[(&str, &[u8])] = &[
     ("default", DEFAULT_PLUGIN),

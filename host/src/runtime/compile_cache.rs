@@ -77,8 +77,11 @@ impl Wasm<'_> {
 
     /// The component's digest; a file's is remembered under `dir` (see [`remembered`]).
     pub fn digest(&self, dir: Option<&Path>) -> std::io::Result<String> {
-        let Wasm::File(path) = *self else {
-            return self.bytes().map(|b| digest(&b));
+        let path = match *self {
+            Wasm::File(path) => path,
+            Wasm::Bytes(b) => {
+                return Ok(crate::builtin_digest(b).map_or_else(|| digest(b), str::to_owned));
+            }
         };
         if let Some(d) = dir.and_then(|dir| remembered(path, dir)) {
             return Ok(d);
@@ -273,6 +276,24 @@ fn store(c: &Component, dir: &Path, path: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_built_in_plugin_s_digest_from_the_build_is_its_bytes_digest_and_other_bytes_are_hashed() {
+        for (name, bytes) in crate::BUILTIN_PLUGINS {
+            assert_eq!(
+                crate::builtin_digest(bytes),
+                Some(digest(bytes).as_str()),
+                "{name}"
+            );
+            assert_eq!(Wasm::Bytes(bytes).digest(None).unwrap(), digest(bytes));
+            // A single byte changed is another component, hashed.
+            let mut other = bytes.to_vec();
+            *other.last_mut().unwrap() ^= 1;
+            assert_eq!(crate::builtin_digest(&other), None);
+            assert_eq!(Wasm::Bytes(&other).digest(None).unwrap(), digest(&other));
+            assert_ne!(digest(&other), digest(bytes));
+        }
+    }
 
     #[test]
     fn a_settled_file_s_digest_is_remembered_and_a_changed_file_is_hashed_again() {
