@@ -4,16 +4,22 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use anyhow::Result;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::db;
 
-/// Connections to one cache file.
+/// Connections to one cache file. The first is opened with the pool; the others when every
+/// open one is busy, so that a run on one thread (one path) opens, and at exit closes, one.
 pub struct Pool {
-    conns: Vec<Mutex<Connection>>,
+    conns: Vec<OnceLock<Mutex<Connection>>>,
+    /// Held while a connection is opened or the file rebuilt, so that no connection is
+    /// opened to a file being moved aside.
+    opening: Mutex<()>,
+    /// Set when opening another connection failed: the open ones are shared from then on.
+    no_more: AtomicBool,
     path: PathBuf,
     version: i32,
     schema: String,
@@ -24,7 +30,8 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Opens (creating or rebuilding if needed) the file with one connection per core, at most 8.
+    /// Opens (creating or rebuilding if needed) the file, with room for one connection per
+    /// core, at most 8.
     pub fn open(path: &Path, version: i32, schema: &str) -> Result<Pool> {
         let first = db::open(path, version, schema)?;
         let read_only = first.is_readonly("main").unwrap_or(false);
@@ -42,12 +49,12 @@ impl Pool {
                 .unwrap_or(1)
                 .clamp(1, 8)
         };
-        let mut conns = vec![Mutex::new(first)];
-        for _ in 1..size {
-            conns.push(Mutex::new(db::open_more(path)?));
-        }
+        let conns: Vec<OnceLock<Mutex<Connection>>> = (0..size).map(|_| OnceLock::new()).collect();
+        let _ = conns[0].set(Mutex::new(first));
         Ok(Pool {
             conns,
+            opening: Mutex::new(()),
+            no_more: AtomicBool::new(false),
             path: path.to_path_buf(),
             version,
             schema: schema.to_owned(),
@@ -84,13 +91,13 @@ impl Pool {
         r
     }
 
-    /// Moves the damaged file aside and points every connection at a new one. The caller
-    /// holds no connection (its guard was dropped with `f`), so locking them all in order
-    /// cannot deadlock.
+    /// Moves the damaged file aside and points every open connection at a new one. The
+    /// caller holds no connection (its guard was dropped with `f`), so locking them all in
+    /// order cannot deadlock.
     fn rebuild(&self, cause: &anyhow::Error) {
+        let _opening = self.opening.lock().unwrap_or_else(|p| p.into_inner());
         let mut guards: Vec<MutexGuard<'_, Connection>> = self
-            .conns
-            .iter()
+            .open_conns()
             .map(|c| c.lock().unwrap_or_else(|p| p.into_inner()))
             .collect();
         let fresh = db::set_aside(&self.path, cause).and_then(|_| {
@@ -113,15 +120,54 @@ impl Pool {
         }
     }
 
-    /// A free connection if there is one, else the calling thread's usual one.
+    /// The connections opened so far, in order (the first always is).
+    fn open_conns(&self) -> impl Iterator<Item = &Mutex<Connection>> {
+        self.conns.iter().map_while(OnceLock::get)
+    }
+
+    /// A free connection if there is one (opening another when every open one is busy and
+    /// there is room), else the calling thread's usual one.
     pub fn get(&self) -> MutexGuard<'_, Connection> {
-        for c in &self.conns {
+        for c in self.open_conns() {
             if let Ok(guard) = c.try_lock() {
                 return guard;
             }
         }
-        let home = thread_slot() % self.conns.len();
-        self.conns[home].lock().unwrap_or_else(|p| p.into_inner())
+        if let Some(c) = self.open_another()
+            && let Ok(guard) = c.try_lock()
+        {
+            return guard;
+        }
+        let open = self.open_conns().count();
+        let home = thread_slot() % open;
+        self.conns[home]
+            .get()
+            .expect("connections open in order")
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Opens the next connection, if there is room and opening has not failed before.
+    fn open_another(&self) -> Option<&Mutex<Connection>> {
+        if self.no_more.load(Ordering::Relaxed) {
+            return None;
+        }
+        let _opening = self.opening.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = self.conns.iter().find(|c| c.get().is_none())?;
+        match db::open_more(&self.path) {
+            Ok(conn) => {
+                let _ = slot.set(Mutex::new(conn));
+                slot.get()
+            }
+            Err(e) => {
+                self.no_more.store(true, Ordering::Relaxed);
+                tracing::info!(
+                    "cannot open another connection to cache file {}: {e:#}",
+                    self.path.display()
+                );
+                None
+            }
+        }
     }
 }
 
@@ -143,4 +189,38 @@ fn thread_slot() -> usize {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     std::thread::current().id().hash(&mut h);
     h.finish() as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_connection_is_opened_only_while_the_open_ones_are_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = Pool::open(
+            &dir.path().join("t.sqlite3"),
+            1,
+            "CREATE TABLE IF NOT EXISTS t (x INTEGER);",
+        )
+        .unwrap();
+        for _ in 0..3 {
+            pool.get().execute("INSERT INTO t VALUES (1)", []).unwrap();
+        }
+        assert_eq!(pool.open_conns().count(), 1);
+        if pool.conns.len() < 2 {
+            return; // a one-core machine: one connection, shared
+        }
+        let first = pool.get();
+        let second = pool.get();
+        assert_eq!(pool.open_conns().count(), 2);
+        // Both see the same file.
+        let n: i64 = second
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 3);
+        drop((first, second));
+        let _again = pool.get();
+        assert_eq!(pool.open_conns().count(), 2);
+    }
 }
