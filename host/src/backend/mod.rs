@@ -353,7 +353,9 @@ impl Backend {
             None
         });
         let fresh = cached.filter(|(s, listed_at)| self.is_fresh_for(*listed_at, s.is_empty()));
-        self.library.stats.record("sections", fresh.is_some());
+        self.library
+            .stats
+            .record(crate::cache::LookupKind::Sections, fresh.is_some());
         let sections = match fresh {
             Some((s, _)) => s,
             None => {
@@ -492,7 +494,9 @@ impl Backend {
                 tracing::warn!("cannot read a cached search: {e:#}");
                 None
             });
-        self.library.stats.record("search", found.is_some());
+        self.library
+            .stats
+            .record(crate::cache::LookupKind::Search, found.is_some());
         found
     }
 
@@ -500,7 +504,9 @@ impl Backend {
     pub fn items_by_file_name(&self, section_id: u32, name: &str) -> Result<Vec<Item>, PlexError> {
         let mut snapshot = self.snapshot(section_id);
         let fresh = snapshot.is_some_and(|(_, f)| f);
-        self.library.stats.record("file-name", fresh);
+        self.library
+            .stats
+            .record(crate::cache::LookupKind::FileName, fresh);
         if !fresh {
             self.refresh_if_stale(section_id)?;
             snapshot = self.snapshot(section_id);

@@ -41,8 +41,9 @@ enum State {
 
 /// What a caller should do for one look-up.
 pub enum Lookup {
-    /// The entry as held (`None`: the plugin has no entry for the path).
-    Held(Option<HeldEntry>),
+    /// The entry as held (`None`: the plugin has no entry for the path), and whether its
+    /// use is worth writing (see [`Held::lookup`]).
+    Held(Option<HeldEntry>, bool),
     /// Read the entries into memory ([`Held::loaded`]), then look up.
     Load,
     /// Ask SQLite.
@@ -68,9 +69,19 @@ impl Held {
             .map(|(_, _, state)| state)
     }
 
-    /// How the look-up of `key` (a normalised path) by `by` in the section is served.
-    pub fn lookup(&self, section_id: u32, by: &Decider, key: &str) -> Lookup {
-        self.next(section_id, by, Some(key))
+    /// How the look-up of `key` (a normalised path) by `by` in the section, at `at` (Unix
+    /// ms), is served. A held entry found records its use at `at` in the held copy when
+    /// that moves the recorded one by more than `grain_ms`, and says so (the use is then
+    /// worth writing): one lock for both, where a warm path took it twice.
+    pub fn lookup(
+        &self,
+        section_id: u32,
+        by: &Decider,
+        key: &str,
+        at: i64,
+        grain_ms: i64,
+    ) -> Lookup {
+        self.next(section_id, by, Some((key, at, grain_ms)))
     }
 
     /// Claims the reading of `by`'s entries in the section now, whatever the look-ups so
@@ -79,15 +90,29 @@ impl Held {
         matches!(self.next(section_id, by, None), Lookup::Load)
     }
 
-    /// One look-up of `key`, or a claim (`None`).
-    fn next(&self, section_id: u32, by: &Decider, key: Option<&str>) -> Lookup {
+    /// One look-up of a key at a time with a grain, or a claim (`None`).
+    fn next(&self, section_id: u32, by: &Decider, key: Option<(&str, i64, i64)>) -> Lookup {
         let mut sets = self.sets();
         if Self::state(&mut sets, section_id, by).is_none() {
             sets.push((section_id, by.clone(), State::Counting(0)));
         }
         let state = Self::state(&mut sets, section_id, by).expect("just added");
         match state {
-            State::Ready(entries) => Lookup::Held(key.and_then(|k| entries.get(k).cloned())),
+            State::Ready(entries) => {
+                let Some((k, at, grain_ms)) = key else {
+                    return Lookup::Held(None, false);
+                };
+                match entries.get_mut(k) {
+                    Some(entry) => {
+                        let worth = at - entry.last_used > grain_ms;
+                        if worth {
+                            entry.last_used = at;
+                        }
+                        Lookup::Held(Some(entry.clone()), worth)
+                    }
+                    None => Lookup::Held(None, false),
+                }
+            }
             State::Loading | State::TooMany => Lookup::Sqlite,
             State::Counting(n) => {
                 *n += 1;
@@ -111,20 +136,6 @@ impl Held {
         match Self::state(&mut sets, section_id, by) {
             Some(s) => *s = state,
             None => sets.push((section_id, by.clone(), state)),
-        }
-    }
-
-    /// Records in the held copy (if any) that `key`'s entry was used at `at`; returns
-    /// whether the use is worth writing (more than `grain_ms` after the recorded one).
-    pub fn used(&self, section_id: u32, by: &Decider, key: &str, at: i64, grain_ms: i64) -> bool {
-        let mut sets = self.sets();
-        match Self::ready(&mut sets, section_id, by).and_then(|e| e.get_mut(key)) {
-            Some(entry) if at - entry.last_used > grain_ms => {
-                entry.last_used = at;
-                true
-            }
-            Some(_) => false,
-            None => true,
         }
     }
 
@@ -217,37 +228,52 @@ mod tests {
         let a = Decider::new("a", "1");
         let b = Decider::new("b", "1");
         for _ in 1..HELD_AFTER {
-            assert!(matches!(held.lookup(1, &a, "/x"), Lookup::Sqlite));
+            assert!(matches!(
+                held.lookup(1, &a, "/x", 0, i64::MAX),
+                Lookup::Sqlite
+            ));
         }
-        assert!(matches!(held.lookup(1, &a, "/x"), Lookup::Load));
+        assert!(matches!(
+            held.lookup(1, &a, "/x", 0, i64::MAX),
+            Lookup::Load
+        ));
         assert!(
-            matches!(held.lookup(1, &a, "/x"), Lookup::Sqlite),
+            matches!(held.lookup(1, &a, "/x", 0, i64::MAX), Lookup::Sqlite),
             "one loader"
         );
         held.loaded(1, &a, Some(vec![("/x".into(), entry("7"))]));
         assert!(
-            matches!(held.lookup(1, &a, "/x"), Lookup::Held(Some(e)) if e.found.rating_key == "7")
+            matches!(held.lookup(1, &a, "/x", 0, i64::MAX), Lookup::Held(Some(e), _) if e.found.rating_key == "7")
         );
-        assert!(matches!(held.lookup(1, &a, "/y"), Lookup::Held(None)));
+        assert!(matches!(
+            held.lookup(1, &a, "/y", 0, i64::MAX),
+            Lookup::Held(None, _)
+        ));
         assert!(
-            matches!(held.lookup(1, &b, "/x"), Lookup::Sqlite),
+            matches!(held.lookup(1, &b, "/x", 0, i64::MAX), Lookup::Sqlite),
             "another plugin's are not held"
         );
 
         held.put(1, &a, "/y", entry("8").found, 2_000);
         assert!(
-            matches!(held.lookup(1, &a, "/y"), Lookup::Held(Some(e)) if e.found.rating_key == "8")
+            matches!(held.lookup(1, &a, "/y", 0, i64::MAX), Lookup::Held(Some(e), _) if e.found.rating_key == "8")
         );
         held.forget(Some(1), Some("/x"), Which::Decider(&a));
-        assert!(matches!(held.lookup(1, &a, "/x"), Lookup::Held(None)));
+        assert!(matches!(
+            held.lookup(1, &a, "/x", 0, i64::MAX),
+            Lookup::Held(None, _)
+        ));
         held.forget(Some(2), None, Which::All);
         assert!(
-            matches!(held.lookup(1, &a, "/y"), Lookup::Held(Some(_))),
+            matches!(
+                held.lookup(1, &a, "/y", 0, i64::MAX),
+                Lookup::Held(Some(_), _)
+            ),
             "another section"
         );
         held.forget(None, None, Which::Named("a"));
         assert!(
-            matches!(held.lookup(1, &a, "/y"), Lookup::Sqlite),
+            matches!(held.lookup(1, &a, "/y", 0, i64::MAX), Lookup::Sqlite),
             "counting again"
         );
     }
@@ -257,10 +283,15 @@ mod tests {
         let held = Held::default();
         let a = Decider::new("a", "1");
         held.loaded(1, &a, Some(vec![("/x".into(), entry("7"))]));
-        assert!(!held.used(1, &a, "/x", 1_500, 1_000));
-        assert!(held.used(1, &a, "/x", 2_500, 1_000));
-        assert!(!held.used(1, &a, "/x", 3_000, 1_000), "recorded at 2,500");
-        assert!(held.used(1, &a, "/nope", 3_000, 1_000), "not held: written");
+        let worth = |key: &str, at: i64| match held.lookup(1, &a, key, at, 1_000) {
+            Lookup::Held(Some(_), worth) => Some(worth),
+            Lookup::Held(None, false) => None,
+            _ => panic!("held"),
+        };
+        assert_eq!(worth("/x", 1_500), Some(false));
+        assert_eq!(worth("/x", 2_500), Some(true));
+        assert_eq!(worth("/x", 3_000), Some(false), "recorded at 2,500");
+        assert_eq!(worth("/nope", 3_000), None);
     }
 
     #[test]
@@ -268,6 +299,9 @@ mod tests {
         let held = Held::default();
         let a = Decider::new("a", "1");
         held.loaded(1, &a, None);
-        assert!(matches!(held.lookup(1, &a, "/x"), Lookup::Sqlite));
+        assert!(matches!(
+            held.lookup(1, &a, "/x", 0, i64::MAX),
+            Lookup::Sqlite
+        ));
     }
 }

@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::db;
 use super::held::{self, Held, HeldEntry, Which};
 use super::pool::Pool;
-use super::stats::{Counts, Stats};
+use super::stats::{Counts, Kind, Stats};
 use super::usage::Touches;
 use plexmatch_matchkit::name_key;
 
@@ -113,36 +113,37 @@ impl MatchCache {
     pub fn get(&self, section_id: u32, path: &str, by: &Decider) -> Result<Option<CachedMatch>> {
         self.conns.healing(|| {
             let key = name_key(path);
-            let mut lookup = self.held.lookup(section_id, by, &key);
+            let (at, grain) = (db::now_millis(), self.use_grain());
+            let mut lookup = self.held.lookup(section_id, by, &key, at, grain);
             if let held::Lookup::Load = lookup {
                 self.load_held(section_id, by);
-                lookup = self.held.lookup(section_id, by, &key);
+                lookup = self.held.lookup(section_id, by, &key, at, grain);
             }
-            let found = match lookup {
-                held::Lookup::Held(entry) => entry.map(|e| e.found),
+            let (found, worth_writing) = match lookup {
+                held::Lookup::Held(entry, worth) => (entry.map(|e| e.found), worth),
                 held::Lookup::Load | held::Lookup::Sqlite => {
                     let conn = self.conn();
                     let mut st = conn.prepare_cached(
                         "SELECT rating_key, file, verified_at FROM matches
                          WHERE section_id = ?1 AND path_key = ?2 AND plugin = ?3 AND digest = ?4",
                     )?;
-                    st.query_row(params![section_id, key, by.name, by.digest], |r| {
-                        Ok(CachedMatch {
-                            rating_key: r.get(0)?,
-                            file: r.get(1)?,
-                            verified_at: r.get(2)?,
+                    let found = st
+                        .query_row(params![section_id, key, by.name, by.digest], |r| {
+                            Ok(CachedMatch {
+                                rating_key: r.get(0)?,
+                                file: r.get(1)?,
+                                verified_at: r.get(2)?,
+                            })
                         })
-                    })
-                    .optional()?
+                        .optional()?;
+                    (found, true)
                 }
             };
-            self.stats.record("match", found.is_some());
+            self.stats.record(Kind::Match, found.is_some());
             // A use is written only when it moves the recorded one by more than the grain:
             // for held entries that is known here, without a write per path at the end.
             if found.is_some()
-                && self
-                    .held
-                    .used(section_id, by, &key, db::now_millis(), self.use_grain())
+                && worth_writing
                 && self.touches.touch((section_id, key, by.clone())) >= TOUCHES_BATCH
             {
                 self.conns

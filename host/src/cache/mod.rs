@@ -18,7 +18,7 @@ pub use library::{
 pub use matches::{CachedMatch, DEFAULT_LIMIT as MATCH_DEFAULT_LIMIT, Decider, MatchCache};
 pub use pins::{Pin, Pins};
 pub use resident::{HELD_VERSION, Lookup, RESIDENT_AFTER, ResidentSnapshot, Residents};
-pub use stats::Counts;
+pub use stats::{Counts, Kind as LookupKind};
 
 /// Seconds since the Unix epoch, the clock both caches use.
 pub fn now() -> i64 {

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::Connection;
 use serde::Serialize;
@@ -25,18 +26,41 @@ impl Counts {
     }
 }
 
+/// What a counted look-up was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A match-cache entry.
+    Match,
+    /// The file-name index of a section snapshot.
+    FileName,
+    /// A cached title search.
+    Search,
+    /// The cached section list.
+    Sections,
+}
+
+impl Kind {
+    const ALL: [Kind; 4] = [Kind::Match, Kind::FileName, Kind::Search, Kind::Sections];
+
+    /// The name the counters are reported and stored under.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Match => "match",
+            Kind::FileName => "file-name",
+            Kind::Search => "search",
+            Kind::Sections => "sections",
+        }
+    }
+}
+
 /// Counters since this process started; [`Stats::flush`] adds them to the file's totals.
 #[derive(Default)]
 pub struct Stats {
-    /// This process's counters, and those not yet written: one lock for both, taken on
-    /// every look-up of every worker.
-    counts: Mutex<Both>,
-}
-
-#[derive(Default)]
-struct Both {
-    session: BTreeMap<&'static str, Counts>,
-    unflushed: BTreeMap<&'static str, Counts>,
+    /// This process's hits and misses per kind: counted without a lock, since every worker
+    /// counts on every look-up (a shared lock there was taken twice a path).
+    session: [[AtomicU64; 2]; Kind::ALL.len()],
+    /// How much of `session` is in the file's totals.
+    flushed: Mutex<[Counts; Kind::ALL.len()]>,
 }
 
 /// The table counters are persisted in.
@@ -45,37 +69,47 @@ pub const SCHEMA: &str =
 
 impl Stats {
     /// Counts one lookup of `kind`.
-    pub fn record(&self, kind: &'static str, hit: bool) {
-        let mut both = self.lock();
-        let Both { session, unflushed } = &mut *both;
-        for m in [session, unflushed] {
-            let c = m.entry(kind).or_default();
-            if hit {
-                c.hits += 1;
-            } else {
-                c.misses += 1;
-            }
+    pub fn record(&self, kind: Kind, hit: bool) {
+        self.session[kind as usize][usize::from(!hit)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn counts(&self, kind: Kind) -> Counts {
+        let [hits, misses] = &self.session[kind as usize];
+        Counts {
+            hits: hits.load(Ordering::Relaxed),
+            misses: misses.load(Ordering::Relaxed),
         }
     }
 
-    /// Counters of this process, by kind.
+    /// Counters of this process, by kind (the kinds looked up).
     pub fn session(&self) -> BTreeMap<&'static str, Counts> {
-        self.lock().session.clone()
+        Kind::ALL
+            .iter()
+            .map(|k| (k.name(), self.counts(*k)))
+            .filter(|(_, c)| c.hits + c.misses > 0)
+            .collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Both> {
-        self.counts.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, [Counts; Kind::ALL.len()]> {
+        self.flushed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Adds the counters not yet written to the persisted totals.
     pub fn flush(&self, conn: &Connection) -> rusqlite::Result<()> {
-        let pending = std::mem::take(&mut self.lock().unflushed);
-        for (kind, c) in pending {
+        let mut flushed = self.lock();
+        for kind in Kind::ALL {
+            let now = self.counts(kind);
+            let done = &mut flushed[kind as usize];
+            let (hits, misses) = (now.hits - done.hits, now.misses - done.misses);
+            if hits + misses == 0 {
+                continue;
+            }
             conn.execute(
                 "INSERT INTO stats (kind, hits, misses) VALUES (?1, ?2, ?3)
                  ON CONFLICT(kind) DO UPDATE SET hits = hits + excluded.hits, misses = misses + excluded.misses",
-                rusqlite::params![kind, c.hits as i64, c.misses as i64],
+                rusqlite::params![kind.name(), hits as i64, misses as i64],
             )?;
+            *done = now;
         }
         Ok(())
     }
@@ -97,9 +131,13 @@ impl Stats {
 
     /// Forgets every counter, persisted or not.
     pub fn reset(&self, conn: &Connection) -> rusqlite::Result<()> {
-        let mut both = self.lock();
-        both.session.clear();
-        both.unflushed.clear();
+        let mut flushed = self.lock();
+        for (counters, done) in self.session.iter().zip(flushed.iter_mut()) {
+            for c in counters {
+                c.store(0, Ordering::Relaxed);
+            }
+            *done = Counts::default();
+        }
         conn.execute("DELETE FROM stats", []).map(|_| ())
     }
 }

@@ -23,7 +23,10 @@ impl Host for State {
                 Some((id, k, items)) if id == section_id && k == key => Some(items),
                 _ => s.snapshot_items(section_id, &file_name),
             };
-            s.backend.library.stats.record("file-name", items.is_some());
+            s.backend
+                .library
+                .stats
+                .record(crate::cache::LookupKind::FileName, items.is_some());
             let items = items?;
             s.note(|| {
                 format!(
