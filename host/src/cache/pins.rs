@@ -76,19 +76,18 @@ impl Pins {
 
     /// The pin of `path`, if it has one.
     pub fn get(&self, path: &str) -> Option<Pin> {
-        let all = self.all_memo();
-        if all.is_empty() {
-            return None;
-        }
+        let all = self.all_memo()?;
         all.get(&name_key(path)).cloned()
     }
 
-    fn all_memo(&self) -> PinMap {
+    /// The pins, `None` when there are none: asked on every path by every worker, so an
+    /// empty set is answered without touching the shared count of the map's `Arc`.
+    fn all_memo(&self) -> Option<PinMap> {
         let mut memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((at, all)) = memo.as_ref()
             && at.elapsed() < MEMO
         {
-            return Arc::clone(all);
+            return (!all.is_empty()).then(|| Arc::clone(all));
         }
         let all = match self.list() {
             Ok(pins) => Arc::new(pins.into_iter().map(|p| (name_key(&p.path), p)).collect()),
@@ -98,7 +97,7 @@ impl Pins {
             }
         };
         *memo = Some((Instant::now(), Arc::clone(&all)));
-        all
+        (!all.is_empty()).then_some(all)
     }
 
     /// Pins `path` (replacing an earlier pin of it); returns the pin it replaced.
