@@ -44,6 +44,42 @@ pub struct ResidentSnapshot {
     files: Vec<FileRec>,
     /// (file-name hash, item) for every file, sorted: the name index.
     index: Vec<(u32, u32)>,
+    /// Where the index's entries of each range of hashes start.
+    buckets: Buckets,
+}
+
+/// Where the entries of a sorted name index start for each of 2^k equal ranges of the
+/// (31-bit) hashes, with about one entry a range: a look-up reads two starts and the few
+/// entries between, where a binary search over the whole index took some 16 steps, most
+/// of them cache misses (`items_named` was 3.4% of a warm batch's samples).
+#[derive(Debug, Clone)]
+struct Buckets {
+    shift: u32,
+    starts: Vec<u32>,
+}
+
+impl Buckets {
+    fn new(index: &[(u32, u32)]) -> Buckets {
+        let bits = (index.len().max(1).ilog2() + 1).min(24);
+        let shift = 31 - bits;
+        let count = 1usize << bits;
+        let bucket = |h: u32| ((h >> shift) as usize).min(count - 1);
+        let mut starts = Vec::with_capacity(count + 1);
+        let mut at = 0usize;
+        for b in 0..=count {
+            while at < index.len() && bucket(index[at].0) < b {
+                at += 1;
+            }
+            starts.push(at as u32);
+        }
+        Buckets { shift, starts }
+    }
+
+    /// The index entries that may have this hash.
+    fn range(&self, hash: u32) -> std::ops::Range<usize> {
+        let b = ((hash >> self.shift) as usize).min(self.starts.len() - 2);
+        self.starts[b] as usize..self.starts[b + 1] as usize
+    }
 }
 
 /// Builds a [`ResidentSnapshot`] from a section's snapshot rows, in any order.
@@ -185,6 +221,7 @@ impl Builder {
             prefixes: self.prefixes,
             items,
             files,
+            buckets: Buckets::new(&index),
             index,
         }
     }
@@ -304,8 +341,9 @@ impl ResidentSnapshot {
     pub fn items_named(&self, file_name: &str) -> Vec<Item> {
         let key = name_key(file_name);
         let hash = name_hash_of_key(&key) as u32;
-        let from = self.index.partition_point(|e| e.0 < hash);
-        self.index[from..]
+        let bucket = &self.index[self.buckets.range(hash)];
+        let from = bucket.partition_point(|e| e.0 < hash);
+        bucket[from..]
             .iter()
             .take_while(|e| e.0 == hash)
             .map(|e| self.item(e.1))
@@ -458,6 +496,7 @@ impl ResidentSnapshot {
             prefixes,
             items,
             files,
+            buckets: Buckets::new(&index),
             index,
         })
     }
@@ -509,6 +548,26 @@ fn checksum(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_index_entry_lies_in_its_hash_s_bucket() {
+        for n in [0usize, 1, 2, 3, 100, 5_000] {
+            // Hashes spread over the 31 bits, clustered, and at both ends.
+            let mut index: Vec<(u32, u32)> = (0..n as u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) & 0x7fff_ffff, i))
+                .chain([(0, 0), (0x7fff_ffff, 1), (42, 2), (42, 3), (u32::MAX, 4)])
+                .collect();
+            index.sort_unstable();
+            let buckets = Buckets::new(&index);
+            for (at, e) in index.iter().enumerate() {
+                assert!(buckets.range(e.0).contains(&at), "n={n}: {e:?} at {at}");
+            }
+            // The ranges cover the index once, in order.
+            assert_eq!(buckets.starts.first(), Some(&0));
+            assert_eq!(*buckets.starts.last().unwrap() as usize, index.len());
+            assert!(buckets.starts.is_sorted());
+        }
+    }
 
     fn item(key: &str, files: &[&str]) -> Item {
         Item {
