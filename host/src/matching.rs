@@ -150,6 +150,8 @@ pub struct Matcher {
     /// Whether answers carry an explanation, and the current path's section traces.
     explain: bool,
     traces: Vec<SectionTrace>,
+    /// The plugin's identity in the match cache, built once rather than per path.
+    decider: crate::cache::Decider,
 }
 
 /// Calls after which an instance is replaced by a fresh one (about 17 µs), so that a
@@ -159,6 +161,8 @@ const RECYCLE_AFTER: u64 = 10_000;
 impl Matcher {
     /// A matcher running `plugin` against `backend`.
     pub fn new(plugin: Arc<Plugin>, backend: Arc<Backend>) -> Matcher {
+        let decider =
+            crate::cache::Decider::new(&plugin.identity().name, &plugin.identity().digest);
         Matcher {
             plugin,
             backend,
@@ -167,6 +171,7 @@ impl Matcher {
             calls: 0,
             explain: false,
             traces: Vec::new(),
+            decider,
         }
     }
 
@@ -241,10 +246,7 @@ impl Matcher {
         // The cache already holding this answer needs no write transaction: verified within
         // the TTL, nothing at all; verified longer ago, its new verification time is written
         // with the batched last uses. A batch of cached matches then costs no write per path.
-        let by = crate::cache::Decider::new(
-            &self.plugin.identity().name,
-            &self.plugin.identity().digest,
-        );
+        let by = &self.decider;
         if let Some(it) = item.as_ref() {
             let file = match &it.matched_file {
                 Some(f) => f.clone(),
@@ -261,11 +263,11 @@ impl Matcher {
                 {
                     Ok(())
                 }
-                Some(_) => self.backend.matches.reconfirm(it.section_id, path, &by),
+                Some(_) => self.backend.matches.reconfirm(it.section_id, path, by),
                 None => self
                     .backend
                     .matches
-                    .put(it.section_id, path, &by, &it.rating_key, &file),
+                    .put(it.section_id, path, by, &it.rating_key, &file),
             };
             if let Err(e) = written {
                 tracing::warn!("cannot record the match of {path:?} in the match cache: {e:#}");
