@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 include!("guest_cargo.rs");
+include!("plugin_digest.rs");
 
 fn main() {
     let manifest_dir =
@@ -25,6 +26,7 @@ fn main() {
         "guest/path-matcher",
         "guest/matchkit",
         "host/guest_cargo.rs",
+        "host/plugin_digest.rs",
         "wit",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
@@ -48,17 +50,11 @@ fn main() {
         let wasm = target_dir.join("wasm32-wasip2/release").join(name);
         std::fs::copy(&wasm, out_dir.join(name))
             .unwrap_or_else(|e| panic!("cannot copy {}: {e}", wasm.display()));
-        // The digest as runtime::compile_cache::digest spells it: hashing the 1-2 MB of a
-        // built-in plugin was a twentieth of a one-path run's CPU.
-        use sha2::{Digest, Sha256};
+        // Hashing the 1-2 MB of a built-in plugin at every start was a twentieth of a
+        // one-path run's CPU.
         let bytes =
             std::fs::read(&wasm).unwrap_or_else(|e| panic!("cannot read {}: {e}", wasm.display()));
-        let digest: String = Sha256::digest(&bytes)
-            .iter()
-            .take(16)
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        std::fs::write(out_dir.join(format!("{name}.digest")), digest)
+        std::fs::write(out_dir.join(format!("{name}.digest")), digest(&bytes))
             .unwrap_or_else(|e| panic!("cannot write {name}'s digest: {e}"));
     }
 }

@@ -25,15 +25,7 @@ pub enum Readiness {
     Cached(Duration),
 }
 
-/// A component's digest: the first 16 bytes of its SHA-256, in hex. It names the plugin's
-/// build in the match cache and its compiled artifact.
-pub fn digest(wasm: &[u8]) -> String {
-    Sha256::digest(wasm)
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+include!("../../plugin_digest.rs");
 
 /// A component's bytes: given, or in a file read only when they are needed (a start from
 /// the compiled-plugin cache reads neither the 18 MB of a Python component nor hashes them).
