@@ -222,58 +222,48 @@ mod tests {
         }
     }
 
+    /// A look-up of `key` in section 1 whose use is never worth writing.
+    fn look(held: &Held, by: &Decider, key: &str) -> Lookup {
+        held.lookup(1, by, key, 0, i64::MAX)
+    }
+
     #[test]
     fn holds_after_enough_lookups_and_mirrors_writes() {
         let held = Held::default();
         let a = Decider::new("a", "1");
         let b = Decider::new("b", "1");
         for _ in 1..HELD_AFTER {
-            assert!(matches!(
-                held.lookup(1, &a, "/x", 0, i64::MAX),
-                Lookup::Sqlite
-            ));
+            assert!(matches!(look(&held, &a, "/x"), Lookup::Sqlite));
         }
-        assert!(matches!(
-            held.lookup(1, &a, "/x", 0, i64::MAX),
-            Lookup::Load
-        ));
+        assert!(matches!(look(&held, &a, "/x"), Lookup::Load));
         assert!(
-            matches!(held.lookup(1, &a, "/x", 0, i64::MAX), Lookup::Sqlite),
+            matches!(look(&held, &a, "/x"), Lookup::Sqlite),
             "one loader"
         );
         held.loaded(1, &a, Some(vec![("/x".into(), entry("7"))]));
         assert!(
-            matches!(held.lookup(1, &a, "/x", 0, i64::MAX), Lookup::Held(Some(e), _) if e.found.rating_key == "7")
+            matches!(look(&held, &a, "/x"), Lookup::Held(Some(e), _) if e.found.rating_key == "7")
         );
-        assert!(matches!(
-            held.lookup(1, &a, "/y", 0, i64::MAX),
-            Lookup::Held(None, _)
-        ));
+        assert!(matches!(look(&held, &a, "/y"), Lookup::Held(None, _)));
         assert!(
-            matches!(held.lookup(1, &b, "/x", 0, i64::MAX), Lookup::Sqlite),
+            matches!(look(&held, &b, "/x"), Lookup::Sqlite),
             "another plugin's are not held"
         );
 
         held.put(1, &a, "/y", entry("8").found, 2_000);
         assert!(
-            matches!(held.lookup(1, &a, "/y", 0, i64::MAX), Lookup::Held(Some(e), _) if e.found.rating_key == "8")
+            matches!(look(&held, &a, "/y"), Lookup::Held(Some(e), _) if e.found.rating_key == "8")
         );
         held.forget(Some(1), Some("/x"), Which::Decider(&a));
-        assert!(matches!(
-            held.lookup(1, &a, "/x", 0, i64::MAX),
-            Lookup::Held(None, _)
-        ));
+        assert!(matches!(look(&held, &a, "/x"), Lookup::Held(None, _)));
         held.forget(Some(2), None, Which::All);
         assert!(
-            matches!(
-                held.lookup(1, &a, "/y", 0, i64::MAX),
-                Lookup::Held(Some(_), _)
-            ),
+            matches!(look(&held, &a, "/y"), Lookup::Held(Some(_), _)),
             "another section"
         );
         held.forget(None, None, Which::Named("a"));
         assert!(
-            matches!(held.lookup(1, &a, "/y", 0, i64::MAX), Lookup::Sqlite),
+            matches!(look(&held, &a, "/y"), Lookup::Sqlite),
             "counting again"
         );
     }
@@ -299,9 +289,6 @@ mod tests {
         let held = Held::default();
         let a = Decider::new("a", "1");
         held.loaded(1, &a, None);
-        assert!(matches!(
-            held.lookup(1, &a, "/x", 0, i64::MAX),
-            Lookup::Sqlite
-        ));
+        assert!(matches!(look(&held, &a, "/x"), Lookup::Sqlite));
     }
 }
