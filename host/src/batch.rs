@@ -359,7 +359,7 @@ fn hold(plugins: &[Arc<Plugin>], backend: &Arc<Backend>, sections: &[Section]) {
         for s in sections.iter().filter(|s| s.kind.leaf_type().is_some()) {
             scope.spawn(|| backend.hold_snapshot(s.id));
             for p in plugins {
-                let by = crate::cache::Decider::new(&p.identity().name, &p.identity().digest);
+                let by = p.identity().decider();
                 scope.spawn(move || backend.matches.hold(s.id, &by));
             }
         }

@@ -161,8 +161,7 @@ const RECYCLE_AFTER: u64 = 10_000;
 impl Matcher {
     /// A matcher running `plugin` against `backend`.
     pub fn new(plugin: Arc<Plugin>, backend: Arc<Backend>) -> Matcher {
-        let decider =
-            crate::cache::Decider::new(&plugin.identity().name, &plugin.identity().digest);
+        let decider = plugin.identity().decider();
         Matcher {
             plugin,
             backend,

@@ -24,6 +24,13 @@ pub struct PluginIdentity {
     pub settings: Vec<(String, String)>,
 }
 
+impl PluginIdentity {
+    /// Who decided, as the match cache records it: this plugin's name and build.
+    pub fn decider(&self) -> crate::cache::Decider {
+        crate::cache::Decider::new(&self.name, &self.digest)
+    }
+}
+
 /// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`): what a plugin running on
 /// this thread has really used, however busy the machine or however many workers share
 /// its cores.
@@ -206,7 +213,7 @@ impl State {
             },
             clock: CallClock::new(limits.cpu_deadline, limits.wall_limit),
             backend,
-            decider: crate::cache::Decider::new(&identity.name, &identity.digest),
+            decider: identity.decider(),
             identity,
             stderr,
             served: HashMap::new(),
