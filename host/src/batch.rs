@@ -66,13 +66,16 @@ pub struct Answer {
 }
 
 /// Paths a worker takes at once when many are waiting: one hand-over (and one answer
-/// message) per chunk instead of per path.
-const CHUNK: usize = 32;
+/// message) per chunk instead of per path. Every message wakes the calling thread, which
+/// on a machine with as many cores as workers takes a core from a worker mid-path: with
+/// 32, a warm batch's p99 was 52–89 µs; with 128 (and the reader woken half a window at a
+/// time), 27–65 µs, a third of the context switches.
+const CHUNK: usize = 128;
 
 /// What the reader, the workers and the calling thread share: the paths read and not yet
 /// taken, and how far each side has got. Workers take paths themselves, so that a busy
 /// batch wakes no thread per path: the reader wakes a worker only when one is idle, and
-/// is woken only when it waits for room in the window.
+/// is woken only when it waits for room in the window and half of it is free.
 struct Queue {
     paths: VecDeque<(usize, Input)>,
     /// Paths read so far.
@@ -164,6 +167,7 @@ pub fn run<P: Into<Input>>(
 ) {
     let workers = options.workers.clamp(1, MAX_WORKERS);
     let window = options.window.max(workers);
+    let slack = (window / 2).max(1);
     let _pin = backend.pin_snapshots();
     let shared = Shared {
         queue: Mutex::new(Queue {
@@ -299,7 +303,9 @@ pub fn run<P: Into<Input>>(
             }
             let mut q = shared.lock();
             q.emitted = next;
-            if q.reader_waits && q.read < next + window {
+            // Half a window at a time: a reader woken for every chunk emitted costs a
+            // context switch a chunk (see CHUNK).
+            if q.reader_waits && q.read + slack <= next + window {
                 shared.room.notify_one();
             }
         }
