@@ -24,15 +24,25 @@ fn guest_cargo(
     for p in packages {
         cmd.args(["-p", p]);
     }
-    for var in [
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTFLAGS",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-    ] {
-        cmd.env_remove(var);
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(shapes_the_build) {
+            cmd.env_remove(name);
+        }
     }
     cmd
+}
+
+/// Whether the outer build's environment variable `name` would change how the nested cargo
+/// builds plugins: flags, wrappers, and profile, build and target settings
+/// (`CARGO_PROFILE_RELEASE_DEBUG=…` turned the default plugin into other bytes). The built-in
+/// plugins' digests key every user's match-cache entries, so their bytes must not depend on
+/// how the host was built. The compiler itself (`RUSTC`, `CARGO_BUILD_RUSTC`) is kept.
+pub fn shapes_the_build(name: &str) -> bool {
+    matches!(
+        name,
+        "CARGO_ENCODED_RUSTFLAGS" | "RUSTFLAGS" | "RUSTC_WRAPPER" | "RUSTC_WORKSPACE_WRAPPER"
+    ) || (["CARGO_PROFILE_", "CARGO_BUILD_", "CARGO_TARGET_"]
+        .iter()
+        .any(|p| name.starts_with(p))
+        && name != "CARGO_BUILD_RUSTC")
 }

@@ -396,3 +396,32 @@ fn a_plugin_importing_wasi_http_loads_matches_and_is_refused_the_network() {
     );
     assert_eq!(again.outcome, Outcome::High);
 }
+
+#[test]
+fn the_host_s_build_settings_do_not_reach_the_plugins_build() {
+    // The built-in plugins' bytes, and so their digests and every user's match-cache
+    // entries, must not depend on how the host was built.
+    for name in [
+        "CARGO_PROFILE_RELEASE_DEBUG",
+        "CARGO_PROFILE_RELEASE_STRIP",
+        "CARGO_PROFILE_RELEASE_LTO",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "RUSTC_WRAPPER",
+    ] {
+        assert!(support::shapes_the_build(name), "{name} must not reach it");
+    }
+    for name in [
+        "CARGO_HOME",
+        "CARGO_NET_OFFLINE",
+        "CARGO_BUILD_RUSTC",
+        "RUSTC",
+        "PATH",
+    ] {
+        assert!(!support::shapes_the_build(name), "{name} must reach it");
+    }
+}
