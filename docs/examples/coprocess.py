@@ -1,7 +1,12 @@
 """Drive `plexmatch match --json` as a long-lived co-process: one path in, one answer out.
 
 plexmatch answers each stdin line as soon as it is read (in input order), so a program can
-ask path by path and keep one process, its caches and its plugin instances warm.
+ask path by path and keep one process, its caches and its plugin instances warm. It honours
+the library TTL however long it stays open: once a section's snapshot is older than
+--library-ttl, the next path brings it up to date, so a change on the server shows in the
+answers within one TTL. If Plex is down then, it keeps answering from the snapshot it has
+(one warning on stderr; never past --stale-limit). Every line written gets exactly one
+answer line, also when the token is refused (each answer is then that error).
 
     PLEX_URL=... PLEX_TOKEN=... python3 coprocess.py "/media/Heat (1995).mkv" ...
 """

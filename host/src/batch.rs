@@ -8,8 +8,10 @@
 //! Before the first path is matched, the engine brings the chosen sections' snapshots up
 //! to date once, several sections at a time: a section with no snapshot is listed, a
 //! stale one asks for the items changed since it was taken (two requests when little
-//! changed) — cheaper than checking even one path's cached match with a request. Every
-//! snapshot refreshed during the batch stays in use until the batch ends.
+//! changed) — cheaper than checking even one path's cached match with a request. A
+//! batch that outlives the library TTL (a long list, a co-process reading stdin) brings
+//! each section up to date again as its TTL passes, once, while the other workers answer
+//! from the previous snapshot ([`Backend::keep_current`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::mpsc;
@@ -168,7 +170,6 @@ pub fn run<P: Into<Input>>(
     let workers = options.workers.clamp(1, MAX_WORKERS);
     let window = options.window.max(workers);
     let slack = (window / 2).max(1);
-    let _pin = backend.pin_snapshots();
     let shared = Shared {
         queue: Mutex::new(Queue {
             paths: VecDeque::new(),
@@ -314,13 +315,18 @@ pub fn run<P: Into<Input>>(
 
 /// The answer for a line that is not a usable path.
 fn input_error(shown: String, why: String) -> PathMatch {
+    failed(shown, crate::matching::Failure::Input(why))
+}
+
+/// The answer for `path` when it could not be matched at all, for `why`.
+pub fn failed(path: String, why: crate::matching::Failure) -> PathMatch {
     PathMatch {
-        path: shown,
+        path,
         outcome: crate::matching::Outcome::Error,
         item: None,
         candidates: Vec::new(),
         plugin: String::new(),
-        error: Some(crate::matching::Failure::Input(why)),
+        error: Some(why),
         requests: 0,
         explain: None,
     }

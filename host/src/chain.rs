@@ -3,6 +3,7 @@
 //! if no later plugin is sure; a plugin's failure only counts if no plugin answered.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::backend::Backend;
 use crate::matching::{MatchedItem, Matcher, Outcome, PathMatch};
@@ -14,7 +15,14 @@ pub struct Chain {
     matchers: Vec<Matcher>,
     backend: Arc<Backend>,
     explain: bool,
+    /// When this chain last checked that its sections' snapshots are within their TTL.
+    checked: Option<Instant>,
 }
+
+/// How often a chain checks its sections' TTLs: per path, that check (a shared lock per
+/// section) would cost more than a warm match; a snapshot that turns stale in between is
+/// seen by the plugin, which asks Plex itself.
+const CHECK_EVERY: Duration = Duration::from_millis(50);
 
 impl Chain {
     /// A chain running `plugins` in order against `backend`.
@@ -26,6 +34,7 @@ impl Chain {
                 .collect(),
             backend: Arc::clone(backend),
             explain: false,
+            checked: None,
         }
     }
 
@@ -40,6 +49,10 @@ impl Chain {
     /// The answer for one path: its pin if it has one in these sections, else the
     /// plugins'; `plugin` names who decided (`a → b` when LOW candidates came from several, or none found anything).
     pub fn match_path(&mut self, path: &str, sections: &[Section]) -> PathMatch {
+        if self.checked.is_none_or(|at| at.elapsed() >= CHECK_EVERY) {
+            self.backend.keep_current(sections);
+            self.checked = Some(Instant::now());
+        }
         if let Some(pinned) = crate::pinning::answer(&self.backend, path, sections, self.explain) {
             return pinned;
         }

@@ -13,8 +13,10 @@ use crate::cache::{self, LibraryCache, MatchCache};
 use crate::plex::{Item, PlexClient, PlexConfig, PlexError, Section};
 use crate::servers::{self, ServerIdentity};
 
+mod freshness;
 mod refresh;
 
+pub use freshness::{DEFAULT_STALE_LIMIT, MIN_HOLD};
 use plexmatch_matchkit::{file_name, has_file_named, has_key, name_key};
 pub use refresh::Refreshed;
 
@@ -48,6 +50,9 @@ pub struct CachePolicy {
     pub refresh_margin: Duration,
     /// Size limit of the compiled-plugin cache (`plugins/` in the data dir), in bytes.
     pub compiled_limit: u64,
+    /// The oldest a snapshot may be to keep answering from it while Plex cannot be asked
+    /// during a run (stale-while-error); older, the paths that need it get the Plex error.
+    pub stale_limit: Duration,
 }
 
 /// Default library TTL. Bringing a stale snapshot up to date costs two requests when
@@ -80,6 +85,7 @@ impl Default for CachePolicy {
             full_listing_every: DEFAULT_FULL_LISTING_EVERY,
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             compiled_limit: crate::runtime::COMPILED_DEFAULT_LIMIT,
+            stale_limit: DEFAULT_STALE_LIMIT,
         }
     }
 }
@@ -101,9 +107,9 @@ pub struct Backend {
     /// The data dir (caches, locks, compiled plugins).
     pub data_dir: PathBuf,
     sections: Mutex<Option<Vec<Section>>>,
-    /// Open batches (count) and when the oldest began: a snapshot refreshed since then
-    /// stays in use until they end, so a batch lists each section at most once.
-    pins: Mutex<(usize, i64)>,
+    /// What this run knows of each snapshot's freshness beyond the cache file: stored
+    /// just now, being refreshed, or kept while Plex fails.
+    run: freshness::RunFreshness,
     /// Snapshot bookkeeping read recently, by section, and when (every lookup asks for it;
     /// a refresh by another process is seen within [`SNAPSHOT_MEMO`]). No time: a listing
     /// that could not be stored (a full disk, a read-only or broken cache file), held in
@@ -131,11 +137,13 @@ pub struct Backend {
 /// from the file), and what it was.
 type MemoSnapshot = (Option<Instant>, Option<cache::SnapshotInfo>);
 
-/// Plugins' identical requests within a run, answered once.
+/// Plugins' identical requests within a run, answered once, each with when it was
+/// answered: an answer is reused for the TTL its kind of cache entry has (the negative
+/// TTL for an empty one), and at least [`MIN_HOLD`], however long the run lives.
 #[derive(Default)]
 struct Memo {
-    searches: HashMap<(u32, String), Vec<Item>>,
-    items: HashMap<String, Result<Item, PlexError>>,
+    searches: HashMap<(u32, String), (Instant, Vec<Item>)>,
+    items: HashMap<String, (Instant, Result<Item, PlexError>)>,
 }
 
 /// Entries the memo holds before it starts afresh: bounds its memory over a long run.
@@ -160,18 +168,6 @@ const SECTION_LIST: u32 = u32::MAX;
 
 /// How long this process reuses a section's snapshot bookkeeping without reading it again.
 const SNAPSHOT_MEMO: Duration = Duration::from_secs(1);
-
-/// Keeps snapshots refreshed during a batch in use until it is dropped.
-pub struct SnapshotPin<'a> {
-    backend: &'a Backend,
-}
-
-impl Drop for SnapshotPin<'_> {
-    fn drop(&mut self) {
-        let mut pins = self.backend.pins.lock().unwrap_or_else(|p| p.into_inner());
-        pins.0 = pins.0.saturating_sub(1);
-    }
-}
 
 impl Backend {
     /// Prepares the Plex client, finds out which server it reaches (remembered, or one
@@ -211,7 +207,7 @@ impl Backend {
             locks_dir: cache_dir.join("locks"),
             data_dir: data_dir.to_path_buf(),
             sections: Mutex::new(None),
-            pins: Mutex::new((0, 0)),
+            run: freshness::RunFreshness::new(),
             snapshot_memo: Mutex::new(HashMap::new()),
             server,
             cache_dir,
@@ -252,16 +248,35 @@ impl Backend {
         true
     }
 
-    /// A title search already answered in this run.
-    pub fn memo_search(&self, section_id: u32, title: &str) -> Option<Vec<Item>> {
-        let memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
-        memo.searches.get(&(section_id, name_key(title))).cloned()
+    /// Whether a memo entry answered at `at` (`empty`: no items, or a 404) is still reused.
+    fn memo_fresh(&self, at: Instant, empty: bool) -> bool {
+        if self.plex.is_offline() {
+            return true;
+        }
+        let ttl = if empty {
+            self.policy.negative_ttl
+        } else {
+            self.policy.library_ttl
+        };
+        at.elapsed() < ttl.max(MIN_HOLD)
     }
 
-    /// An item already fetched (or found missing) in this run.
+    /// A title search already answered in this run, within its TTL.
+    pub fn memo_search(&self, section_id: u32, title: &str) -> Option<Vec<Item>> {
+        let memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
+        memo.searches
+            .get(&(section_id, name_key(title)))
+            .filter(|(at, items)| self.memo_fresh(*at, items.is_empty()))
+            .map(|(_, items)| items.clone())
+    }
+
+    /// An item already fetched (or found missing) in this run, within its TTL.
     pub fn memo_item(&self, rating_key: &str) -> Option<Result<Item, PlexError>> {
         let memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
-        memo.items.get(rating_key).cloned()
+        memo.items
+            .get(rating_key)
+            .filter(|(at, r)| self.memo_fresh(*at, r.is_err()))
+            .map(|(_, r)| r.clone())
     }
 
     fn remember(&self, f: impl FnOnce(&mut Memo)) {
@@ -336,7 +351,8 @@ impl Backend {
         let r = self.ask(None, || self.plex.fetch_item(rating_key));
         if matches!(r, Ok(_) | Err(PlexError::NotFound(_))) {
             self.remember(|m| {
-                m.items.insert(rating_key.to_owned(), r.clone());
+                m.items
+                    .insert(rating_key.to_owned(), (Instant::now(), r.clone()));
             });
         }
         r
@@ -389,6 +405,17 @@ impl Backend {
         }
     }
 
+    /// A section's title as this run knows it (quoted), without a request; else its id.
+    fn section_title(&self, id: u32) -> String {
+        self.sections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .and_then(|all| all.iter().find(|s| s.id == id))
+            .map(|s| format!("{:?}", s.title))
+            .unwrap_or_else(|| id.to_string())
+    }
+
     /// One section by id.
     pub fn section(&self, id: u32) -> Result<Section, PlexError> {
         self.sections()?
@@ -434,10 +461,10 @@ impl Backend {
         };
         match read {
             Ok(info) => info.map(|i| {
+                let empty = i.item_count == 0;
                 (
                     i,
-                    self.is_fresh_for(i.refreshed_at, i.item_count == 0)
-                        || self.is_pinned(i.refreshed_at),
+                    self.is_fresh_for(i.refreshed_at, empty) || self.kept(section_id, &i).is_some(),
                 )
             }),
             Err(e) => {
@@ -447,19 +474,48 @@ impl Backend {
         }
     }
 
-    /// Starts a batch: snapshots refreshed from now on stay fresh until the pin is dropped.
-    pub fn pin_snapshots(&self) -> SnapshotPin<'_> {
-        let mut pins = self.pins.lock().unwrap_or_else(|p| p.into_inner());
-        if pins.0 == 0 {
-            pins.1 = cache::now();
-        }
-        pins.0 += 1;
-        SnapshotPin { backend: self }
+    /// Whether a snapshot past its TTL is still used in this run, and why (see [`freshness`]).
+    fn kept(&self, section_id: u32, info: &cache::SnapshotInfo) -> Option<freshness::Kept> {
+        let empty = info.item_count == 0;
+        let ttl = if empty {
+            self.policy.negative_ttl
+        } else {
+            self.policy.library_ttl
+        };
+        let refused = self
+            .failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .refused
+            .is_some();
+        self.run.keeps(
+            section_id,
+            info.version,
+            info.refreshed_at,
+            empty,
+            ttl,
+            self.policy.failure_backoff,
+            self.policy.stale_limit,
+            refused,
+        )
     }
 
-    fn is_pinned(&self, refreshed_at: i64) -> bool {
-        let pins = self.pins.lock().unwrap_or_else(|p| p.into_inner());
-        pins.0 > 0 && refreshed_at >= pins.1
+    /// Brings the snapshots of `sections` up to date where their TTL has passed, before a
+    /// path is matched against them: a run honours the TTL however long it lives (a
+    /// co-process, a long batch). Each stale section is refreshed once, by the first
+    /// caller; the others go on with the previous snapshot meanwhile. A failure is left
+    /// to the path's matching, which meets it (or the snapshot kept while Plex fails).
+    pub fn keep_current(&self, sections: &[Section]) {
+        if self.plex.is_offline() {
+            return;
+        }
+        for s in sections.iter().filter(|s| s.kind.leaf_type().is_some()) {
+            if let Some((_, false)) = self.snapshot(s.id)
+                && let Err(e) = self.refresh_if_stale(s.id)
+            {
+                tracing::debug!("cannot bring section {:?} up to date: {e}", s.title);
+            }
+        }
     }
 
     /// A title search, asked of Plex and cached (empty answers only briefly).
@@ -475,8 +531,10 @@ impl Backend {
             tracing::warn!("cannot cache a search answer: {e:#}");
         }
         self.remember(|m| {
-            m.searches
-                .insert((section_id, name_key(title)), items.clone());
+            m.searches.insert(
+                (section_id, name_key(title)),
+                (Instant::now(), items.clone()),
+            );
         });
         Ok(items)
     }

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::Backend;
+use super::{Backend, freshness};
 use crate::cache;
 use crate::plex::{PlexError, Section};
 
@@ -52,8 +52,10 @@ impl Backend {
     ) -> Result<Option<Refreshed>, PlexError> {
         // A section that just failed is not listed again for every path (a refresh the
         // user asks for is).
-        if force.is_none() {
-            self.gate(Some(section_id))?;
+        if force.is_none()
+            && let Err(e) = self.gate(Some(section_id))
+        {
+            return self.serve_stale_instead(section_id, e).map(|_| None);
         }
         let lock = Arc::clone(
             self.refreshing
@@ -62,23 +64,89 @@ impl Backend {
                 .entry(section_id)
                 .or_default(),
         );
-        let _in_process = lock.lock().unwrap_or_else(|p| p.into_inner());
-        if force.is_none() {
-            // It may have failed while this caller waited for the lock.
-            self.gate(Some(section_id))?;
+        let _in_process = match lock.try_lock() {
+            Ok(guard) => guard,
+            // Another thread is refreshing: a snapshot this run may keep answering from
+            // meanwhile is used; otherwise wait for the new one.
+            Err(std::sync::TryLockError::WouldBlock)
+                if force.is_none() && self.may_serve_stale(section_id) =>
+            {
+                return Ok(None);
+            }
+            Err(_) => lock.lock().unwrap_or_else(|p| p.into_inner()),
+        };
+        let _under_way = self.run.refreshing(section_id);
+        // It may have failed while this caller waited for the lock.
+        if force.is_none()
+            && let Err(e) = self.gate(Some(section_id))
+        {
+            return self.serve_stale_instead(section_id, e).map(|_| None);
         }
         let before = self.snapshot(section_id).map(|(info, _)| info.refreshed_at);
         let _across_processes = self.lock_file(section_id);
         // Another process may have refreshed while this one waited: read it from the file.
         self.forget_snapshot(section_id);
-        let now = self.snapshot(section_id);
+        let now = self.library_snapshot_is_fresh(section_id);
         if now.is_some_and(|(_, fresh)| fresh)
             && (force.is_none() || now.map(|(i, _)| i.refreshed_at) != before)
         {
             return Ok(None);
         }
-        self.refresh_snapshot(section_id, force == Some(true))
-            .map(Some)
+        match self.refresh_snapshot(section_id, force == Some(true)) {
+            Ok(r) => {
+                if let Some((info, _)) = self.snapshot(section_id) {
+                    self.run.stored(section_id, info.version);
+                }
+                Ok(Some(r))
+            }
+            Err(e) if force.is_none() => self.serve_stale_instead(section_id, e).map(|_| None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The section's snapshot and whether it needs no refresh now: fresh by its TTL, or
+    /// just stored by this run (not merely kept while a refresh is under way or failing).
+    fn library_snapshot_is_fresh(&self, section_id: u32) -> Option<(cache::SnapshotInfo, bool)> {
+        self.snapshot(section_id).map(|(info, _)| {
+            let fresh = self.is_fresh_for(info.refreshed_at, info.item_count == 0)
+                || self.kept(section_id, &info) == Some(freshness::Kept::JustStored);
+            (info, fresh)
+        })
+    }
+
+    /// Whether the section has a snapshot this run may keep answering from while it is
+    /// not brought up to date (fresh at some moment of this run, under the stale limit).
+    fn may_serve_stale(&self, section_id: u32) -> bool {
+        self.snapshot(section_id).is_some_and(|(info, _)| {
+            self.run.may_serve_stale(
+                info.refreshed_at,
+                self.policy.library_ttl,
+                self.policy.stale_limit,
+            )
+        })
+    }
+
+    /// After a refresh failed with `e`: `Ok` when the previous snapshot stays in use
+    /// (stale-while-error, said once per episode), else the error.
+    fn serve_stale_instead(&self, section_id: u32, e: PlexError) -> Result<(), PlexError> {
+        let Some((info, _)) = self.snapshot(section_id) else {
+            return Err(e);
+        };
+        if matches!(e, PlexError::NotFound(_) | PlexError::Offline(_))
+            || !self.may_serve_stale(section_id)
+        {
+            return Err(e);
+        }
+        if self.run.failed(section_id) {
+            let title = self.section_title(section_id);
+            tracing::warn!(
+                "cannot bring section {title} up to date ({e}); answering from its snapshot of {} ago until Plex answers again (asked again every {:.0?}; a snapshot older than {} is not used; --offline answers from the caches without asking Plex)",
+                freshness::age(cache::now() - info.refreshed_at),
+                self.policy.failure_backoff,
+                freshness::age(self.policy.stale_limit.as_secs() as i64),
+            );
+        }
+        Ok(())
     }
 
     fn forget_snapshot(&self, section_id: u32) {

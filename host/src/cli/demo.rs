@@ -138,7 +138,10 @@ fn pass(emulator: &Emulator, dir: &std::path::Path, paths: &[&str], title: &str)
     }
     backend.flush();
     let requests = emulator.requests() - before;
-    println!("-- {}", tally.summary(&backend, started.elapsed()));
+    println!(
+        "-- {}",
+        tally.summary(backend.plex.requests(), started.elapsed())
+    );
     println!("-- the emulator served {requests} request(s) in this pass");
     Ok(requests)
 }

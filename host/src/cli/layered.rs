@@ -155,6 +155,7 @@ pub fn cache(l: &mut Layering, a: &mut CacheArgs) {
         f.match_cache_mib.clone(),
     );
     let compiled = f.compiled_plugins_mib.clone();
+    let stale = f.stale_limit.clone();
     l.option(
         names(
             "cache.dir",
@@ -196,6 +197,18 @@ pub fn cache(l: &mut Layering, a: &mut CacheArgs) {
         ),
         &mut a.negative_ttl,
         neg.as_ref(),
+        |v| *v,
+        |v| format!("{v} s"),
+    );
+    l.value(
+        names(
+            "cache.stale_limit",
+            "stale_limit",
+            "--stale-limit",
+            Some("PLEXMATCH_STALE_LIMIT"),
+        ),
+        &mut a.stale_limit,
+        stale.as_ref(),
         |v| *v,
         |v| format!("{v} s"),
     );

@@ -11,6 +11,8 @@ use super::progress::Progress;
 use super::{CacheArgs, PlexArgs, setup};
 use crate::batch::{self, Answer, BatchOptions};
 use crate::input::Input;
+use crate::matching::{Failure, PathMatch};
+use crate::plex::PlexError;
 use crate::runtime::Limits;
 
 /// What to match with: sections, plugin, its settings, parallelism and limits (the
@@ -191,6 +193,44 @@ pub struct MatchArgs {
     pub color: super::output::ColorChoice,
 }
 
+/// What a run matches with, once the server, its plugins and its sections are known.
+struct Engine {
+    backend: std::sync::Arc<crate::backend::Backend>,
+    plugins: Vec<std::sync::Arc<crate::runtime::Plugin>>,
+    sections: Vec<crate::plex::Section>,
+}
+
+/// Opens the server's caches, loads the plugins and resolves the sections.
+fn open_engine(args: &MatchArgs) -> Result<Engine> {
+    let o = &args.options;
+    let backend = setup::backend_with(&args.plex, &args.cache, args.offline)?;
+    backend.set_run_request_budget(o.requests_per_run);
+    let plugins = setup::plugins(&o.plugins, &o.settings, o.limits(), &backend)?;
+    let all = backend.sections()?;
+    let sections = crate::sections::resolve(&o.sections, &all)?;
+    if args.refresh {
+        for s in sections.iter().filter(|s| s.kind.leaf_type().is_some()) {
+            backend.force_refresh(s.id, false)?;
+        }
+    }
+    Ok(Engine {
+        backend,
+        plugins,
+        sections,
+    })
+}
+
+/// The answer every path gets when the run cannot match at all (the token refused, the
+/// server unreachable at start): a Plex failure, else `None` (a usage error, said alone).
+fn run_failure(e: &anyhow::Error) -> Option<Failure> {
+    let plex = e.chain().find_map(|c| c.downcast_ref::<PlexError>())?;
+    let message = format!("{e:#}");
+    Some(match plex {
+        PlexError::Unauthorized(_) => Failure::Unauthorized(message),
+        _ => Failure::Plex(message),
+    })
+}
+
 /// Runs `plexmatch match`.
 pub fn run(args: MatchArgs) -> Result<i32> {
     let started = Instant::now();
@@ -206,17 +246,18 @@ pub fn run(args: MatchArgs) -> Result<i32> {
     if args.quiet {
         crate::runtime::ANNOUNCE_COMPILES.store(false, std::sync::atomic::Ordering::Relaxed);
     }
-    let backend = setup::backend_with(&args.plex, &args.cache, args.offline)?;
-    let limits = o.limits();
-    backend.set_run_request_budget(o.requests_per_run);
-    let plugins = setup::plugins(&o.plugins, &o.settings, limits, &backend)?;
-    let all = backend.sections()?;
-    let sections = crate::sections::resolve(&o.sections, &all)?;
-    if args.refresh {
-        for s in sections.iter().filter(|s| s.kind.leaf_type().is_some()) {
-            backend.force_refresh(s.id, false)?;
-        }
-    }
+    // A run that cannot match still answers every path it reads, with the reason: a
+    // caller reading one answer per line (a co-process) is never left waiting.
+    let engine = match open_engine(&args) {
+        Ok(engine) => Ok(engine),
+        Err(e) => match run_failure(&e) {
+            Some(failure) => {
+                eprintln!("error: {e:#}");
+                Err(failure)
+            }
+            None => return Err(e),
+        },
+    };
     let format = match (args.json, args.format) {
         (true, _) | (_, FormatArg::Json) => Format::Json,
         (_, FormatArg::Csv) => Format::Csv,
@@ -257,26 +298,52 @@ pub fn run(args: MatchArgs) -> Result<i32> {
     let interrupted = super::interrupt::install();
     let paths = paths.take_while(|_| !super::interrupt::stopped());
     let mut tally = Tally::default();
-    let wanted = o
-        .workers
-        .unwrap_or(BatchOptions::default().workers)
-        .clamp(1, batch::MAX_WORKERS);
-    let options = BatchOptions {
-        workers: o.workers_within_memory(wanted, plugins.len())?,
-        explain: args.explain,
-        ..BatchOptions::default()
-    };
-    let emit = |a: Answer| {
-        tally.add(&a.result);
-        progress.suspend(|| printer.row(&a.result, a.more_ready));
+    let mut emit = |m: &PathMatch, more_ready: bool| {
+        tally.add(m);
+        progress.suspend(|| printer.row(m, more_ready));
         progress.inc();
     };
-    batch::run(&plugins, &backend, &sections, paths, options, emit);
+    let requests = match engine {
+        Err(failure) => {
+            for input in paths {
+                let answer = match input {
+                    Input::Path(p) => batch::failed(p, failure.clone()),
+                    Input::Invalid { shown, why } => batch::failed(shown, Failure::Input(why)),
+                };
+                emit(&answer, false);
+            }
+            0
+        }
+        Ok(Engine {
+            backend,
+            plugins,
+            sections,
+        }) => {
+            let wanted = o
+                .workers
+                .unwrap_or(BatchOptions::default().workers)
+                .clamp(1, batch::MAX_WORKERS);
+            let options = BatchOptions {
+                workers: o.workers_within_memory(wanted, plugins.len())?,
+                explain: args.explain,
+                ..BatchOptions::default()
+            };
+            batch::run(
+                &plugins,
+                &backend,
+                &sections,
+                paths,
+                options,
+                |a: Answer| emit(&a.result, a.more_ready),
+            );
+            backend.flush();
+            backend.plex.requests()
+        }
+    };
     progress.finish();
-    backend.flush();
     let stopped = interrupted && super::interrupt::stopped();
     if !args.quiet || stopped {
-        let summary = tally.summary(&backend, started.elapsed());
+        let summary = tally.summary(requests, started.elapsed());
         if stopped {
             eprintln!("interrupted: {summary}");
         } else {

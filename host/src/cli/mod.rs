@@ -193,6 +193,16 @@ pub struct CacheArgs {
         value_name = "SECONDS"
     )]
     pub negative_ttl: u64,
+    /// Seconds a snapshot may be old and still answer while Plex cannot be asked during
+    /// a run (the snapshot was fresh when the run had it; one warning says so); older, the
+    /// paths that need it get the Plex error.
+    #[arg(
+        long,
+        env = "PLEXMATCH_STALE_LIMIT",
+        default_value_t = crate::backend::DEFAULT_STALE_LIMIT.as_secs(),
+        value_name = "SECONDS"
+    )]
+    pub stale_limit: u64,
     /// Size limit of the library cache file; least recently used snapshots go first.
     #[arg(
         long,
@@ -230,6 +240,7 @@ impl CacheArgs {
             match_limit: self.match_cache_mib.max(1) << 20,
             full_listing_every: self.full_listing_every,
             compiled_limit: self.compiled_plugins_mib.max(1) << 20,
+            stale_limit: std::time::Duration::from_secs(self.stale_limit),
             ..Default::default()
         }
     }
@@ -239,7 +250,7 @@ impl CacheArgs {
 /// (they may come from the environment or the config file) but its help leaves them out.
 const UNUSED: &[(&[&str], &[&[&str]])] = {
     const PAGING: &[&str] = &["page_size", "pages_in_flight"];
-    const TTL: &[&str] = &["library_ttl", "negative_ttl"];
+    const TTL: &[&str] = &["library_ttl", "negative_ttl", "stale_limit"];
     const TUNING: &[&str] = &[
         "full_listing_every",
         "library_cache_mib",

@@ -4,7 +4,6 @@
 use std::io::Write;
 use std::time::Duration;
 
-use crate::backend::Backend;
 use crate::matching::{Failure, Outcome, PathMatch};
 
 use super::exit;
@@ -436,8 +435,8 @@ impl Tally {
         }
     }
 
-    /// One line: counts per outcome, cache hit rates, Plex requests and time.
-    pub fn summary(&self, backend: &Backend, elapsed: Duration) -> String {
+    /// One line: counts per outcome, cache hit rates, the run's Plex `requests` and time.
+    pub fn summary(&self, requests: u64, elapsed: Duration) -> String {
         let total = self.high
             + self.low
             + self.not_found
@@ -452,8 +451,8 @@ impl Tally {
             self.not_found,
             self.from_caches,
             self.needed_plex,
-            backend.plex.requests(),
-            backend.plex.requests().saturating_sub(self.path_requests),
+            requests,
+            requests.saturating_sub(self.path_requests),
             elapsed
         )
     }

@@ -46,6 +46,7 @@ pub struct CacheSection {
     pub dir: Option<Spanned<String>>,
     pub library_ttl: Option<Spanned<u64>>,
     pub negative_ttl: Option<Spanned<u64>>,
+    pub stale_limit: Option<Spanned<u64>>,
     pub full_listing_every: Option<Spanned<u32>>,
     pub library_cache_mib: Option<Spanned<u64>>,
     pub match_cache_mib: Option<Spanned<u64>>,
