@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::exit;
-use super::output::{Tally, table_header, table_row};
+use super::output::{Layout, Tally};
 use crate::backend::{Backend, CachePolicy};
 use crate::matching::Matcher;
 use crate::plex::PlexConfig;
@@ -122,14 +122,20 @@ fn pass(emulator: &Emulator, dir: &std::path::Path, paths: &[&str], title: &str)
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!("{}", table_header());
+    let titles: Vec<&str> = sections.iter().map(|s| s.title.as_str()).collect();
+    let layout = Layout::new(
+        super::output::terminal_width(),
+        &titles,
+        &[plugin.info().name.as_str()],
+    );
+    println!("{}", layout.header());
     let mut matcher = Matcher::new(plugin, backend.clone());
     let mut tally = Tally::default();
     for p in paths {
         let m = matcher.match_path(p, &sections);
         tally.add(&m);
         // Coloured like `match` on a terminal (NO_COLOR respected).
-        let row = table_row(&m);
+        let row = layout.row(&m);
         if super::output::ColorChoice::Auto.on() {
             println!("{}", super::output::paint(m.outcome, &row));
         } else {

@@ -263,7 +263,14 @@ pub fn run(args: MatchArgs) -> Result<i32> {
         (_, FormatArg::Csv) => Format::Csv,
         (_, FormatArg::Table) => Format::Table,
     };
-    let mut printer = Printer::new(format, args.quiet, args.color);
+    let (titles, names): (Vec<&str>, Vec<&str>) = match &engine {
+        Ok(e) => (
+            e.sections.iter().map(|s| s.title.as_str()).collect(),
+            e.plugins.iter().map(|p| p.name()).collect(),
+        ),
+        Err(_) => (Vec::new(), Vec::new()),
+    };
+    let mut printer = Printer::new(format, args.quiet, args.color, &titles, &names);
     // Where the paths come from, and how many there are when that is known up front.
     let end = if args.null { b'\0' } else { b'\n' };
     let (paths, known): (Box<dyn Iterator<Item = Input> + Send>, Option<u64>) = match &args.from {

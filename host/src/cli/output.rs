@@ -23,8 +23,8 @@ pub struct Printer {
     quiet: bool,
     header_done: bool,
     colour: bool,
-    /// The terminal's width, when the table goes to one: lines are cut to it.
-    width: Option<usize>,
+    /// The table's columns (cut to the terminal's width when it goes to one).
+    layout: Layout,
     /// Answers waiting to be written: one write for a run of answers ready together,
     /// not one per line (stdout alone writes at every newline).
     out: std::io::BufWriter<std::io::Stdout>,
@@ -68,16 +68,24 @@ pub fn paint(outcome: Outcome, row: &str) -> String {
 }
 
 impl Printer {
-    /// A printer for `format`; `quiet` prints nothing; tables coloured as `color` says.
-    pub fn new(format: Format, quiet: bool, color: ColorChoice) -> Printer {
+    /// A printer for `format`; `quiet` prints nothing; tables coloured as `color` says,
+    /// their columns sized for answers from `sections` (titles) by `plugins` (names).
+    pub fn new(
+        format: Format,
+        quiet: bool,
+        color: ColorChoice,
+        sections: &[&str],
+        plugins: &[&str],
+    ) -> Printer {
         // Colours only for a person reading a table.
         let colour = format == Format::Table && color.on();
+        let width = (format == Format::Table).then(terminal_width).flatten();
         Printer {
             format,
             quiet,
             header_done: false,
             colour,
-            width: (format == Format::Table).then(terminal_width).flatten(),
+            layout: Layout::new(width, sections, plugins),
             out: std::io::BufWriter::with_capacity(64 << 10, std::io::stdout()),
         }
     }
@@ -105,12 +113,20 @@ impl Printer {
             }
             Format::Table => {
                 if !self.header_done {
-                    let _ = writeln!(out, "{}", table_header());
+                    let _ = writeln!(out, "{}", self.layout.header());
                     self.header_done = true;
                 }
-                let mut row = table_row_within(m, self.width);
+                let mut row = self.layout.row(m);
                 if let Some(e) = &m.explain {
-                    row.push_str(&explain_lines(e));
+                    let lines = explain_lines(e);
+                    match self.layout.width {
+                        // Explanations are for reading on the screen: cut to it.
+                        Some(w) => lines
+                            .split('\n')
+                            .skip(1)
+                            .for_each(|l| row.push_str(&format!("\n{}", fit(l, w).trim_end()))),
+                        None => row.push_str(&lines),
+                    }
                 }
                 if self.colour {
                     let _ = writeln!(out, "{}", paint(m.outcome, &row));
@@ -197,26 +213,173 @@ pub fn csv_record(m: &PathMatch) -> Vec<String> {
     .collect()
 }
 
-/// Column widths of the table, in terminal cells.
-const WIDTHS: [usize; 5] = [9, 8, 14, 40, 24];
+/// The table's columns in terminal cells, sized once per run from what is known before
+/// the first answer — the sections' titles, the plugins' names — and the terminal's width:
+/// rows stream as answers come, so they cannot be sized from rows not yet printed. PATH
+/// (and a LOW candidate's file) gets what is left, cut from its start so that its file
+/// name stays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    key: usize,
+    section: usize,
+    title: usize,
+    plugin: usize,
+    /// The terminal's width, when lines are cut to one.
+    width: Option<usize>,
+}
+
+/// The OUTCOME column: `NOT-FOUND`.
+const OUTCOME: usize = 9;
+
+/// Rating keys up to seven digits line up.
+const KEY: usize = 7;
+
+/// Most cells a title takes, and the fewest a path keeps, on a terminal.
+const MAX_TITLE: usize = 40;
+const MIN_PATH: usize = 16;
+
+/// Cells before a LOW candidate's key: `    · `.
+const CANDIDATE_INDENT: usize = 6;
+
+impl Layout {
+    /// Columns for answers from `sections` (titles) by `plugins` (names), cut to a
+    /// terminal `width` when there is one.
+    pub fn new(width: Option<usize>, sections: &[&str], plugins: &[&str]) -> Layout {
+        use unicode_width::UnicodeWidthStr;
+        let widest = |names: &[&str], least: usize, most: usize| {
+            names
+                .iter()
+                .map(|n| n.width())
+                .fold(least, usize::max)
+                .min(most)
+        };
+        let section = widest(sections, "SECTION".len(), 20);
+        let plugin = widest(
+            &[plugins, &[crate::pinning::PINNED]].concat(),
+            "PLUGIN".len(),
+            16,
+        );
+        let mut layout = Layout {
+            key: KEY,
+            section,
+            title: MAX_TITLE,
+            plugin,
+            width,
+        };
+        if let Some(w) = width {
+            // What the title and the path share.
+            let rest = w.saturating_sub(layout.before_path() - layout.title);
+            // Titles take a third of what is left (at most 40), paths the rest.
+            layout.title = (rest / 3).clamp(8, MAX_TITLE);
+            if rest.saturating_sub(layout.title) < MIN_PATH {
+                layout.title = rest.saturating_sub(MIN_PATH).max(8);
+            }
+        }
+        layout
+    }
+
+    /// Cells before the path: the five columns and their gaps.
+    fn before_path(&self) -> usize {
+        OUTCOME + self.key + self.section + self.title + self.plugin + 5 * 2
+    }
+
+    /// Cells a path has on a terminal line (at least a file name's worth).
+    fn path_width(&self) -> Option<usize> {
+        self.width
+            .map(|w| w.saturating_sub(self.before_path()).max(12))
+    }
+
+    fn cells(&self, cells: [&str; 5], path: &str) -> String {
+        let widths = [OUTCOME, self.key, self.section, self.title, self.plugin];
+        let mut out = String::new();
+        for (cell, width) in cells.iter().zip(widths) {
+            out.push_str(&fit(cell, width));
+            out.push_str("  ");
+        }
+        match self.path_width() {
+            Some(w) => out.push_str(&fit_end(path, w)),
+            None => out.push_str(path),
+        }
+        out
+    }
+
+    /// The table's header line.
+    pub fn header(&self) -> String {
+        self.cells(["OUTCOME", "KEY", "SECTION", "TITLE", "PLUGIN"], "PATH")
+    }
+
+    /// One answer as a table row. A LOW answer's candidates follow on indented lines, each
+    /// with its rating key, section, title and file (cut from its start); an error's
+    /// message follows in full on its own line.
+    pub fn row(&self, m: &PathMatch) -> String {
+        // Titles come from Plex, names and errors from plugins: escaped before they are
+        // cut, so no control character reaches the terminal and no escape sequence is split.
+        let e = |s: &str| escape_controls(s).into_owned();
+        let (key, section, title) = match (m.outcome, &m.item) {
+            (Outcome::High, Some(i)) => (e(&i.rating_key), e(&i.section), e(&i.title)),
+            (Outcome::Low, _) => (
+                "-".into(),
+                "-".into(),
+                format!("{} candidates", m.candidates.len()),
+            ),
+            (Outcome::Error, _) => (
+                "-".into(),
+                "-".into(),
+                m.error.as_ref().map(failure_kind).unwrap_or("error").into(),
+            ),
+            _ => ("-".into(), "-".into(), "-".into()),
+        };
+        let mut out = self.cells(
+            [m.outcome.label(), &key, &section, &title, &e(&m.plugin)],
+            &e(&m.path),
+        );
+        if m.outcome == Outcome::Low {
+            let file_width = self.width.map(|w| {
+                w.saturating_sub(CANDIDATE_INDENT + self.key + self.section + self.title + 3 * 2)
+                    .max(12)
+            });
+            for c in m.candidates.iter().take(MAX_CANDIDATE_LINES) {
+                let file = e(c.files.first().map(String::as_str).unwrap_or("-"));
+                out.push_str(&format!(
+                    "\n    · {}  {}  {}  {}",
+                    fit(&e(&c.rating_key), self.key),
+                    fit(&e(&c.section), self.section),
+                    fit(&e(&c.title), self.title),
+                    match file_width {
+                        Some(w) => fit_end(&file, w),
+                        None => file,
+                    }
+                ));
+            }
+            if m.candidates.len() > MAX_CANDIDATE_LINES {
+                out.push_str(&format!(
+                    "\n    · … and {} more (--json lists them all)",
+                    m.candidates.len() - MAX_CANDIDATE_LINES
+                ));
+            }
+        }
+        if let Some(f) = &m.error {
+            out.push_str(&format!("\n    ✗ {}", e(&f.to_string())));
+        }
+        out
+    }
+}
+
+/// What the TITLE cell of an error row says: the kind of failure (the message follows in
+/// full on its own line).
+fn failure_kind(f: &Failure) -> &'static str {
+    match f {
+        Failure::Unauthorized(_) => "bad token",
+        Failure::Plex(_) => "Plex error",
+        Failure::Plugin(_) => "plugin error",
+        Failure::Crash(_) => "plugin crash",
+        Failure::Input(_) => "bad path",
+        Failure::Pin(_) => "pin gone",
+    }
+}
 
 /// LOW candidates listed under their row before the rest are counted.
 const MAX_CANDIDATE_LINES: usize = 20;
-
-/// The table's header line.
-pub fn table_header() -> String {
-    row_cells(["OUTCOME", "KEY", "SECTION", "TITLE", "PLUGIN"], "PATH")
-}
-
-fn row_cells(cells: [&str; 5], path: &str) -> String {
-    let mut out = String::new();
-    for (cell, width) in cells.iter().zip(WIDTHS) {
-        out.push_str(&fit(cell, width));
-        out.push_str("  ");
-    }
-    out.push_str(path);
-    out
-}
 
 /// `s` in exactly `width` terminal cells: cut with `…` when wider (by display width, so
 /// CJK and combining characters line up), padded with spaces when narrower.
@@ -240,13 +403,18 @@ pub fn fit(s: &str, width: usize) -> String {
     format!("{out}{}", " ".repeat(width.saturating_sub(used)))
 }
 
-/// Cells before the path: the five columns and their gaps.
-const BEFORE_PATH: usize = WIDTHS[0] + WIDTHS[1] + WIDTHS[2] + WIDTHS[3] + WIDTHS[4] + 5 * 2;
-
-/// The terminal's width in cells, when stdout is a terminal.
+/// The terminal's width in cells, when stdout is a terminal: `COLUMNS` when set (as a
+/// shell exports it), else what the terminal says.
 pub fn terminal_width() -> Option<usize> {
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         return None;
+    }
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+    {
+        return Some(n);
     }
     // SAFETY: TIOCGWINSZ fills a winsize struct for a terminal file descriptor.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
@@ -272,91 +440,6 @@ pub fn fit_end(s: &str, width: usize) -> String {
         used += w;
     }
     std::iter::once('…').chain(kept.into_iter().rev()).collect()
-}
-
-/// [`table_row`] with its lines cut to a terminal `width` (the path keeps its end).
-pub fn table_row_within(m: &PathMatch, width: Option<usize>) -> String {
-    let row = table_row(m);
-    let Some(width) = width else { return row };
-    row.lines()
-        .enumerate()
-        .map(|(i, line)| {
-            if i == 0 {
-                // The first line: the cells, then the path cut from the left.
-                let (cells, path) = split_at_width(line, BEFORE_PATH);
-                format!(
-                    "{cells}{}",
-                    fit_end(path, width.saturating_sub(BEFORE_PATH).max(12))
-                )
-            } else {
-                fit(line, width).trim_end().to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// `line` split after `cells` terminal cells.
-fn split_at_width(line: &str, cells: usize) -> (&str, &str) {
-    use unicode_width::UnicodeWidthChar;
-    let mut used = 0;
-    for (i, c) in line.char_indices() {
-        if used >= cells {
-            return line.split_at(i);
-        }
-        used += c.width().unwrap_or(0);
-    }
-    (line, "")
-}
-
-/// One answer as a table row; a LOW answer's candidates follow on indented lines, each
-/// with its rating key, section, title and file.
-pub fn table_row(m: &PathMatch) -> String {
-    let (key, section, title) = match (m.outcome, &m.item) {
-        (Outcome::High, Some(i)) => (i.rating_key.clone(), i.section.clone(), i.title.clone()),
-        (Outcome::Low, _) => (
-            "-".into(),
-            "-".into(),
-            format!("{} candidates", m.candidates.len()),
-        ),
-        (Outcome::Error, _) => (
-            "-".into(),
-            "-".into(),
-            m.error.as_ref().map(|e| e.to_string()).unwrap_or_default(),
-        ),
-        _ => ("-".into(), "-".into(), "-".into()),
-    };
-    // Titles come from Plex, names and errors from plugins: escaped before they are cut,
-    // so no control character reaches the terminal and no escape sequence is split.
-    let e = |s: &str| escape_controls(s).into_owned();
-    let mut out = row_cells(
-        [
-            m.outcome.label(),
-            &e(&key),
-            &e(&section),
-            &e(&title),
-            &e(&m.plugin),
-        ],
-        &e(&m.path),
-    );
-    if m.outcome == Outcome::Low {
-        for c in m.candidates.iter().take(MAX_CANDIDATE_LINES) {
-            out.push_str(&format!(
-                "\n    · {}  {}  {}  {}",
-                fit(&e(&c.rating_key), 8),
-                fit(&e(&c.section), 14),
-                fit(&e(&c.title), 40),
-                e(c.files.first().map(String::as_str).unwrap_or("-"))
-            ));
-        }
-        if m.candidates.len() > MAX_CANDIDATE_LINES {
-            out.push_str(&format!(
-                "\n    · … and {} more (--json lists them all)",
-                m.candidates.len() - MAX_CANDIDATE_LINES
-            ));
-        }
-    }
-    out
 }
 
 /// An explanation as indented lines under its row.
@@ -476,22 +559,125 @@ mod tests {
         assert!(fit(long, 40).ends_with('…'));
     }
 
-    #[test]
-    fn a_long_path_keeps_its_file_name_within_the_terminal() {
-        let m = PathMatch {
-            path: format!("/media/{}/千と千尋の神隠し (2001).mkv", "deep/".repeat(40)),
-            outcome: Outcome::NotFound,
+    fn answer(outcome: Outcome, path: &str) -> PathMatch {
+        PathMatch {
+            path: path.into(),
+            outcome,
             item: None,
             candidates: Vec::new(),
             plugin: "default".into(),
             error: None,
             requests: 0,
             explain: None,
-        };
-        let row = table_row_within(&m, Some(160));
-        assert!(row.width() <= 160, "{} cells: {row}", row.width());
-        assert!(row.ends_with("千と千尋の神隠し (2001).mkv"), "{row}");
-        assert!(row.contains('…'));
-        assert_eq!(table_row_within(&m, None), table_row(&m));
+        }
+    }
+
+    fn item(key: &str, title: &str, file: &str) -> crate::matching::MatchedItem {
+        crate::matching::MatchedItem {
+            rating_key: key.into(),
+            title: title.into(),
+            kind: crate::plex::ItemKind::Movie,
+            section_id: 1,
+            section: "Movies 4K".into(),
+            files: vec![file.into()],
+            matched_file: None,
+        }
+    }
+
+    const SECTIONS: [&str; 3] = ["Movies", "TV Shows", "Movies 4K"];
+
+    #[test]
+    fn a_long_path_keeps_its_file_name_within_the_terminal() {
+        let m = answer(
+            Outcome::NotFound,
+            &format!("/media/{}/千と千尋の神隠し (2001).mkv", "deep/".repeat(40)),
+        );
+        for width in [80, 120, 160] {
+            let row = Layout::new(Some(width), &SECTIONS, &["default"]).row(&m);
+            assert!(row.width() <= width, "{} cells: {row}", row.width());
+            // At 80 columns the path keeps 26 cells: the end of its file name.
+            let kept = if width == 80 {
+                "の神隠し (2001).mkv"
+            } else {
+                "/千と千尋の神隠し (2001).mkv"
+            };
+            assert!(row.ends_with(kept), "{width}: {row}");
+            assert!(row.contains('…'));
+        }
+        let whole = Layout::new(None, &SECTIONS, &["default"]).row(&m);
+        assert!(
+            whole.ends_with(&m.path),
+            "no terminal, nothing cut: {whole}"
+        );
+    }
+
+    #[test]
+    fn every_line_fits_80_and_120_columns_and_the_path_keeps_room() {
+        let mut high = answer(
+            Outcome::High,
+            "/media/movies/The Lord of the Rings (2001)/The Lord of the Rings (2001) - Extended.mkv",
+        );
+        high.item = Some(item(
+            "4815162",
+            "The Lord of the Rings: The Fellowship of the Ring (Extended Edition)",
+            "/data/x.mkv",
+        ));
+        let mut low = answer(Outcome::Low, "/media/2019/holiday.mp4");
+        low.candidates = vec![
+            item(
+                "108",
+                "Home Video",
+                "/data/movies/a/very/deep/folder/2019/holiday.mp4",
+            ),
+            item(
+                "109",
+                "Home Video (2020)",
+                "/data/movies/another/deep/folder/2020/holiday.mp4",
+            ),
+        ];
+        for width in [80, 120] {
+            let layout = Layout::new(Some(width), &SECTIONS, &["default"]);
+            for line in [layout.header(), layout.row(&high), layout.row(&low)]
+                .iter()
+                .flat_map(|r| r.lines().map(str::to_owned).collect::<Vec<_>>())
+            {
+                assert!(
+                    line.width() <= width,
+                    "{width}: {} cells: {line}",
+                    line.width()
+                );
+            }
+            let header = layout.header();
+            assert!(
+                header.contains("PLUGIN") && header.ends_with("PATH"),
+                "{header}"
+            );
+            assert!(
+                layout.path_width().unwrap() >= MIN_PATH,
+                "{width}: the path keeps {} cells",
+                layout.path_width().unwrap()
+            );
+            let row = layout.row(&low);
+            assert!(
+                row.lines().nth(1).unwrap().ends_with("2019/holiday.mp4"),
+                "{row}"
+            );
+            assert!(
+                row.lines().nth(2).unwrap().ends_with("2020/holiday.mp4"),
+                "{row}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_error_is_read_in_full_on_its_own_line() {
+        let mut m = answer(Outcome::Error, "/media/a.mkv");
+        let message = "Plex server unavailable: GET /library/sections/1/all failed after 4 attempts: connection refused; check PLEX_URL";
+        m.error = Some(Failure::Plex(message.into()));
+        for width in [Some(80), Some(120), None] {
+            let row = Layout::new(width, &SECTIONS, &["default"]).row(&m);
+            assert!(row.lines().next().unwrap().contains("Plex error"), "{row}");
+            assert_eq!(row.lines().nth(1).unwrap(), format!("    ✗ {message}"));
+        }
     }
 }
