@@ -112,3 +112,89 @@ fn the_table_fits_80_and_120_columns_and_errors_are_read_in_full() {
         assert_eq!(*error, format!("    ✗ {message}"));
     }
 }
+
+/// A pipe whose reading end is already closed, as after `| head` has gone.
+fn closed_pipe() -> std::process::Stdio {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: pipe fills two new descriptors; each is owned once below.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    drop(unsafe { std::fs::File::from_raw_fd(fds[0]) });
+    unsafe { std::process::Stdio::from_raw_fd(fds[1]) }
+}
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly_and_stops_the_work() {
+    use std::os::unix::process::ExitStatusExt;
+    let fx = Fixture::sample();
+    let list = fx.data_dir().join("paths.txt");
+    let paths: String = (0..3000)
+        .map(|i| format!("/media/x/Inception (2010) - 1080p {i}.mkv\n"))
+        .collect();
+    std::fs::write(&list, paths).unwrap();
+    let list = list.to_str().unwrap();
+    for args in [
+        vec!["completions", "bash"],
+        vec!["sections"],
+        vec!["match", "--json", "--from", list],
+    ] {
+        let out = plexmatch(&fx, &args)
+            .stdout(closed_pipe())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGPIPE),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("path(s):"),
+            "{args:?}: the batch went on after its reader left: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn relative_paths_and_folders_that_exist_here_are_resolved() {
+    let fx = Fixture::sample();
+    let here = tempfile::tempdir().unwrap();
+    let movies = here.path().join("movies");
+    std::fs::create_dir_all(movies.join("Inception (2010)")).unwrap();
+    std::fs::create_dir_all(here.path().join("empty")).unwrap();
+    let file = movies.join("Inception (2010)/Inception (2010) - 1080p.mkv");
+    std::fs::write(&file, b"").unwrap();
+    let run = |dir: &std::path::Path, args: &[&str]| {
+        let mut cmd = plexmatch(&fx, &["match", "--json"]);
+        cmd.args(args).current_dir(dir);
+        json_lines(&cmd.output().unwrap())
+    };
+    let whole = file.to_str().unwrap();
+    for (dir, arg) in [
+        (here.path().to_owned(), "."),
+        (movies.join("Inception (2010)"), "../../movies"),
+        (movies.join("Inception (2010)"), "Inception (2010) - 1080p.mkv"),
+    ] {
+        let answers = run(&dir, &[arg]);
+        assert_eq!(answers.len(), 1, "{arg}: {answers:?}");
+        assert_eq!(answers[0]["path"], whole, "{arg}");
+        assert_eq!(answers[0]["outcome"], "high", "{arg}: {}", answers[0]);
+        assert_eq!(answers[0]["item"]["rating_key"], "101");
+    }
+    let empty = run(here.path(), &["empty"]);
+    assert_eq!(empty.len(), 1, "{empty:?}");
+    assert_eq!(empty[0]["outcome"], "error");
+    assert!(
+        empty[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no media files under this folder"),
+        "{}",
+        empty[0]
+    );
+    // A relative path that does not exist here is still refused as relative.
+    let missing = run(here.path(), &["nowhere/Inception (2010) - 1080p.mkv"]);
+    assert!(missing[0]["error"]["message"].as_str().unwrap().contains("relative"));
+}

@@ -185,9 +185,11 @@ pub fn default_extensions() -> Vec<String> {
     .collect()
 }
 
-/// The paths of a run's arguments: a folder that exists here stands for the media files
-/// under it (by `extensions`, case aside, in name order, symbolic links to folders not
-/// followed); anything else is checked as a path. An unreadable folder is one input error.
+/// The paths of a run's arguments: a relative one that exists here (`.`, `../dups`, a
+/// file name in the current folder) is made absolute first; a folder stands for the media
+/// files under it (by `extensions`, case aside, in name order, symbolic links to folders
+/// not followed); anything else is checked as a path. An unreadable folder, or one with no
+/// media file, is one input error.
 pub fn expand_folders(args: &[String], extensions: &[String]) -> Vec<Input> {
     let wanted: Vec<String> = extensions
         .iter()
@@ -196,14 +198,49 @@ pub fn expand_folders(args: &[String], extensions: &[String]) -> Vec<Input> {
         .collect();
     let mut out = Vec::new();
     for a in args {
+        let resolved = (!is_absolute(a) && Path::new(a).exists())
+            .then(|| absolute(Path::new(a)))
+            .flatten();
+        let a = resolved.as_deref().unwrap_or(a);
         let dir = Path::new(a);
         if is_absolute(a) && dir.is_dir() {
+            let before = out.len();
             walk(dir, &wanted, &mut out);
+            if out.len() == before {
+                out.push(Input::Invalid {
+                    shown: escape_controls(a).into_owned(),
+                    why: format!(
+                        "no media files under this folder (files ending in .{}; --extensions chooses others)",
+                        wanted.join(", .")
+                    ),
+                });
+            }
         } else {
-            out.push(Input::from(a.as_str()));
+            out.push(Input::from(a));
         }
     }
     out
+}
+
+/// `path` made absolute against the current folder, `.` and `..` resolved by their names
+/// (not by following links, so that the path keeps the folders it was given by); `None`
+/// when it is not UTF-8 or the current folder is unknown.
+fn absolute(path: &Path) -> Option<String> {
+    use std::path::Component;
+    let joined = std::env::current_dir().ok()?.join(path);
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for c in joined.components() {
+        match c {
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::Normal(n) => parts.push(n),
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+        }
+    }
+    let mut out = std::path::PathBuf::from("/");
+    out.extend(parts);
+    out.into_os_string().into_string().ok()
 }
 
 fn walk(dir: &Path, extensions: &[String], out: &mut Vec<Input>) {
