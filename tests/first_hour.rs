@@ -12,6 +12,11 @@ use unicode_width::UnicodeWidthStr;
 /// Runs `plexmatch ARGS` with its stdout on a pseudo-terminal `columns` wide; what the
 /// terminal showed, escape sequences and carriage returns removed.
 fn on_terminal(fx: &Fixture, columns: usize, args: &[&str]) -> String {
+    on_terminal_with(fx, columns, args, "2>/dev/null")
+}
+
+/// Like [`on_terminal`], with `redirect` after the command (`""`: stderr on the terminal too).
+fn on_terminal_with(fx: &Fixture, columns: usize, args: &[&str], redirect: &str) -> String {
     let binary = env!("CARGO_BIN_EXE_plexmatch");
     let quoted: Vec<String> = std::iter::once(binary)
         .chain(args.iter().copied())
@@ -20,7 +25,7 @@ fn on_terminal(fx: &Fixture, columns: usize, args: &[&str]) -> String {
     let out = Command::new("script")
         .args([
             "-qec",
-            &format!("{} 2>/dev/null", quoted.join(" ")),
+            &format!("{} {redirect}", quoted.join(" ")),
             "/dev/null",
         ])
         .env("PLEX_URL", fx.emulator.url())
@@ -28,6 +33,7 @@ fn on_terminal(fx: &Fixture, columns: usize, args: &[&str]) -> String {
         .env("PLEXMATCH_DATA_DIR", fx.data_dir())
         .env("COLUMNS", columns.to_string())
         .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
         .env_remove("RUST_LOG")
         .output()
         .expect("script runs");
@@ -175,7 +181,10 @@ fn relative_paths_and_folders_that_exist_here_are_resolved() {
     for (dir, arg) in [
         (here.path().to_owned(), "."),
         (movies.join("Inception (2010)"), "../../movies"),
-        (movies.join("Inception (2010)"), "Inception (2010) - 1080p.mkv"),
+        (
+            movies.join("Inception (2010)"),
+            "Inception (2010) - 1080p.mkv",
+        ),
     ] {
         let answers = run(&dir, &[arg]);
         assert_eq!(answers.len(), 1, "{arg}: {answers:?}");
@@ -196,5 +205,66 @@ fn relative_paths_and_folders_that_exist_here_are_resolved() {
     );
     // A relative path that does not exist here is still refused as relative.
     let missing = run(here.path(), &["nowhere/Inception (2010) - 1080p.mkv"]);
-    assert!(missing[0]["error"]["message"].as_str().unwrap().contains("relative"));
+    assert!(
+        missing[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("relative")
+    );
+}
+
+#[test]
+fn ctrl_c_stops_a_listing_under_way_and_nothing_of_it_is_stored() {
+    let fx = Fixture::with(&plexmatch_emulator::generate(20_000, 7));
+    fx.emulator
+        .set_listing_delay(std::time::Duration::from_millis(300));
+    let mut child = plexmatch(
+        &fx,
+        &["match", "--json", "--pages-in-flight", "1", "/x/a.mkv"],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while fx.emulator.requests_to("listing") < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the listing never began"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: signalling a child process this test started and has not reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let listed = fx.emulator.requests_to("listing");
+    assert!(
+        listed < 8,
+        "{listed} listing requests: the listing of 21 pages went on after Ctrl-C"
+    );
+    let backend = fx.backend(plexmatch::backend::CachePolicy::default());
+    assert_eq!(
+        backend.library.snapshot_info(1).unwrap(),
+        None,
+        "nothing of a stopped listing is stored"
+    );
+}
+
+#[test]
+fn the_progress_bar_says_which_section_is_being_listed() {
+    let fx = Fixture::with(&plexmatch_emulator::generate(4_000, 7));
+    fx.emulator
+        .set_listing_delay(std::time::Duration::from_millis(400));
+    let screen = on_terminal_with(
+        &fx,
+        120,
+        &["match", "--pages-in-flight", "1", "/x/a.mkv", "/x/b.mkv"],
+        "",
+    );
+    assert!(
+        screen.contains("listing Movies: page 2 of 5"),
+        "the bar names the section and the page\n{screen}"
+    );
 }

@@ -55,11 +55,22 @@ pub fn run(args: EmulatorArgs) -> Result<i32> {
             token: args.token.clone(),
         },
     )?;
+    let items: usize = library.sections.iter().map(|s| s.items.len()).sum();
     println!(
-        "Plex emulator serving {} section(s) at {}",
+        "Plex emulator serving {} item(s) in {} section(s) at {}",
+        super::progress::grouped(items as u64),
         library.sections.len(),
         emulator.url()
     );
+    if let Some(n) = args.generate
+        && items > n
+    {
+        println!(
+            "  (--generate {n}: {} generated, and {} more that hold a file name another item holds too, as real libraries do)",
+            super::progress::grouped(n as u64),
+            super::progress::grouped((items - n) as u64)
+        );
+    }
     println!("  export PLEX_URL={}", emulator.url());
     println!("  export PLEX_TOKEN={}", emulator.token());
     if args.page_delay_ms > 0 {

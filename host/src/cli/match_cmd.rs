@@ -205,6 +205,7 @@ fn open_engine(args: &MatchArgs) -> Result<Engine> {
     let o = &args.options;
     let backend = setup::backend_with(&args.plex, &args.cache, args.offline)?;
     backend.set_run_request_budget(o.requests_per_run);
+    backend.plex.stop_listings_on(&crate::input::STOP);
     let plugins = setup::plugins(&o.plugins, &o.settings, o.limits(), &backend)?;
     let all = backend.sections()?;
     let sections = crate::sections::resolve(&o.sections, &all)?;
@@ -246,6 +247,8 @@ pub fn run(args: MatchArgs) -> Result<i32> {
     if args.quiet {
         crate::runtime::ANNOUNCE_COMPILES.store(false, std::sync::atomic::Ordering::Relaxed);
     }
+    // Ctrl-C from here on stops a listing under way too (the run then ends as it would).
+    let interrupted = super::interrupt::install();
     // A run that cannot match still answers every path it reads, with the reason: a
     // caller reading one answer per line (a co-process) is never left waiting.
     let engine = match open_engine(&args) {
@@ -291,23 +294,43 @@ pub fn run(args: MatchArgs) -> Result<i32> {
         }
         // Bytes, not text: a line that is not UTF-8 is that path's input error, and
         // the lines after it are read as usual.
-        _ => (
-            Box::new(crate::input::records(
-                std::io::BufReader::new(crate::input::StoppableStdin),
-                end,
-            )),
-            None,
-        ),
+        _ => {
+            if !args.quiet && std::io::stdin().is_terminal() {
+                eprintln!(
+                    "reading paths from stdin, one per line (Ctrl-D ends; or give paths, a folder or --from FILE)"
+                );
+            }
+            (
+                Box::new(crate::input::records(
+                    std::io::BufReader::new(crate::input::StoppableStdin),
+                    end,
+                )),
+                None,
+            )
+        }
     };
     // Progress for anyone watching stderr, whatever the output format.
     let watching = !args.quiet && std::io::stderr().is_terminal();
     let progress = Progress::new(watching, known);
-    let interrupted = super::interrupt::install();
+    if let Ok(e) = &engine
+        && let Some(watch) =
+            progress.listing_watch(e.sections.iter().map(|s| (s.id, s.title.clone())).collect())
+    {
+        e.backend.plex.watch_listings(watch);
+    }
     let paths = paths.take_while(|_| !super::interrupt::stopped());
     let mut tally = Tally::default();
+    // The bar is cleared and drawn again around what goes to the same terminal, once per
+    // group of answers ready together: around every row, a warm batch on a terminal ran
+    // 3.7 times slower than with stderr redirected.
+    let rows_on_terminal = std::io::stdout().is_terminal();
     let mut emit = |m: &PathMatch, more_ready: bool| {
         tally.add(m);
-        progress.suspend(|| printer.row(m, more_ready));
+        if rows_on_terminal && !more_ready {
+            progress.suspend(|| printer.row(m, more_ready));
+        } else {
+            printer.row(m, more_ready);
+        }
         progress.inc();
     };
     let requests = match engine {

@@ -24,13 +24,13 @@ impl Progress {
             Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr())
                 .with_style(
                     ProgressStyle::with_template(
-                        "{bar:30} {human_pos}/{human_len} paths · {rate} · ETA {eta}",
+                        "{bar:30} {human_pos}/{human_len} paths · {rate} · ETA {eta} {msg}",
                     )
                     .expect("valid template")
                     .with_key("rate", rate),
                 ),
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
-                ProgressStyle::with_template("{spinner} {human_pos} paths · {rate}")
+                ProgressStyle::with_template("{spinner} {human_pos} paths · {rate} {msg}")
                     .expect("valid template")
                     .with_key("rate", rate),
             ),
@@ -45,6 +45,26 @@ impl Progress {
             Some(b) => b.suspend(f),
             None => f(),
         }
+    }
+
+    /// A handle that says what a listing is doing, for the Plex client: `titles` names
+    /// the sections by id.
+    pub fn listing_watch(&self, titles: Vec<(u32, String)>) -> Option<crate::plex::ListingWatch> {
+        let bar = self.bar.clone()?;
+        Some(std::sync::Arc::new(move |section, received, pages| {
+            if received >= pages {
+                bar.set_message("");
+                return;
+            }
+            let title = titles
+                .iter()
+                .find(|(id, _)| *id == section)
+                .map_or_else(|| format!("section {section}"), |(_, t)| t.clone());
+            bar.set_message(format!(
+                "· listing {title}: page {} of {pages}",
+                received + 1
+            ));
+        }))
     }
 
     /// One more path done.

@@ -1,6 +1,6 @@
 //! The HTTP client for a Plex Media Server.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -226,7 +226,14 @@ pub struct PlexClient {
     retry: RetryPolicy,
     requests: AtomicU64,
     offline: bool,
+    /// Who hears of each page of a section listing received (section, pages in, pages).
+    listing_watch: std::sync::Mutex<Option<ListingWatch>>,
+    /// A flag that, once set, stops every listing before its next page (Ctrl-C).
+    stop: std::sync::OnceLock<&'static AtomicBool>,
 }
+
+/// Told of a listing's progress: the section, the pages received, and how many there are.
+pub type ListingWatch = std::sync::Arc<dyn Fn(u32, usize, usize) + Send + Sync>;
 
 impl PlexClient {
     /// A client for `config`; fails only on an unusable URL or token.
@@ -299,7 +306,41 @@ impl PlexClient {
             retry: config.retry,
             requests: AtomicU64::new(0),
             offline: config.offline,
+            listing_watch: std::sync::Mutex::new(None),
+            stop: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Tells `watch` of every page of a section listing received from now on.
+    pub fn watch_listings(&self, watch: ListingWatch) {
+        *self.listing_watch.lock().unwrap_or_else(|p| p.into_inner()) = Some(watch);
+    }
+
+    /// Stops every listing before its next page once `flag` is set (the listing fails,
+    /// and nothing of it is stored).
+    pub fn stop_listings_on(&self, flag: &'static AtomicBool) {
+        let _ = self.stop.set(flag);
+    }
+
+    /// The error of a listing stopped after `received` of `pages` pages, if it was.
+    fn stopped(&self, path: &str, received: usize, pages: usize) -> Result<(), PlexError> {
+        if self.stop.get().is_some_and(|f| f.load(Ordering::SeqCst)) {
+            return Err(PlexError::Unavailable(format!(
+                "GET {path}: listing stopped (interrupted) after {received} of {pages} page(s); nothing of it was stored"
+            )));
+        }
+        Ok(())
+    }
+
+    fn report_page(&self, section_id: u32, received: usize, pages: usize) {
+        let watch = self
+            .listing_watch
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(w) = watch {
+            w(section_id, received, pages);
+        }
     }
 
     /// Whether this client sends nothing (`--offline`).
@@ -443,6 +484,11 @@ impl PlexClient {
         expected: Option<u64>,
     ) -> Result<Listing, PlexError> {
         let size = self.page_size;
+        self.stopped(
+            path,
+            0,
+            expected.map_or(1, |n| (n as usize).div_ceil(size).max(1)),
+        )?;
         let together = expected
             .map_or(1, |n| (n as usize).div_ceil(size))
             .clamp(1, self.pages_in_flight.max(1));
@@ -505,6 +551,7 @@ impl PlexClient {
                 });
                 a.arrive(n, page);
             }
+            self.report_page(section_id, a.appended, pages);
             a.waiting.values().any(Result::is_err)
         };
         if pages > together {
@@ -517,14 +564,18 @@ impl PlexClient {
                     if number > pages {
                         break;
                     }
-                    let page = self.page(path, section_id, number, Some(total), since);
+                    let page = self
+                        .stopped(path, number - 1, pages)
+                        .and_then(|_| self.page(path, section_id, number, Some(total), since));
                     if page.is_err() {
                         failed.store(true, Ordering::SeqCst);
                     }
-                    assembly
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .arrive(number, page);
+                    let received = {
+                        let mut a = assembly.lock().unwrap_or_else(|p| p.into_inner());
+                        a.arrive(number, page);
+                        a.appended
+                    };
+                    self.report_page(section_id, received, pages);
                 }
                 thread_requests() - before
             };

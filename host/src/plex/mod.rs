@@ -5,8 +5,8 @@ mod error;
 mod models;
 
 pub use client::{
-    DEFAULT_PAGE_SIZE, DEFAULT_PAGES_IN_FLIGHT, Listing, PlexClient, PlexConfig, RetryPolicy,
-    ServerInfo, TlsOptions, thread_requests,
+    DEFAULT_PAGE_SIZE, DEFAULT_PAGES_IN_FLIGHT, Listing, ListingWatch, PlexClient, PlexConfig,
+    RetryPolicy, ServerInfo, TlsOptions, thread_requests,
 };
 pub use error::PlexError;
 pub use models::{Container, Envelope, Extras, Item, ItemKind, PartInfo, Section, SectionKind};
