@@ -218,7 +218,7 @@ fn ctrl_c_stops_a_listing_under_way_and_nothing_of_it_is_stored() {
     let fx = Fixture::with(&plexmatch_emulator::generate(20_000, 7));
     fx.emulator
         .set_listing_delay(std::time::Duration::from_millis(300));
-    let mut child = plexmatch(
+    let child = plexmatch(
         &fx,
         &["match", "--json", "--pages-in-flight", "1", "/x/a.mkv"],
     )
