@@ -268,3 +268,37 @@ fn the_progress_bar_says_which_section_is_being_listed() {
         "the bar names the section and the page\n{screen}"
     );
 }
+
+#[test]
+fn a_mapping_written_from_equals_to_runs_unquoted_and_maps() {
+    let fx = Fixture::sample();
+    // Both holiday.mp4 items share the name; only the mapped path tells 108 from 109.
+    for mapping in [
+        "rewrite=/stash/x/=/data/movies/2020/",
+        "rewrite=/stash/x/=>/data/movies/2020/",
+        "",
+    ] {
+        for plugin in ["path-matcher", "default"] {
+            let mut args = vec!["match", "--json", "--section", "Movies", "--plugin", plugin];
+            if !mapping.is_empty() {
+                args.extend(["--setting", mapping]);
+            }
+            args.push("/stash/x/holiday.mp4");
+            let out = plexmatch(&fx, &args).output().unwrap();
+            let answers = json_lines(&out);
+            assert_eq!(
+                (
+                    answers[0]["outcome"].as_str(),
+                    answers[0]["item"]["rating_key"].as_str()
+                ),
+                if mapping.is_empty() {
+                    (Some("low"), None)
+                } else {
+                    (Some("high"), Some("109"))
+                },
+                "{plugin} {mapping}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}

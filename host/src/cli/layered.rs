@@ -314,6 +314,7 @@ pub fn matching(l: &mut Layering, a: &mut MatchOptions) {
     for (key, value) in file_settings {
         if !a.settings.iter().any(|(k, _)| *k == key) {
             let place = l.file.place(&value);
+            a.setting_places.push((key.clone(), place.clone()));
             l.note(
                 &format!("match.settings.{key}"),
                 value.get_ref().clone(),

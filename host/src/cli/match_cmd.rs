@@ -28,9 +28,12 @@ pub struct MatchOptions {
     #[arg(long = "plugin", value_name = "NAME|FILE")]
     pub plugins: Vec<String>,
     /// A plugin setting, key=value (repeatable); plugin:key=value for one plugin of a
-    /// chain. Example: --setting path-matcher:rewrite=/mnt/stash/=>/data/media/
+    /// chain. Example: --setting path-matcher:rewrite=/mnt/stash/=/data/media/
     #[arg(long = "setting", value_name = "KEY=VALUE", value_parser = setup::parse_setting)]
     pub settings: Vec<(String, String)>,
+    /// Where each setting from a configuration file was given (`FILE, line N`), by key.
+    #[arg(skip)]
+    pub setting_places: Vec<(String, String)>,
     /// Paths matched at once (one plugin instance each; at most 64); default: one per core.
     #[arg(long, env = "PLEXMATCH_WORKERS", value_name = "N")]
     pub workers: Option<usize>,
@@ -206,7 +209,13 @@ fn open_engine(args: &MatchArgs) -> Result<Engine> {
     let backend = setup::backend_with(&args.plex, &args.cache, args.offline)?;
     backend.set_run_request_budget(o.requests_per_run);
     backend.plex.stop_listings_on(&crate::input::STOP);
-    let plugins = setup::plugins(&o.plugins, &o.settings, o.limits(), &backend)?;
+    let plugins = setup::plugins(
+        &o.plugins,
+        &o.settings,
+        &o.setting_places,
+        o.limits(),
+        &backend,
+    )?;
     let all = backend.sections()?;
     let sections = crate::sections::resolve(&o.sections, &all)?;
     if args.refresh {

@@ -353,7 +353,7 @@ fn test(args: TestArgs) -> Result<i32> {
     let backend = scratch_backend(emulator.url(), emulator.token(), dir.path())?;
     let mut specs = vec![args.plugin.clone()];
     specs.extend(args.more.iter().cloned());
-    let plugins = setup::plugins(&specs, &args.settings, Limits::default(), &backend)?;
+    let plugins = setup::plugins(&specs, &args.settings, &[], Limits::default(), &backend)?;
     let all = backend.sections()?;
     let mut chain = Chain::new(&plugins, &backend);
     // Every answer carries its steps and the plugin's log lines, shown under a failing case.

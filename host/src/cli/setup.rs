@@ -200,6 +200,7 @@ pub fn plugin(
 pub fn plugins(
     specs: &[String],
     settings: &[(String, String)],
+    places: &[(String, String)],
     limits: Limits,
     backend: &Arc<Backend>,
 ) -> Result<Vec<Arc<Plugin>>> {
@@ -232,11 +233,22 @@ pub fn plugins(
             }
         })
         .collect();
-    crate::runtime::settings::check_chain(settings, &members)?;
+    crate::runtime::settings::check_chain(settings, &members).map_err(|e| {
+        // Where the setting was given, when a configuration file gave it.
+        let place = e
+            .downcast_ref::<crate::runtime::settings::UnreadSetting>()
+            .and_then(|u| places.iter().find(|(k, _)| *k == u.key))
+            .map(|(k, p)| format!("{p}: [match.settings] {k}"));
+        match place {
+            Some(p) => e.context(p),
+            None => e,
+        }
+    })?;
     Ok(chain)
 }
 
-/// The settings one plugin sees: unscoped ones, and its own with the scope removed.
+/// The settings one plugin sees: unscoped ones, and its own with the scope removed; a
+/// `rewrite*` mapping written `FROM=TO` is handed over as `FROM=>TO`.
 fn plugin_settings(name: &str, settings: &[(String, String)]) -> Vec<(String, String)> {
     settings
         .iter()
@@ -245,7 +257,24 @@ fn plugin_settings(name: &str, settings: &[(String, String)]) -> Vec<(String, St
             Some((scope, key)) if scope == name => Some((key.to_owned(), v.clone())),
             Some(_) => None,
         })
+        .map(|(k, v)| {
+            let v = mapping_form(&k, v);
+            (k, v)
+        })
         .collect()
+}
+
+/// A `rewrite*` setting's value as plugins read it: `FROM=>TO`. `FROM=TO` (split at the
+/// first `=`) is accepted too, because a shell reads the `>` of `=>` as a redirection:
+/// `--setting rewrite=/mnt/stash/=/data/media/` runs as printed, unquoted.
+pub fn mapping_form(key: &str, value: String) -> String {
+    if !plexmatch_matchkit::paths::in_family("rewrite", key) || value.contains("=>") {
+        return value;
+    }
+    match value.split_once('=') {
+        Some((from, to)) => format!("{from}=>{to}"),
+        None => value,
+    }
 }
 
 /// Parses `key=value` plugin settings.

@@ -105,6 +105,12 @@ pub struct Member<'a> {
 /// plugin declares its settings and not `key`, or a plain `key` that no plugin declares
 /// while every plugin declares its settings. The message names the settings there are.
 pub fn check_chain(settings: &[(String, String)], chain: &[Member<'_>]) -> Result<()> {
+    let unread = |key: &str, why: String| {
+        anyhow::Error::new(UnreadSetting {
+            key: key.to_owned(),
+            why,
+        })
+    };
     for (key, _) in settings {
         let scoped = key
             .split_once(':')
@@ -114,11 +120,14 @@ pub fn check_chain(settings: &[(String, String)], chain: &[Member<'_>]) -> Resul
             Some((None, _)) => {}
             Some((Some(m), k)) => {
                 if m.declares && !m.declared.iter().any(|d| covers(d, k)) {
-                    bail!(
-                        "plugin {} has no setting {k:?}; its settings: {}",
-                        m.names[0],
-                        known(m.declared)
-                    );
+                    return Err(unread(
+                        key,
+                        format!(
+                            "plugin {} has no setting {k:?}; its settings: {}",
+                            m.names[0],
+                            known(m.declared)
+                        ),
+                    ));
                 }
             }
             None => {
@@ -130,16 +139,35 @@ pub fn check_chain(settings: &[(String, String)], chain: &[Member<'_>]) -> Resul
                         .iter()
                         .map(|m| format!("{}: {}", m.names[0], known(m.declared)))
                         .collect();
-                    bail!(
-                        "no plugin reads the setting {key:?}; the settings there are: {}",
-                        all.join("; ")
-                    );
+                    return Err(unread(
+                        key,
+                        format!(
+                            "no plugin reads the setting {key:?}; the settings there are: {}",
+                            all.join("; ")
+                        ),
+                    ));
                 }
             }
         }
     }
     Ok(())
 }
+
+/// A setting no plugin of the chain reads: the caller may say where it was set.
+#[derive(Debug)]
+pub struct UnreadSetting {
+    /// The setting as given (`key` or `plugin:key`).
+    pub key: String,
+    why: String,
+}
+
+impl std::fmt::Display for UnreadSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)
+    }
+}
+
+impl std::error::Error for UnreadSetting {}
 
 #[cfg(test)]
 mod tests {
