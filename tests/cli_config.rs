@@ -411,7 +411,7 @@ fn the_readme_configuration_example_is_accepted() {
     let file = write(fx.data_dir(), "readme.toml", &text);
     let (code, stdout, stderr) = out(bare(&fx, &["config", "show", "--config", &file]));
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(stdout.contains("my-matcher.wasm"), "{stdout}");
+    assert!(stdout.contains("/mnt/stash/=/data/media/"), "{stdout}");
     assert!(stdout.contains("requests_per_path"), "{stdout}");
 }
 

@@ -291,7 +291,8 @@ fn plugin_text_is_escaped_everywhere_and_its_log_is_capped() {
     let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    // The header, two rows and the error's own line under its row.
+    assert_eq!(stdout.lines().count(), 4, "{stdout}");
     for text in [&stdout, &stderr] {
         assert!(
             !text.contains('\u{1b}') && !text.contains('\r') && !text.contains('\u{7}'),

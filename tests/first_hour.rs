@@ -302,3 +302,157 @@ fn a_mapping_written_from_equals_to_runs_unquoted_and_maps() {
         }
     }
 }
+
+#[test]
+fn common_url_mistakes_say_what_is_wrong_and_the_fix_at_once() {
+    let fx = Fixture::sample();
+    let url = fx.emulator.url().to_owned();
+    let bare = url.trim_start_matches("http://").to_owned();
+    let sections = |u: &str| {
+        let out = plexmatch(&fx, &["sections"])
+            .env("PLEX_URL", u)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _, stderr) = sections(&bare);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("has no scheme") && stderr.contains(&format!("write {url}")),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = sections(&format!("{url} "));
+    assert_eq!(code, Some(0), "a trailing space is dropped: {stderr}");
+    assert!(stdout.contains("Movies 4K"), "{stdout}");
+    let (code, _, stderr) = sections(&format!("{url}/web/index.html"));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("Plex Web") && stderr.contains(&format!("use {url}")),
+        "{stderr}"
+    );
+    let (code, _, stderr) = sections(&format!("https://{bare}"));
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("did not answer in TLS") && stderr.contains(&format!("use {url}")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("attempts"), "not retried: {stderr}");
+    // doctor puts the problem with the URL, not with the caches.
+    let out = plexmatch(&fx, &["doctor"])
+        .env("PLEX_URL", &bare)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("has no scheme") && !report.contains("cannot open the caches"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_wrong_token_is_said_on_a_warm_data_dir_with_the_hint() {
+    let fx = Fixture::sample();
+    let warm = plexmatch(&fx, &["match", "--json", "/x/Inception (2010) - 1080p.mkv"])
+        .output()
+        .unwrap();
+    assert_eq!(warm.status.code(), Some(0));
+    let out = plexmatch(&fx, &["sections"])
+        .env("PLEX_TOKEN", "wrong")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("Plex refused the token") && stderr.contains("View XML"),
+        "{stderr}"
+    );
+    let out = plexmatch(&fx, &["match", "--json", "/x/Inception (2010) - 1080p.mkv"])
+        .env("PLEX_TOKEN", "wrong")
+        .output()
+        .unwrap();
+    let answers = json_lines(&out);
+    assert_eq!(answers[0]["error"]["kind"], "unauthorized", "{answers:?}");
+    assert_eq!(out.status.code(), Some(3));
+    // The right token again, accepted within the TTL: answered from the caches alone.
+    let before = fx.emulator.requests();
+    let out = plexmatch(&fx, &["sections"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        fx.emulator.requests() - before,
+        0,
+        "the accepted token is remembered"
+    );
+    let header = String::from_utf8_lossy(&out.stdout);
+    assert!(header.lines().next().unwrap().contains("TITLE"), "{header}");
+}
+
+#[test]
+fn the_counters_agree_with_each_other_and_with_the_server() {
+    let fx = Fixture::sample();
+    // An error is an error, not an answer "from the caches".
+    let out = plexmatch(
+        &fx,
+        &["match", "relative/a.mkv", "/x/Inception (2010) - 1080p.mkv"],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2 path(s): 1 HIGH, 0 LOW, 0 NOT-FOUND, 1 ERROR · 1 answered with no request of their own, 0 needed Plex"),
+        "{stderr}"
+    );
+    // Warm: nothing asked at all, so "from the caches alone".
+    let out = plexmatch(&fx, &["match", "/x/Inception (2010) - 1080p.mkv"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 answered from the caches alone, 0 needed Plex · 0 Plex request(s)"),
+        "{stderr}"
+    );
+    // Nothing changed on the server: nothing changed in the snapshot.
+    let out = plexmatch(&fx, &["cache", "refresh", "--section", "Movies"])
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains(": 0 item(s) changed"), "{said}");
+
+    // The demo counts what the emulator served, and its cold pass costs what the README says.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plexmatch"))
+        .arg("demo")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let numbers = |prefix: &str, after: &str| -> Vec<u64> {
+        stdout
+            .lines()
+            .filter(|l| l.starts_with(prefix) && l.contains(after))
+            .map(|l| {
+                let at = l.find(after).unwrap_or_else(|| panic!("{l}"));
+                l[..at]
+                    .rsplit(|c: char| !c.is_ascii_digit())
+                    .find(|w| !w.is_empty())
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let summarised = numbers("-- ", " Plex request(s)");
+    let served = numbers("-- the emulator served", " request(s) in this pass");
+    assert_eq!(summarised.len(), 2, "{stdout}");
+    assert_eq!(summarised, served, "{stdout}");
+    assert_eq!(
+        served[0], 5,
+        "the README's cold run of the sample library: {stdout}"
+    );
+    assert!(!stdout.contains("every answer comes from Plex"), "{stdout}");
+}

@@ -331,7 +331,8 @@ fn unusable_paths_are_input_errors_shown_escaped_as_arguments_or_on_stdin() {
         stdin.as_bytes(),
     );
     let table = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(table.lines().count(), 1 + 5, "{table}");
+    // The header, and each answer's row with its error's line under it.
+    assert_eq!(table.lines().count(), 1 + 5 * 2, "{table}");
     assert!(
         !table.contains('\x1b') && !table.contains('\0'),
         "{table:?}"

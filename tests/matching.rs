@@ -360,8 +360,23 @@ fn a_refused_token_is_an_error_not_a_miss() {
     let good = fx.backend(CachePolicy::default());
     let movies = sections(&good, &[1]);
     let config = fx.config_with_token("wrong-token");
+    // Opening with another token asks the server at once (issue 27): refused.
+    let refused = plexmatch::backend::Backend::open(&config, fx.data_dir(), CachePolicy::default())
+        .err()
+        .expect("a token not accepted before is checked when the backend opens");
+    assert!(
+        refused.to_string().contains("refused the token"),
+        "{refused}"
+    );
+    // A backend for the known server that never checked the token meets it per path.
     let bad = std::sync::Arc::new(
-        plexmatch::backend::Backend::open(&config, fx.data_dir(), CachePolicy::default()).unwrap(),
+        plexmatch::backend::Backend::open_for(
+            &config,
+            good.server.clone(),
+            fx.data_dir(),
+            CachePolicy::default(),
+        )
+        .unwrap(),
     );
     let err = bad.plex.sections().unwrap_err();
     assert!(

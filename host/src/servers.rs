@@ -58,6 +58,10 @@ struct Seen {
     name: String,
     /// Unix time the server was last asked.
     checked_at: i64,
+    /// The token it accepted then ([`PlexClient::token_fingerprint`]): another token is
+    /// checked with a request, so that a wrong one is said at once, not after the TTL.
+    #[serde(default)]
+    token: String,
 }
 
 fn memo_path(data_dir: &Path) -> PathBuf {
@@ -109,6 +113,7 @@ pub fn identify(
     let now = crate::cache::now();
     if let Some(seen) = &known
         && now.saturating_sub(seen.checked_at) < ttl.as_secs() as i64
+        && (seen.token == client.token_fingerprint() || client.is_offline())
     {
         return Ok(ServerIdentity {
             machine_id: seen.machine_id.clone(),
@@ -138,6 +143,7 @@ pub fn identify(
                     machine_id: id.machine_id.clone(),
                     name: id.name.clone(),
                     checked_at: now,
+                    token: client.token_fingerprint().to_owned(),
                 },
             );
             if let Err(e) = std::fs::create_dir_all(data_dir)

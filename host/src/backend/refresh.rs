@@ -15,7 +15,10 @@ use crate::plex::{PlexError, Section};
 pub struct Refreshed {
     /// Items the snapshot holds now.
     pub items: usize,
-    /// Items listed: all of them for a full listing, else those changed.
+    /// Items the answers held: all of them for a full listing, else those stamped as
+    /// changed (within the safety margin).
+    pub listed: usize,
+    /// Items that differ from the snapshot before: all of them for a full listing.
     pub changed: usize,
     /// Whether the section was listed in full.
     pub full: bool,
@@ -240,6 +243,20 @@ impl Backend {
                 .count_items(section_id, item_type)
                 .inspect_err(failed)?;
             let newest = changed.newest_update.map(|t| t as i64);
+            // The answer holds every item stamped within the safety margin: only those that
+            // differ from the snapshot changed.
+            let differing = changed
+                .items
+                .iter()
+                .filter(|it| {
+                    self.library
+                        .item(section_id, &it.rating_key)
+                        .ok()
+                        .flatten()
+                        .as_ref()
+                        != Some(*it)
+                })
+                .count();
             match self
                 .library
                 .apply_changes(section_id, &changed.items, newest, count)
@@ -248,7 +265,8 @@ impl Backend {
                     self.forget_snapshot(section_id);
                     let r = Refreshed {
                         items: n as usize,
-                        changed: changed.items.len(),
+                        listed: changed.items.len(),
+                        changed: differing,
                         full: false,
                         requests: self.plex.requests() - requests,
                     };
@@ -344,6 +362,7 @@ impl Backend {
         release_freed_memory();
         let r = Refreshed {
             items: count,
+            listed: count,
             changed: count,
             full: true,
             requests: self.plex.requests() - requests,

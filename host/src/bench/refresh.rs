@@ -67,7 +67,7 @@ pub fn run(items: usize, page_delay: Duration, in_flight: &[usize]) -> Result<Re
             page_delay_ms: delay.as_millis() as u64,
             pages_in_flight: in_flight,
             full: r.full,
-            listed: r.changed,
+            listed: r.listed,
             requests: emulator.requests() - before,
             millis,
         });

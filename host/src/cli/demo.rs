@@ -11,7 +11,7 @@ use clap::Args;
 use super::exit;
 use super::output::{Layout, Tally};
 use crate::backend::{Backend, CachePolicy};
-use crate::matching::Matcher;
+use crate::batch::{self, BatchOptions};
 use crate::plex::PlexConfig;
 use crate::runtime::{Limits, Plugin};
 use plexmatch_emulator::{Emulator, LibraryFile, Options};
@@ -63,7 +63,7 @@ pub fn run(args: DemoArgs) -> Result<i32> {
             &emulator,
             &dir,
             &paths,
-            "Pass 1 — cold caches: every answer comes from Plex",
+            "Pass 1 — cold caches: each section is listed once, then every path is answered from that snapshot",
         )?;
         let warm = pass(
             &emulator,
@@ -97,6 +97,8 @@ fn pass(emulator: &Emulator, dir: &std::path::Path, paths: &[&str], title: &str)
         tls: crate::plex::TlsOptions::default(),
         offline: false,
     };
+    // Everything this pass costs, the server's identity included.
+    let before = emulator.requests();
     let backend = Arc::new(Backend::open(&config, dir, CachePolicy::default())?);
     let plugin = Arc::new(Plugin::load(
         "default (built in)",
@@ -105,7 +107,6 @@ fn pass(emulator: &Emulator, dir: &std::path::Path, paths: &[&str], title: &str)
         Limits::default(),
         backend.clone(),
     )?);
-    let before = emulator.requests();
     let all = backend
         .sections()
         .context("the emulator did not list its sections")?;
@@ -129,19 +130,26 @@ fn pass(emulator: &Emulator, dir: &std::path::Path, paths: &[&str], title: &str)
         &[plugin.info().name.as_str()],
     );
     println!("{}", layout.header());
-    let mut matcher = Matcher::new(plugin, backend.clone());
     let mut tally = Tally::default();
-    for p in paths {
-        let m = matcher.match_path(p, &sections);
-        tally.add(&m);
-        // Coloured like `match` on a terminal (NO_COLOR respected).
-        let row = layout.row(&m);
-        if super::output::ColorChoice::Auto.on() {
-            println!("{}", super::output::paint(m.outcome, &row));
-        } else {
-            println!("{row}");
-        }
-    }
+    // The batch engine `plexmatch match` runs: what the demo shows is what a run costs.
+    let colour = super::output::ColorChoice::Auto.on();
+    batch::run(
+        &[plugin],
+        &backend,
+        &sections,
+        paths.iter().map(|p| p.to_string()),
+        BatchOptions::default(),
+        |a| {
+            tally.add(&a.result);
+            // Coloured like `match` on a terminal (NO_COLOR respected).
+            let row = layout.row(&a.result);
+            if colour {
+                println!("{}", super::output::paint(a.result.outcome, &row));
+            } else {
+                println!("{row}");
+            }
+        },
+    );
     backend.flush();
     let requests = emulator.requests() - before;
     println!(

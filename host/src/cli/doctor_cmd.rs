@@ -100,9 +100,14 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
                 Some(Arc::new(b))
             }
             Err(e) if e.chain().any(|c| c.downcast_ref::<PlexError>().is_some()) => {
+                let why = e
+                    .chain()
+                    .find_map(|c| c.downcast_ref::<PlexError>())
+                    .map(|pe| explain(pe, c))
+                    .unwrap_or_else(|| format!("{e:#}"));
                 r.problem(
                     exit::PLEX,
-                    &format!("cannot tell which Plex server {} is: {e:#}", c.url),
+                    &format!("cannot tell which Plex server {} is: {why}", c.url),
                 );
                 None
             }
@@ -233,10 +238,7 @@ fn check_caches(r: &Report, backend: &Backend) {
 /// What to do about a Plex failure.
 fn explain(e: &PlexError, config: &PlexConfig) -> String {
     match e {
-        PlexError::Unauthorized(_) => format!(
-            "{e}. Get a current X-Plex-Token (Plex Web: any item → Get Info → View XML, the token is in the URL) \
-             and set PLEX_TOKEN"
-        ),
+        PlexError::Unauthorized(_) => format!("{e}. {}", super::setup::TOKEN_HINT),
         PlexError::Unavailable(_) => format!(
             "{e}. Is Plex Media Server running, and is {} the right address (scheme, host, port 32400)?",
             config.url

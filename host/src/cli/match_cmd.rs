@@ -264,7 +264,7 @@ pub fn run(args: MatchArgs) -> Result<i32> {
         Ok(engine) => Ok(engine),
         Err(e) => match run_failure(&e) {
             Some(failure) => {
-                eprintln!("error: {e:#}");
+                eprintln!("{}", setup::error_line(&e));
                 Err(failure)
             }
             None => return Err(e),

@@ -334,7 +334,7 @@ pub fn run() -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("{}", setup::error_line(&e));
             setup::exit_code_for(&e)
         }
     }

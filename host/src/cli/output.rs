@@ -483,10 +483,11 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Counts one answer.
+    /// Counts one answer. An error is neither answered from the caches nor by Plex: it
+    /// is counted as an error only.
     pub fn add(&mut self, m: &PathMatch) {
         self.path_requests += m.requests;
-        if !matches!(m.error, Some(Failure::Input(_))) {
+        if m.outcome != Outcome::Error {
             if m.requests == 0 {
                 self.from_caches += 1;
             } else {
@@ -527,15 +528,26 @@ impl Tally {
             + self.plugin_errors
             + self.input_errors;
         let errors = self.plex_errors + self.plugin_errors + self.input_errors;
+        let g = super::progress::grouped;
+        let before = requests.saturating_sub(self.path_requests);
+        // "From the caches alone" only when the run asked Plex nothing up front either:
+        // answers from a snapshot this run listed first are not.
+        let without = if before == 0 {
+            "answered from the caches alone"
+        } else {
+            "answered with no request of their own"
+        };
         format!(
-            "{total} path(s): {} HIGH, {} LOW, {} NOT-FOUND, {errors} ERROR · {} answered from the caches alone, {} needed Plex · {} Plex request(s), {} of them before matching · {:.2?}",
-            self.high,
-            self.low,
-            self.not_found,
-            self.from_caches,
-            self.needed_plex,
-            requests,
-            requests.saturating_sub(self.path_requests),
+            "{} path(s): {} HIGH, {} LOW, {} NOT-FOUND, {} ERROR · {} {without}, {} needed Plex · {} Plex request(s), {} of them before matching · {:.2?}",
+            g(total),
+            g(self.high),
+            g(self.low),
+            g(self.not_found),
+            g(errors),
+            g(self.from_caches),
+            g(self.needed_plex),
+            g(requests),
+            g(before),
             elapsed
         )
     }

@@ -21,6 +21,9 @@ pub struct SectionsArgs {
 pub fn run(args: SectionsArgs) -> Result<i32> {
     let backend = setup::backend(&args.plex, &args.cache)?;
     let sections = backend.sections()?;
+    if !args.json {
+        println!("{:>4}  {:<7}  {:<30}  SNAPSHOT", "ID", "TYPE", "TITLE");
+    }
     for s in &sections {
         if args.json {
             println!("{}", serde_json::to_string(s)?);

@@ -41,6 +41,24 @@ pub fn init_logging(verbose: u8, quiet: bool) {
 }
 
 /// The exit code for an error that ended a command.
+/// Where a person finds a current token, said with every refused one.
+pub const TOKEN_HINT: &str = "Get a current X-Plex-Token (Plex Web: any item → Get Info → View XML, the token is in the URL) and set PLEX_TOKEN (or [plex] token_file)";
+
+/// The error line for `e`, with what to do about a refused token.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let refused = e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<PlexError>(),
+            Some(PlexError::Unauthorized(_))
+        )
+    });
+    if refused {
+        format!("error: {e:#}\n  {TOKEN_HINT}")
+    } else {
+        format!("error: {e:#}")
+    }
+}
+
 pub fn exit_code_for(e: &anyhow::Error) -> i32 {
     if e.chain().any(|c| c.downcast_ref::<PlexError>().is_some()) {
         exit::PLEX
@@ -104,6 +122,7 @@ pub fn plex_config(plex: &PlexArgs, dir: &Path) -> Result<PlexConfig> {
         }
         Ok(Duration::from_secs_f64(v))
     };
+    let url = crate::plex::server_url(&url)?;
     Ok(PlexConfig {
         url,
         token,

@@ -217,6 +217,59 @@ impl std::fmt::Display for OffServerRedirect {
 
 impl std::error::Error for OffServerRedirect {}
 
+/// The Plex server's base URL as `url` gives it, or what is wrong with it and the likely
+/// fix: a URL without a scheme (`127.0.0.1:32400`), one with spaces around it, Plex
+/// Web's address (`…/web/index.html`) instead of the server's.
+pub fn server_url(url: &str) -> anyhow::Result<String> {
+    // No URL holds spaces at its ends: a copied value often does.
+    let url = url.trim();
+    if url.is_empty() {
+        anyhow::bail!("the Plex URL is empty; give the server's, e.g. http://192.168.1.10:32400");
+    }
+    if !url.contains("://") {
+        anyhow::bail!(
+            "the Plex URL {url:?} has no scheme: write http://{url} (or https://{url} for a server with TLS)"
+        );
+    }
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| anyhow::anyhow!("invalid Plex URL {url:?}: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        anyhow::bail!("invalid Plex URL {url:?}: the scheme must be http or https");
+    }
+    let origin = match parsed.port() {
+        Some(p) => format!(
+            "{}://{}:{p}",
+            parsed.scheme(),
+            parsed.host_str().unwrap_or_default()
+        ),
+        None => format!(
+            "{}://{}",
+            parsed.scheme(),
+            parsed.host_str().unwrap_or_default()
+        ),
+    };
+    let path = parsed.path();
+    if path == "/web" || path.starts_with("/web/") {
+        anyhow::bail!(
+            "{url:?} is the address of Plex Web (the app in a browser), not of the server: use {origin}"
+        );
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        anyhow::bail!(
+            "the Plex URL {url:?} has a query or a fragment; give the server's address alone, e.g. {origin}"
+        );
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// 64 bits of SHA-256 over the token: enough to tell two tokens apart, too few to be
+/// worth keeping secret.
+fn fingerprint(token: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("plexmatch token check\0{token}").as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A blocking Plex client that counts the requests it sends.
 pub struct PlexClient {
     base: String,
@@ -230,6 +283,9 @@ pub struct PlexClient {
     listing_watch: std::sync::Mutex<Option<ListingWatch>>,
     /// A flag that, once set, stops every listing before its next page (Ctrl-C).
     stop: std::sync::OnceLock<&'static AtomicBool>,
+    /// Which token this client sends, as a short one-way digest: a data dir remembers
+    /// that this token was accepted without keeping the token.
+    token_fingerprint: String,
 }
 
 /// Told of a listing's progress: the section, the pages received, and how many there are.
@@ -238,12 +294,9 @@ pub type ListingWatch = std::sync::Arc<dyn Fn(u32, usize, usize) + Send + Sync>;
 impl PlexClient {
     /// A client for `config`; fails only on an unusable URL or token.
     pub fn new(config: &PlexConfig) -> anyhow::Result<PlexClient> {
-        let base = config.url.trim_end_matches('/').to_owned();
+        let base = server_url(&config.url)?;
         let parsed = reqwest::Url::parse(&base)
             .map_err(|e| anyhow::anyhow!("invalid Plex URL {base:?}: {e}"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            anyhow::bail!("invalid Plex URL {base:?}: the scheme must be http or https");
-        }
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         let mut token = HeaderValue::from_str(&config.token).map_err(|_| {
@@ -308,7 +361,31 @@ impl PlexClient {
             offline: config.offline,
             listing_watch: std::sync::Mutex::new(None),
             stop: std::sync::OnceLock::new(),
+            token_fingerprint: fingerprint(&config.token),
         })
+    }
+
+    /// A short one-way digest of the token this client sends (never the token).
+    pub fn token_fingerprint(&self) -> &str {
+        &self.token_fingerprint
+    }
+
+    /// `e`, or for an https URL whose server did not answer in TLS at all (a plain-http
+    /// server), what that means and the fix, as an error that is not retried.
+    fn not_tls(&self, e: PlexError) -> PlexError {
+        let PlexError::Unavailable(m) = &e else {
+            return e;
+        };
+        let looks_plain = ["handshake", "corrupt message", "InvalidContentType"]
+            .iter()
+            .any(|s| m.contains(s));
+        match self.base.strip_prefix("https://") {
+            Some(rest) if looks_plain => PlexError::BadResponse(format!(
+                "{m}: the server at {} did not answer in TLS; it likely serves plain http: use http://{rest}",
+                self.base
+            )),
+            _ => e,
+        }
     }
 
     /// Tells `watch` of every page of a section listing received from now on.
@@ -750,7 +827,9 @@ impl PlexClient {
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
         THREAD_REQUESTS.with(|c| c.set(c.get() + 1));
-        let resp = req.send().map_err(|e| transport_error(what, &e))?;
+        let resp = req
+            .send()
+            .map_err(|e| self.not_tls(transport_error(what, &e)))?;
         let resp = check_status(what, resp)?;
         let body = resp.bytes().map_err(|e| transport_error(what, &e))?;
         if body.is_empty() {

@@ -6,7 +6,7 @@ mod models;
 
 pub use client::{
     DEFAULT_PAGE_SIZE, DEFAULT_PAGES_IN_FLIGHT, Listing, ListingWatch, PlexClient, PlexConfig,
-    RetryPolicy, ServerInfo, TlsOptions, thread_requests,
+    RetryPolicy, ServerInfo, TlsOptions, server_url, thread_requests,
 };
 pub use error::PlexError;
 pub use models::{Container, Envelope, Extras, Item, ItemKind, PartInfo, Section, SectionKind};
