@@ -456,3 +456,78 @@ fn the_counters_agree_with_each_other_and_with_the_server() {
     );
     assert!(!stdout.contains("every answer comes from Plex"), "{stdout}");
 }
+
+#[test]
+fn plugin_test_says_a_crash_once() {
+    let fx = Fixture::sample();
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases.toml");
+    std::fs::write(
+        &cases,
+        "[[case]]\npath = \"/x/panic.mkv\"\nexpect = \"high\"\nrating_key = \"101\"\nsections = [\"Movies\"]\n",
+    )
+    .unwrap();
+    let out = plexmatch(
+        &fx,
+        &[
+            "plugin",
+            "test",
+            hostile_wasm().to_str().unwrap(),
+            "--cases",
+            cases.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert_eq!(
+        all.matches("hostile plugin panics on purpose").count(),
+        1,
+        "the crash is said once: {all}"
+    );
+}
+
+#[test]
+fn explain_does_not_claim_the_path_was_tried_when_a_plugin_answered_low() {
+    let fx = Fixture::sample();
+    let template = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/plugins/frozen/template-0.1.0.wasm");
+    let explained = |plugin: &str| {
+        let out = plexmatch(
+            &fx,
+            &[
+                "match",
+                "--json",
+                "--explain",
+                "--section",
+                "Movies",
+                "--plugin",
+                plugin,
+                "/media/2019/holiday.mp4",
+            ],
+        )
+        .output()
+        .unwrap();
+        let a = &json_lines(&out)[0];
+        (
+            a["outcome"].as_str().unwrap().to_owned(),
+            a["explain"]["decided_by"].as_str().unwrap().to_owned(),
+        )
+    };
+    // The old template decides by name alone: LOW, though the path's 2019/ names 108.
+    let (outcome, by) = explained(template.to_str().unwrap());
+    assert_eq!(outcome, "low");
+    assert!(!by.contains("the path does not tell them apart"), "{by}");
+    assert!(
+        by.contains("answered LOW") && by.contains("did not decide"),
+        "{by}"
+    );
+    // The built-in plugin applies the path rule: HIGH 108.
+    let (outcome, by) = explained("default");
+    assert_eq!(outcome, "high", "{by}");
+}

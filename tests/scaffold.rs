@@ -85,7 +85,7 @@ fn scaffold_builds_and_passes(lang: &str, name: &str, files: &[&str]) {
         let tested = plexmatch(&["plugin", "test", &wasm], &project, data.path());
         let out = String::from_utf8_lossy(&tested.stdout);
         assert_eq!(tested.status.code(), Some(0), "{}", text(&tested));
-        assert!(out.contains("3 case(s): 3 passed, 0 failed"), "{out}");
+        assert!(out.contains("4 case(s): 4 passed, 0 failed"), "{out}");
     }
     let inspected = plexmatch(
         &["plugin", "inspect", &wasm, "--json"],

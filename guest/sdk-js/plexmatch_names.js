@@ -184,3 +184,82 @@ function stripYear(title) {
   if (t.length >= 7 && /\([0-9]{4}\)$/.test(t)) return t.slice(0, -6).trimEnd();
   return title;
 }
+
+// Where a file is: deciding between items that hold a file of the same name by the path
+// itself (the Rust SDK's matchkit::paths, checked against the same vectors). In order:
+// exact path, then the path after the `rewrite*` mappings, then the longest shared tail of
+// folders (at least the parent folder). Otherwise the path does not decide.
+
+/** The path's components, compared as names are (case, Unicode form). */
+export function components(path) {
+  return path.split(SEPARATORS).filter((c) => c !== "").map(nameKey);
+}
+
+/** How many trailing components `a` and `b` share. */
+export function sharedTail(a, b) {
+  let n = 0;
+  while (n < a.length && n < b.length && a[a.length - 1 - n] === b[b.length - 1 - n]) n++;
+  return n;
+}
+
+/** Whether `key` belongs to the setting family `prefix*` (`rewrite`, `rewrite2`,
+ * `rewrite-nas`; not `rewritee`). */
+export function inFamily(prefix, key) {
+  return key.startsWith(prefix) && !/^[A-Za-z]/.test(key.slice(prefix.length));
+}
+
+/** The `rewrite*` settings among `pairs` ([key, value]) as [from, to] prefixes, each
+ * written `FROM=>TO` (or `FROM=TO`); throws an Error naming one that is neither. */
+export function parseRewrites(pairs) {
+  const out = [];
+  for (const [key, value] of pairs) {
+    if (!inFamily("rewrite", key)) continue;
+    let at = value.indexOf("=>");
+    let width = 2;
+    if (at < 0) {
+      at = value.indexOf("=");
+      width = 1;
+    }
+    const from = at < 0 ? "" : value.slice(0, at).trim();
+    if (!from) throw new Error(`setting ${key}=${JSON.stringify(value)} is not FROM=TO (e.g. /mnt/stash/=/data/media/)`);
+    out.push([from, value.slice(at + width).trim()]);
+  }
+  return out;
+}
+
+/** `path` with the matching prefix rewritten (the longest `from` wins), and whether one did. */
+export function rewrite(path, rewrites) {
+  const norm = path.replaceAll("\\", "/");
+  const lower = norm.toLowerCase();
+  let best = null;
+  for (const [from, to] of rewrites) {
+    if (lower.startsWith(from.replaceAll("\\", "/").toLowerCase()) && (best === null || from.length >= best[0].length)) {
+      best = [from, to];
+    }
+  }
+  return best === null ? [norm, false] : [best[1] + norm.slice(best[0].length), true];
+}
+
+/** Which of `holders` (each an item's files) the path decides for, and by which rule
+ * ("exact path", "mapped path", "folder tail of N folder(s)"): [index, rule]; null when the
+ * path does not single one out. */
+export function decideByPath(path, holders, rewrites = []) {
+  const wanted = components(path);
+  const files = holders.map((fs) => fs.map(components));
+  const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+  const holding = (want) => files.flatMap((fs, i) => (fs.some((f) => same(f, want)) ? [i] : []));
+  let hits = holding(wanted);
+  if (hits.length === 1) return [hits[0], "exact path"];
+  const [mapped, did] = rewrite(path, rewrites);
+  if (did) {
+    hits = holding(components(mapped));
+    if (hits.length === 1) return [hits[0], "mapped path"];
+  }
+  const tails = files.map((fs) => Math.max(0, ...fs.map((f) => sharedTail(f, wanted))));
+  const best = Math.max(0, ...tails);
+  if (best >= 2) {
+    hits = tails.flatMap((t, i) => (t === best ? [i] : []));
+    if (hits.length === 1) return [hits[0], `folder tail of ${best - 1} folder(s)`];
+  }
+  return null;
+}

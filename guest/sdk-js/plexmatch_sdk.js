@@ -2,11 +2,14 @@
 //
 //   import { plex, fileName, decide, invalidInput, plexError } from "./plexmatch_sdk.js";
 //
-// gives the host's interfaces (`plex`, `libraryCache`, `matchCache`, `settings`, `log`),
-// the file-name helpers of plexmatch_names.js, and the answers: `high(item)`,
+// gives the host's interfaces (`plex`, `libraryCache`, `matchCache`, `settings`), `log`
+// (`log.debug(message)`, `log.info`, `log.warn`, `log.error`, `log.trace`, or
+// `log(level, message)`; lines tagged with the plugin's name in plexmatch's log with -v), the
+// file-name and path helpers of plexmatch_names.js, and the answers: `high(item)`,
 // `low(items)`, `notFound(section, name)`, `decide(section, name, items)`,
-// `invalidInput(message)` and `plexError(err)`, and `setting(...)` for `declaredSettings`. A thrown match error becomes the `error`
-// side of `find`'s WIT result; a WIT record is a plain object with camelCase fields.
+// `decideForPath(section, path, items)`, `invalidInput(message)` and `plexError(err)`, and
+// `setting(...)` for `declaredSettings`. A thrown match error becomes the `error` side of
+// `find`'s WIT result; a WIT record is a plain object with camelCase fields.
 
 import * as plex from "plexmatch:plugin/plex@0.2.0";
 import * as libraryCache from "plexmatch:plugin/library-cache@0.2.0";
@@ -15,11 +18,16 @@ import * as settings from "plexmatch:plugin/settings@0.2.0";
 import * as logging from "plexmatch:plugin/log@0.2.0";
 
 export { plex, libraryCache, matchCache, settings };
-export { fileName, parentName, nameKey, hasFileNamed, titleVariants } from "./plexmatch_names.js";
+export { fileName, parentName, nameKey, hasFileNamed, titleVariants, decideByPath, parseRewrites } from "./plexmatch_names.js";
+import { fileName, decideByPath, parseRewrites } from "./plexmatch_names.js";
 
-/** Writes a line to the host's log: level is "trace", "debug", "info", "warn" or "error". */
+/** Writes a line to the host's log: level is "trace", "debug", "info", "warn" or "error";
+ * or `log.debug(message)` and the like. */
 export function log(level, message) {
   logging.log(level, String(message));
+}
+for (const level of ["trace", "debug", "info", "warn", "error"]) {
+  log[level] = (message) => log(level, message);
 }
 
 /** Exactly this item holds the file. `matchedFile` (one of `item.files`) says which file of
@@ -68,4 +76,25 @@ function matchError(tag, val) {
   const err = new Error(`${tag}: ${typeof val === "string" ? val : JSON.stringify(val)}`);
   err.payload = { tag, val };
   return err;
+}
+
+/** The answer for `items` (deduplicated by rating key) with the path deciding between
+ * several, as the built-in plugins do: the one item holding the exact path, else the one
+ * holding it after the `rewrite*` mappings (`rewrites`: [from, to] pairs; default: the
+ * plugin's settings), else the one sharing the longest folder tail; otherwise LOW. None
+ * throws not found. */
+export function decideForPath(section, path, items, rewrites = undefined) {
+  const unique = [...new Map(items.map((i) => [i.ratingKey, i])).values()];
+  const name = fileName(path) ?? path;
+  if (unique.length < 2) return decide(section, name, unique);
+  let mappings = rewrites;
+  if (mappings === undefined) {
+    try {
+      mappings = parseRewrites(settings.all());
+    } catch (e) {
+      throw invalidInput(e.message);
+    }
+  }
+  const decided = decideByPath(path, unique.map((i) => i.files), mappings);
+  return decided === null ? low(unique) : high(unique[decided[0]]);
 }

@@ -9,6 +9,7 @@ const helpers = {
   name_key: names.nameKey,
   has_file_named: (g) => names.hasFileNamed(g.files, g.key),
   title_variants: names.titleVariants,
+  decide_by_path: (g) => names.decideByPath(g.path, g.holders, g.rewrites),
 };
 let failed = 0;
 for (const [helper, rows] of Object.entries(vectors)) {

@@ -115,3 +115,89 @@ def _strip_year(title):
     if len(t) >= 7 and _YEAR.search(t):
         return t[:-6].rstrip()
     return title
+
+
+# Where a file is: deciding between items that hold a file of the same name by the path
+# itself (the Rust SDK's matchkit::paths, checked against the same vectors). In order:
+# exact path, then the path after the ``rewrite*`` mappings, then the longest shared tail
+# of folders (at least the parent folder). Otherwise the path does not decide.
+
+def components(path):
+    """The path's components, compared as names are (case, Unicode form)."""
+    return [name_key(c) for c in _SEPARATORS.split(path) if c]
+
+
+def shared_tail(a, b):
+    """How many trailing components ``a`` and ``b`` share."""
+    n = 0
+    for x, y in zip(reversed(a), reversed(b)):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def in_family(prefix, key):
+    """Whether ``key`` belongs to the setting family ``prefix*`` (``rewrite``, ``rewrite2``,
+    ``rewrite-nas``; not ``rewritee``)."""
+    if not key.startswith(prefix):
+        return False
+    rest = key[len(prefix):]
+    return not (rest[:1].isascii() and rest[:1].isalpha())
+
+
+def parse_rewrites(pairs):
+    """The ``rewrite*`` settings among ``pairs`` as (from, to) prefixes, each written
+    ``FROM=>TO`` (or ``FROM=TO``); raises ValueError naming one that is neither."""
+    out = []
+    for key, value in pairs:
+        if not in_family("rewrite", key):
+            continue
+        frm, sep, to = value.partition("=>")
+        if not sep:
+            frm, sep, to = value.partition("=")
+        if not sep or not frm.strip():
+            raise ValueError(f"setting {key}={value!r} is not FROM=TO (e.g. /mnt/stash/=/data/media/)")
+        out.append((frm.strip(), to.strip()))
+    return out
+
+
+def rewrite(path, rewrites):
+    """``path`` with the matching prefix rewritten (the longest ``from`` wins), and whether
+    one did."""
+    norm = path.replace("\\", "/")
+    lower = norm.lower()
+    best = None
+    for frm, to in rewrites:
+        if lower.startswith(frm.replace("\\", "/").lower()) and (best is None or len(frm) >= len(best[0])):
+            best = (frm, to)
+    if best is None:
+        return norm, False
+    return best[1] + norm[len(best[0]):], True
+
+
+def decide_by_path(path, holders, rewrites=()):
+    """Which of ``holders`` (each an item's files) the path decides for, and by which rule
+    (``"exact path"``, ``"mapped path"``, ``"folder tail of N folder(s)"``); None when the
+    path does not single one out."""
+    wanted = components(path)
+    files = [[components(f) for f in fs] for fs in holders]
+
+    def holding(want):
+        return [i for i, fs in enumerate(files) if any(f == want for f in fs)]
+
+    hits = holding(wanted)
+    if len(hits) == 1:
+        return hits[0], "exact path"
+    mapped, did = rewrite(path, rewrites)
+    if did:
+        hits = holding(components(mapped))
+        if len(hits) == 1:
+            return hits[0], "mapped path"
+    tails = [max((shared_tail(f, wanted) for f in fs), default=0) for fs in files]
+    best = max(tails, default=0)
+    if best >= 2:
+        hits = [i for i, t in enumerate(tails) if t == best]
+        if len(hits) == 1:
+            return hits[0], f"folder tail of {best - 1} folder(s)"
+    return None

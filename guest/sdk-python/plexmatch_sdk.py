@@ -2,27 +2,62 @@
 
     from plexmatch_sdk import *
 
-gives the host's interfaces (``plex``, ``library_cache``, ``match_cache``, ``settings``,
-``log``), the contract's types, the file-name helpers of plexmatch_names, the answers
-``high(item)``, ``low(items)``, ``not_found(section, name)``, ``decide(section, name,
-items)`` and ``plex_error(err)``, and ``setting(...)`` for ``declared_settings``. componentize-py turns a function's ``raise Err(...)``
-into the ``error`` side of its WIT result.
+gives the host's interfaces (``plex``, ``library_cache``, ``match_cache``, ``settings``),
+``log`` (``log.debug(message)``, ``log.info``, ``log.warn``, ``log.error``, ``log.trace``;
+lines tagged with the plugin's name in plexmatch's log with ``-v``), the contract's types,
+the file-name and path helpers of plexmatch_names, the answers ``high(item)``,
+``low(items)``, ``not_found(section, name)``, ``decide(section, name, items)``,
+``decide_for_path(section, path, items)`` and ``plex_error(err)``, and ``setting(...)`` for
+``declared_settings``. componentize-py turns a function's ``raise Err(...)`` into the
+``error`` side of its WIT result.
 """
 
 from componentize_py_types import Err
-from wit_world.imports import library_cache, log, match_cache, plex, settings
+from wit_world.imports import library_cache, match_cache, plex, settings
+from wit_world.imports import log as _wit_log
 from wit_world.imports.types import (
     Confidence, Item, MatchError_InvalidInput, MatchError_NotFound, MatchError_Plex,
     MatchOutcome, Section)
 from wit_world.exports.matcher import PluginInfo, Setting, SettingKind
-from plexmatch_names import file_name, has_file_named, name_key, parent_name, title_variants
+from plexmatch_names import (
+    decide_by_path, file_name, has_file_named, name_key, parent_name, parse_rewrites,
+    title_variants)
 
 __all__ = [
     "Err", "plex", "library_cache", "match_cache", "settings", "log", "Item", "Section",
     "PluginInfo", "Setting", "SettingKind", "setting", "MatchOutcome", "file_name",
     "parent_name", "name_key", "has_file_named", "title_variants", "high", "low",
-    "not_found", "invalid_input", "plex_error", "decide",
+    "not_found", "invalid_input", "plex_error", "decide", "decide_by_path", "decide_for_path",
+    "parse_rewrites",
 ]
+
+
+class _Log:
+    """The host's log: ``log.debug(message)`` and the like, or ``log.log(log.Level.X, m)``."""
+
+    Level = _wit_log.Level
+
+    @staticmethod
+    def log(level, message):
+        _wit_log.log(level, str(message))
+
+    def trace(self, message):
+        _wit_log.log(_wit_log.Level.TRACE, str(message))
+
+    def debug(self, message):
+        _wit_log.log(_wit_log.Level.DEBUG, str(message))
+
+    def info(self, message):
+        _wit_log.log(_wit_log.Level.INFO, str(message))
+
+    def warn(self, message):
+        _wit_log.log(_wit_log.Level.WARN, str(message))
+
+    def error(self, message):
+        _wit_log.log(_wit_log.Level.ERROR, str(message))
+
+
+log = _Log()
 
 
 def high(item, matched_file=None):
@@ -73,3 +108,27 @@ def decide(section, name, items):
     if len(unique) == 1:
         return high(unique[0])
     return low(unique)
+
+
+def decide_for_path(section, path, items, rewrites=None):
+    """The answer for ``items`` (deduplicated by rating key) with the path deciding between
+    several, as the built-in plugins do: the one item holding the exact path, else the one
+    holding it after the ``rewrite*`` mappings (``rewrites``: (from, to) pairs; default: the
+    plugin's settings), else the one sharing the longest folder tail; otherwise LOW. None
+    raises not found."""
+    seen = {}
+    for item in items:
+        seen.setdefault(item.rating_key, item)
+    unique = list(seen.values())
+    name = file_name(path) or path
+    if len(unique) < 2:
+        return decide(section, name, unique)
+    if rewrites is None:
+        try:
+            rewrites = parse_rewrites(settings.all())
+        except ValueError as e:
+            raise invalid_input(str(e))
+    decided = decide_by_path(path, [i.files for i in unique], rewrites)
+    if decided is None:
+        return low(unique)
+    return high(unique[decided[0]])

@@ -13,6 +13,10 @@ for helper, rows in vectors.items():
     for given, expected in rows:
         if helper == "has_file_named":
             got = names.has_file_named(given["files"], given["key"])
+        elif helper == "decide_by_path":
+            decided = names.decide_by_path(
+                given["path"], given["holders"], [tuple(r) for r in given["rewrites"]])
+            got = list(decided) if decided else None
         else:
             got = getattr(names, helper)(given)
         if got != expected:

@@ -1,7 +1,7 @@
 // The template for a new plexmatch plugin in JavaScript: it answers with the items of the
 // section that hold a file of the path's name. Change `find` to your strategy.
 
-import { plex, fileName, decide, invalidInput, plexError } from "./plexmatch_sdk.js";
+import { plex, log, fileName, decideForPath, invalidInput, plexError } from "./plexmatch_sdk.js";
 
 export const matcher = {
   info() {
@@ -22,6 +22,9 @@ export const matcher = {
     } catch (e) {
       throw plexError(e);
     }
-    return decide(section, name, items);
+    log.debug(`${items.length} item(s) of ${JSON.stringify(section.title)} hold a file named ${JSON.stringify(name)}`);
+    // Several holders: the path decides (exact, then the rewrite* mappings, then the
+    // longest shared folder tail); otherwise LOW.
+    return decideForPath(section, path, items);
   },
 };

@@ -23,4 +23,7 @@ class Matcher(wit_world.exports.Matcher):
             items = plex.items_by_file_name(section.id, name)
         except Err as e:
             raise plex_error(e)
-        return decide(section, name, items)
+        log.debug(f"{len(items)} item(s) of {section.title!r} hold a file named {name!r}")
+        # Several holders: the path decides (exact, then the rewrite* mappings, then the
+        # longest shared folder tail); otherwise LOW.
+        return decide_for_path(section, path, items)

@@ -52,6 +52,12 @@ pub fn builtin_digest(bytes: &[u8]) -> Option<&'static str> {
         .map(|(_, d)| *d)
 }
 
+/// Whether `digest` is a built-in plugin's (both decide between the holders of a name by
+/// the path before they answer LOW).
+pub fn is_builtin_digest(digest: &str) -> bool {
+    BUILTIN_DIGESTS.iter().any(|(_, d)| d.trim() == digest)
+}
+
 /// The built-in plugins, by the name `--plugin` accepts.
 pub const BUILTIN_PLUGINS: &[(&str, &[u8])] = &[
     ("default", DEFAULT_PLUGIN),

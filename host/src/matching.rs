@@ -284,7 +284,7 @@ impl Matcher {
                 outcome,
                 item.as_ref(),
                 &candidates,
-                by_path,
+                (by_path, all_sure),
                 failure.as_ref(),
             ),
             sections: std::mem::take(&mut self.traces),
@@ -321,7 +321,9 @@ impl Matcher {
         outcome: Outcome,
         item: Option<&MatchedItem>,
         candidates: &[MatchedItem],
-        by_path: Option<(usize, plexmatch_matchkit::PathRule)>,
+        // What the path rule across sections decided, and whether it was tried (every
+        // section that found something was sure of its one item).
+        (by_path, all_sure): (Option<(usize, plexmatch_matchkit::PathRule)>, bool),
         failure: Option<&Failure>,
     ) -> String {
         let plugin = self.plugin.name();
@@ -382,8 +384,20 @@ impl Matcher {
                     .unwrap_or_default();
                 format!("{plugin}: {source}{rule}")
             }
+            // The host tried the path across sections, or the plugin (a built-in one) did
+            // within its section: it did not single one out.
+            (Outcome::Low, _)
+                if all_sure || crate::is_builtin_digest(&self.plugin.identity().digest) =>
+            {
+                format!(
+                    "{plugin}: {} items hold a file of that name and the path does not tell them apart",
+                    candidates.len()
+                )
+            }
+            // A section's plugin was not sure: its LOW stands (the host decides by the path
+            // across sections only between sections each sure of one item).
             (Outcome::Low, _) => format!(
-                "{plugin}: {} items hold a file of that name and the path does not tell them apart",
+                "{plugin} answered LOW: {} candidate(s) hold a file of that name; the plugin did not decide between them",
                 candidates.len()
             ),
             (Outcome::NotFound, _) => {

@@ -31,6 +31,36 @@ fn helpers_agree_with_the_shared_vectors() {
                         .collect();
                     has_file_named(&files, given["key"].as_str().unwrap()).into()
                 }
+                "decide_by_path" => {
+                    let strings = |v: &Value| -> Vec<String> {
+                        v.as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|s| s.as_str().unwrap().to_owned())
+                            .collect()
+                    };
+                    let holders: Vec<Vec<String>> = given["holders"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(strings)
+                        .collect();
+                    let refs: Vec<&[String]> = holders.iter().map(Vec::as_slice).collect();
+                    let rewrites: Vec<(String, String)> = given["rewrites"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| {
+                            let r = strings(r);
+                            (r[0].clone(), r[1].clone())
+                        })
+                        .collect();
+                    let path = given["path"].as_str().unwrap();
+                    match plexmatch_matchkit::paths::decide_by_path(path, &refs, &rewrites) {
+                        Some((i, rule)) => serde_json::json!([i, rule.to_string()]),
+                        None => Value::Null,
+                    }
+                }
                 other => panic!("no helper {other} in the Rust SDK"),
             };
             checked += 1;

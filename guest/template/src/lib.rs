@@ -1,6 +1,7 @@
 //! The template for a new plexmatch plugin: it answers with the items of the section that
 //! hold a file of the path's name. Change `find` to your strategy; see docs/plugins.md.
 
+use plexmatch_sdk::names;
 use plexmatch_sdk::prelude::*;
 
 struct Template;
@@ -22,7 +23,21 @@ impl Matcher for Template {
         let name = file_name(&path)
             .ok_or_else(|| MatchError::InvalidInput(format!("{path:?} has no file name")))?;
         let items = plex::items_by_file_name(section.id, name).map_err(MatchError::Plex)?;
-        decide(&section, name, items)
+        log(
+            Level::Debug,
+            &format!(
+                "{} item(s) of {:?} hold a file named {name:?}",
+                items.len(),
+                section.title
+            ),
+        );
+        // Several holders: the path decides (exact, then the rewrite* mappings, then the
+        // longest shared folder tail); otherwise LOW.
+        let all = settings::all();
+        let rewrites =
+            names::paths::parse_rewrites(all.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .map_err(MatchError::InvalidInput)?;
+        decide_for_path(&section, &path, items, &rewrites).map(|(outcome, _)| outcome)
     }
 }
 

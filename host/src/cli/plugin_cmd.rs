@@ -401,15 +401,28 @@ fn test(args: TestArgs) -> Result<i32> {
         };
         let mut details: Vec<String> = Vec::new();
         // A traceback's lines (escaped `\n` in the message) each on a line of their own.
-        if let Some(p) = problem {
+        if let Some(p) = &problem {
             let mut lines = p.split("\\n");
             details.extend(lines.next().map(str::to_owned));
             details.extend(lines.map(|l| format!("  {l}")));
         }
+        // The error is said once, above: the explanation's lines that repeat it say so.
+        let first_line = problem
+            .as_deref()
+            .and_then(|p| p.split("\\n").next())
+            .filter(|l| !l.is_empty());
+        let repeats = |text: &str| first_line.is_some_and(|l| text.contains(l));
         if !pass && let Some(e) = &m.explain {
-            details.push(e.decided_by.clone());
+            if !repeats(&e.decided_by) {
+                details.push(e.decided_by.clone());
+            }
             for t in &e.sections {
-                details.push(format!("{} ({}): → {}", t.section, t.plugin, t.answer));
+                let answer = if repeats(&t.answer) {
+                    "the error above"
+                } else {
+                    t.answer.as_str()
+                };
+                details.push(format!("{} ({}): → {answer}", t.section, t.plugin));
                 details.extend(t.steps.iter().map(|s| format!("  {s}")));
             }
         }

@@ -147,7 +147,7 @@ fn python(root: &Path, name: &str) -> Result<()> {
         root,
         "README.md",
         &format!(
-            "# {name}\n\nA plexmatch matcher plugin in Python, built into a WebAssembly component by\ncomponentize-py. `app.py` is the strategy: it answers with the items of the section that\nhold a file of the path's name. Change `find`; `plexmatch_sdk.py` (the answers and the\nhost's interfaces), `plexmatch_names.py` (file names and title variants, as the host's\nindex uses them) and `wit/` (the contract, plexmatch:plugin@0.2.0) came with `plexmatch\nplugin new`.\n\n```sh\nsh build.sh                                         # → {name}.wasm (first build: a venv with componentize-py)\nplexmatch plugin test {name}.wasm                   # cases.toml, against the bundled sample library\nplexmatch match --plugin {name}.wasm /media/file.mkv  # against your server\n```\n\nThe first `plugin test` or `match` compiles the 18 MB component (10-15 s); later starts load it\nfrom plexmatch's compiled-plugin cache. For your editor, `.venv/bin/componentize-py -d wit -w\nplugin bindings .` writes the `wit_world` bindings beside `app.py`. Inside the plugin, a\nhost function's error is raised as `Err` (catch it and `raise plex_error(e)`), and `find`\nreports its own error by raising one (`raise not_found(section, name)`).\n\n{CASES_NOTE}"
+            "# {name}\n\nA plexmatch matcher plugin in Python, built into a WebAssembly component by\ncomponentize-py. `app.py` is the strategy: it answers with the items of the section that\nhold a file of the path's name. Change `find`; `plexmatch_sdk.py` (the answers and the\nhost's interfaces), `plexmatch_names.py` (file names and title variants, as the host's\nindex uses them) and `wit/` (the contract, plexmatch:plugin@0.2.0) came with `plexmatch\nplugin new`.\n\n```sh\nsh build.sh                                         # → {name}.wasm (first build: a venv with componentize-py)\nplexmatch plugin test {name}.wasm                   # cases.toml, against the bundled sample library\nplexmatch match --plugin {name}.wasm /media/file.mkv  # against your server\n```\n\nThe first `plugin test` or `match` compiles the 18 MB component (about 7 s; docs/plugins.md has\nthe measured figures); later starts load it\nfrom plexmatch's compiled-plugin cache. For your editor, `.venv/bin/componentize-py -d wit -w\nplugin bindings .` writes the `wit_world` bindings beside `app.py`. Inside the plugin, a\nhost function's error is raised as `Err` (catch it and `raise plex_error(e)`), and `find`\nreports its own error by raising one (`raise not_found(section, name)`).\n\n{CASES_NOTE}"
         ),
     )?;
     Ok(())
@@ -199,7 +199,7 @@ fn js(root: &Path, name: &str) -> Result<()> {
         root,
         "README.md",
         &format!(
-            "# {name}\n\nA plexmatch matcher plugin in JavaScript, built into a WebAssembly component by\ncomponentize-js. `app.js` is the strategy: it answers with the items of the section that\nhold a file of the path's name. Change `find`; `plexmatch_sdk.js` (the answers and the\nhost's interfaces), `plexmatch_names.js` with `plexmatch_unicode.js` (file names and title\nvariants, as the host's index uses them) and `wit/` (the contract, plexmatch:plugin@0.2.0)\ncame with `plexmatch plugin new`.\n\n```sh\nsh build.sh                                         # → {name}.wasm (first build: npm install)\nplexmatch plugin test {name}.wasm                   # cases.toml, against the bundled sample library\nplexmatch match --plugin {name}.wasm /media/file.mkv  # against your server\n```\n\nThe first `plugin test` or `match` compiles the 12 MB component (8-30 s); later starts load it\nfrom plexmatch's compiled-plugin cache. WIT records are plain objects with camelCase fields\n(`item.ratingKey`), enums are strings (`\"high\"`), a host function's error is thrown (catch it\nand `throw plexError(e)`), and `find` reports its own error by throwing one (`throw\nnotFound(section, name)`). The plugin runtime (StarlingMonkey) has no `String.normalize` and\nno `\\p{{...}}` in regular expressions: use the SDK's `nameKey` and `nfc`.\n\n{CASES_NOTE}"
+            "# {name}\n\nA plexmatch matcher plugin in JavaScript, built into a WebAssembly component by\ncomponentize-js. `app.js` is the strategy: it answers with the items of the section that\nhold a file of the path's name. Change `find`; `plexmatch_sdk.js` (the answers and the\nhost's interfaces), `plexmatch_names.js` with `plexmatch_unicode.js` (file names and title\nvariants, as the host's index uses them) and `wit/` (the contract, plexmatch:plugin@0.2.0)\ncame with `plexmatch plugin new`.\n\n```sh\nsh build.sh                                         # → {name}.wasm (first build: npm install)\nplexmatch plugin test {name}.wasm                   # cases.toml, against the bundled sample library\nplexmatch match --plugin {name}.wasm /media/file.mkv  # against your server\n```\n\nThe first `plugin test` or `match` compiles the 12 MB component (about 9 s; docs/plugins.md has\nthe measured figures); later starts load it\nfrom plexmatch's compiled-plugin cache. WIT records are plain objects with camelCase fields\n(`item.ratingKey`), enums are strings (`\"high\"`), a host function's error is thrown (catch it\nand `throw plexError(e)`), and `find` reports its own error by throwing one (`throw\nnotFound(section, name)`). The plugin runtime (StarlingMonkey) has no `String.normalize` and\nno `\\p{{...}}` in regular expressions: use the SDK's `nameKey` and `nfc`.\n\n{CASES_NOTE}"
         ),
     )?;
     Ok(())
@@ -369,11 +369,18 @@ path = "/stash/movies/Inception (2010)/Inception (2010) - 1080p.mkv"
 expect = "high"
 rating_key = "101"
 
-# Two items of Movies hold holiday.mp4: the strategy cannot tell them apart.
+# Two items of Movies hold holiday.mp4, and nothing in the path tells them apart: LOW.
 [[case]]
 path = "/elsewhere/holiday.mp4"
 expect = "low"
 candidates = ["108", "109"]
+sections = ["Movies"]
+
+# The same two, and the path's folder 2020/ is only 109's: HIGH (the path decides).
+[[case]]
+path = "/stash/movies/2020/holiday.mp4"
+expect = "high"
+rating_key = "109"
 sections = ["Movies"]
 
 # No item holds it.

@@ -24,13 +24,13 @@ impl Progress {
             Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr())
                 .with_style(
                     ProgressStyle::with_template(
-                        "{bar:30} {human_pos}/{human_len} paths · {rate} · ETA {eta} {msg}",
+                        "{bar:30} {human_pos}/{human_len} path(s) · {rate} · ETA {eta} {msg}",
                     )
                     .expect("valid template")
                     .with_key("rate", rate),
                 ),
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
-                ProgressStyle::with_template("{spinner} {human_pos} paths · {rate} {msg}")
+                ProgressStyle::with_template("{spinner} {human_pos} path(s) · {rate} {msg}")
                     .expect("valid template")
                     .with_key("rate", rate),
             ),
