@@ -74,6 +74,18 @@ pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(600);
 /// server back after a restart is used again within the run.
 pub const FAILURE_BACKOFF: Duration = Duration::from_secs(30);
 
+impl CachePolicy {
+    /// How long an answer is trusted: an empty one (no sections, no items, a 404) for the
+    /// negative TTL, anything else for the library TTL.
+    pub fn ttl_for(&self, empty: bool) -> Duration {
+        if empty {
+            self.negative_ttl
+        } else {
+            self.library_ttl
+        }
+    }
+}
+
 impl Default for CachePolicy {
     fn default() -> Self {
         CachePolicy {
@@ -250,15 +262,7 @@ impl Backend {
 
     /// Whether a memo entry answered at `at` (`empty`: no items, or a 404) is still reused.
     fn memo_fresh(&self, at: Instant, empty: bool) -> bool {
-        if self.plex.is_offline() {
-            return true;
-        }
-        let ttl = if empty {
-            self.policy.negative_ttl
-        } else {
-            self.policy.library_ttl
-        };
-        at.elapsed() < ttl.max(MIN_HOLD)
+        self.plex.is_offline() || at.elapsed() < self.policy.ttl_for(empty).max(MIN_HOLD)
     }
 
     /// A title search already answered in this run, within its TTL.
@@ -430,15 +434,8 @@ impl Backend {
     /// no items) only for the negative TTL, anything else for the library TTL.
     /// Offline, whatever is cached is trusted: it is all there is.
     fn is_fresh_for(&self, at: i64, empty: bool) -> bool {
-        if self.plex.is_offline() {
-            return true;
-        }
-        let ttl = if empty {
-            self.policy.negative_ttl
-        } else {
-            self.policy.library_ttl
-        };
-        cache::now().saturating_sub(at) < ttl.as_secs() as i64
+        self.plex.is_offline()
+            || cache::now().saturating_sub(at) < self.policy.ttl_for(empty).as_secs() as i64
     }
 
     /// The section's snapshot info and whether it is fresh.
@@ -477,11 +474,7 @@ impl Backend {
     /// Whether a snapshot past its TTL is still used in this run, and why (see [`freshness`]).
     fn kept(&self, section_id: u32, info: &cache::SnapshotInfo) -> Option<freshness::Kept> {
         let empty = info.item_count == 0;
-        let ttl = if empty {
-            self.policy.negative_ttl
-        } else {
-            self.policy.library_ttl
-        };
+        let ttl = self.policy.ttl_for(empty);
         let refused = self
             .failures
             .lock()
