@@ -1,10 +1,65 @@
 //! plexmatch: decide which item of a Plex Media Server library holds a media file, with
 //! matching strategies written as sandboxed WebAssembly plugins.
 //!
-//! The host owns the Plex access ([`plex`]) and the disk caches ([`cache`]), shares them
-//! with plugins through the WIT interfaces in `wit/` ([`capabilities`]), runs plugins in
-//! wasmtime under CPU and memory limits ([`runtime`]), and merges their per-section
-//! answers ([`matching`]).
+//! # The design
+//!
+//! One [`engine::Engine`] is what every door opens — the `plexmatch` command line now, a
+//! local service and a Python package next. It is opened from one [`engine::EngineOptions`]
+//! value and matches one path or a stream of paths. Under it, the flow runs one way:
+//!
+//! - [`batch`] and [`chain`] take paths in input order on every core, each worker with its
+//!   own plugin instances;
+//! - [`matching`] asks each plugin per section, checks every item a plugin names against
+//!   Plex or a fresh snapshot, and merges the sections' answers (the path decides between
+//!   sections each sure of one item);
+//! - [`runtime`] runs plugins in wasmtime under CPU, memory and request limits, and
+//!   [`capabilities`] is the host side of each WIT interface (`wit/`): Plex requests, the
+//!   library cache, the match cache, settings, logging — a plugin never sees the network,
+//!   the disk or the token;
+//! - [`backend`] stands between plugins and Plex: snapshots of each section kept current
+//!   (incrementally, once across threads and processes, as their TTL passes however long a
+//!   run lives), the run's failure gate, memo and request budget, and the decisions cache;
+//! - [`plex`] is the HTTP client (paged, checked listings; errors classified by what a
+//!   caller can do) and [`cache`] the SQLite files, one folder per server ([`servers`]).
+//!
+//! A wrong HIGH is the worst answer: every cached decision and pin is verified against
+//! the current snapshot or Plex before it is used, and what cannot be verified is an error.
+//!
+//! # An engine on the emulator
+//!
+//! ```
+//! use plexmatch::engine::{Engine, EngineOptions};
+//! use plexmatch::plex::PlexConfig;
+//! use plexmatch_emulator::{Emulator, LibraryFile, Options};
+//!
+//! // A Plex server on loopback serving the bundled sample library.
+//! let server = Emulator::start(&LibraryFile::sample(), Options::default())?;
+//! let data = tempfile::tempdir()?;
+//!
+//! let mut options = EngineOptions::new(PlexConfig::new(server.url(), server.token()), data.path());
+//! options.sections = vec!["Movies".into()];
+//! let engine = Engine::open(options)?;
+//!
+//! // One path: one answer, with the rule that decided.
+//! let inception = engine.match_path("/stash/Inception (2010)/Inception (2010) - 1080p.mkv", true);
+//! assert_eq!(inception.outcome.word(), "high");
+//! assert_eq!(inception.item.as_ref().map(|i| i.rating_key.as_str()), Some("101"));
+//! println!("{}", inception.explain.unwrap().decided_by);
+//!
+//! // A stream: answers in input order, on every core.
+//! let paths = ["/stash/2019/holiday.mp4", "/stash/holiday.mp4", "relative.mkv"];
+//! let mut words = Vec::new();
+//! engine.match_stream(paths.iter().copied(), false, |a| {
+//!     words.push(a.result.outcome.word());
+//! });
+//! assert_eq!(words, ["high", "low", "error"]);
+//!
+//! // Warm: the second time, the caches answer without a request.
+//! let before = engine.requests();
+//! engine.match_path("/stash/2019/holiday.mp4", false);
+//! assert_eq!(engine.requests(), before);
+//! # Ok::<(), anyhow::Error>(())
+//! ```
 
 pub mod backend;
 pub mod batch;
@@ -14,6 +69,7 @@ pub mod capabilities;
 pub mod chain;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod input;
 pub mod matching;
 pub mod pinning;

@@ -10,6 +10,7 @@ use super::output::{Format, Printer, Tally};
 use super::progress::Progress;
 use super::{CacheArgs, PlexArgs, setup};
 use crate::batch::{self, Answer, BatchOptions};
+use crate::engine::{Engine, EngineOptions};
 use crate::input::Input;
 use crate::matching::{Failure, PathMatch};
 use crate::plex::PlexError;
@@ -196,37 +197,27 @@ pub struct MatchArgs {
     pub color: super::output::ColorChoice,
 }
 
-/// What a run matches with, once the server, its plugins and its sections are known.
-struct Engine {
-    backend: std::sync::Arc<crate::backend::Backend>,
-    plugins: Vec<std::sync::Arc<crate::runtime::Plugin>>,
-    sections: Vec<crate::plex::Section>,
-}
-
-/// Opens the server's caches, loads the plugins and resolves the sections.
+/// Opens the engine the options describe.
 fn open_engine(args: &MatchArgs) -> Result<Engine> {
     let o = &args.options;
-    let backend = setup::backend_with(&args.plex, &args.cache, args.offline)?;
-    backend.set_run_request_budget(o.requests_per_run);
-    backend.plex.stop_listings_on(&crate::input::STOP);
-    let plugins = setup::plugins(
-        &o.plugins,
-        &o.settings,
-        &o.setting_places,
-        o.limits(),
-        &backend,
-    )?;
-    let all = backend.sections()?;
-    let sections = crate::sections::resolve(&o.sections, &all)?;
-    if args.refresh {
-        for s in sections.iter().filter(|s| s.kind.leaf_type().is_some()) {
-            backend.force_refresh(s.id, false)?;
-        }
-    }
-    Ok(Engine {
-        backend,
-        plugins,
-        sections,
+    let (plex, data_dir) = setup::connection(&args.plex, &args.cache, args.offline)?;
+    let wanted = o
+        .workers
+        .unwrap_or(BatchOptions::default().workers)
+        .clamp(1, batch::MAX_WORKERS);
+    let chain = o.plugins.len().max(1);
+    Engine::open(EngineOptions {
+        plex,
+        data_dir,
+        cache: args.cache.policy(),
+        plugins: o.plugins.clone(),
+        settings: o.settings.clone(),
+        setting_places: o.setting_places.clone(),
+        limits: o.limits(),
+        sections: o.sections.clone(),
+        requests_per_run: o.requests_per_run,
+        workers: o.workers_within_memory(wanted, chain)?,
+        refresh: args.refresh,
     })
 }
 
@@ -277,8 +268,8 @@ pub fn run(args: MatchArgs) -> Result<i32> {
     };
     let (titles, names): (Vec<&str>, Vec<&str>) = match &engine {
         Ok(e) => (
-            e.sections.iter().map(|s| s.title.as_str()).collect(),
-            e.plugins.iter().map(|p| p.name()).collect(),
+            e.sections().iter().map(|s| s.title.as_str()).collect(),
+            e.plugins().iter().map(|p| p.name()).collect(),
         ),
         Err(_) => (Vec::new(), Vec::new()),
     };
@@ -322,10 +313,14 @@ pub fn run(args: MatchArgs) -> Result<i32> {
     let watching = !args.quiet && std::io::stderr().is_terminal();
     let progress = Progress::new(watching, known);
     if let Ok(e) = &engine
-        && let Some(watch) =
-            progress.listing_watch(e.sections.iter().map(|s| (s.id, s.title.clone())).collect())
+        && let Some(watch) = progress.listing_watch(
+            e.sections()
+                .iter()
+                .map(|s| (s.id, s.title.clone()))
+                .collect(),
+        )
     {
-        e.backend.plex.watch_listings(watch);
+        e.backend().plex.watch_listings(watch);
     }
     let paths = paths.take_while(|_| !super::interrupt::stopped());
     let mut tally = Tally::default();
@@ -353,30 +348,12 @@ pub fn run(args: MatchArgs) -> Result<i32> {
             }
             0
         }
-        Ok(Engine {
-            backend,
-            plugins,
-            sections,
-        }) => {
-            let wanted = o
-                .workers
-                .unwrap_or(BatchOptions::default().workers)
-                .clamp(1, batch::MAX_WORKERS);
-            let options = BatchOptions {
-                workers: o.workers_within_memory(wanted, plugins.len())?,
-                explain: args.explain,
-                ..BatchOptions::default()
-            };
-            batch::run(
-                &plugins,
-                &backend,
-                &sections,
-                paths,
-                options,
-                |a: Answer| emit(&a.result, a.more_ready),
-            );
-            backend.flush();
-            backend.plex.requests()
+        Ok(engine) => {
+            engine.match_stream(paths, args.explain, |a: Answer| {
+                emit(&a.result, a.more_ready)
+            });
+            engine.flush();
+            engine.requests()
         }
     };
     progress.finish();

@@ -36,6 +36,26 @@ pub struct PlexConfig {
     pub offline: bool,
 }
 
+impl PlexConfig {
+    /// The server at `url` with `token`, and every default: 5 s to connect, 30 s an
+    /// attempt, pages of 1,000 items, 4 in flight, retries with backoff, the system's
+    /// certificates.
+    pub fn new(url: impl Into<String>, token: impl Into<String>) -> PlexConfig {
+        PlexConfig {
+            url: url.into(),
+            token: token.into(),
+            client_id: "plexmatch".into(),
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(30),
+            page_size: DEFAULT_PAGE_SIZE,
+            pages_in_flight: DEFAULT_PAGES_IN_FLIGHT,
+            retry: RetryPolicy::default(),
+            tls: TlsOptions::default(),
+            offline: false,
+        }
+    }
+}
+
 /// Which certificates an https server may present: the system's trust store and the
 /// bundled web roots always, a CA file of the user's, or none checked at all.
 #[derive(Debug, Clone, Default)]

@@ -1,0 +1,203 @@
+//! The engine: what every door into plexmatch opens — the command line today, a service
+//! and a Python package next. One [`EngineOptions`] value says everything (the server, the
+//! data dir and its cache policy, the plugin chain and its settings, the sections, the
+//! limits); [`Engine::open`] finds out which server it is, opens that server's caches, loads
+//! the plugins and resolves the sections once; then paths are matched one at a time
+//! ([`Engine::match_path`]) or as a stream answered in input order on every core
+//! ([`Engine::match_stream`]), however long the engine lives: sections are brought up to
+//! date as their TTL passes.
+
+pub mod plugins;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Result;
+
+use crate::backend::{Backend, CachePolicy, Refreshed};
+use crate::batch::{self, Answer, BatchOptions};
+use crate::chain::Chain;
+use crate::input::Input;
+use crate::matching::PathMatch;
+use crate::plex::{PlexConfig, Section};
+use crate::runtime::{Limits, Plugin};
+
+/// Everything an engine is opened with.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// The Plex server and how to reach it (`offline`: send nothing, trust the caches).
+    pub plex: PlexConfig,
+    /// Where the caches, locks and compiled plugins are.
+    pub data_dir: PathBuf,
+    /// Cache lifetimes and sizes.
+    pub cache: CachePolicy,
+    /// The plugin chain, tried in order: built-in names or component files (empty: the
+    /// built-in `default`).
+    pub plugins: Vec<String>,
+    /// The plugins' settings, `key` or `plugin:key`, with their values.
+    pub settings: Vec<(String, String)>,
+    /// Where each setting from a configuration file was given (`FILE, line N`), by key.
+    pub setting_places: Vec<(String, String)>,
+    /// What a plugin may use per call.
+    pub limits: Limits,
+    /// Sections to match in, by title or id (empty: every movie and show section).
+    pub sections: Vec<String>,
+    /// Plex requests plugins may cause while the engine is open (0: no limit).
+    pub requests_per_run: u64,
+    /// Worker threads for a stream of paths.
+    pub workers: usize,
+    /// Bring the chosen sections up to date when the engine opens, even if fresh.
+    pub refresh: bool,
+}
+
+impl EngineOptions {
+    /// Options for `plex` with the data dir `data_dir` and every default: the built-in
+    /// plugin, every movie and show section, one worker per core.
+    pub fn new(plex: PlexConfig, data_dir: impl Into<PathBuf>) -> EngineOptions {
+        EngineOptions {
+            plex,
+            data_dir: data_dir.into(),
+            cache: CachePolicy::default(),
+            plugins: Vec::new(),
+            settings: Vec::new(),
+            setting_places: Vec::new(),
+            limits: Limits::default(),
+            sections: Vec::new(),
+            requests_per_run: crate::backend::DEFAULT_RUN_REQUEST_BUDGET,
+            workers: BatchOptions::default().workers,
+            refresh: false,
+        }
+    }
+}
+
+/// An open engine: one server's caches, a loaded plugin chain and the chosen sections.
+pub struct Engine {
+    backend: Arc<Backend>,
+    plugins: Vec<Arc<Plugin>>,
+    sections: Vec<Section>,
+    workers: usize,
+    /// Chains (one plugin instance each) ready for single paths, reused between calls.
+    idle: Mutex<Vec<Chain>>,
+}
+
+impl Engine {
+    /// Opens the engine: the server's identity (remembered, or one request that also
+    /// checks the token), its caches, the plugins (their settings checked) and the sections.
+    pub fn open(options: EngineOptions) -> Result<Engine> {
+        let backend = Arc::new(Backend::open(
+            &options.plex,
+            &options.data_dir,
+            options.cache,
+        )?);
+        Engine::with_backend(backend, &options)
+    }
+
+    /// The engine over an opened `backend` (its server and caches), as `options` say.
+    pub fn with_backend(backend: Arc<Backend>, options: &EngineOptions) -> Result<Engine> {
+        backend.set_run_request_budget(options.requests_per_run);
+        backend.plex.stop_listings_on(&crate::input::STOP);
+        let plugins = plugins::plugins(
+            &options.plugins,
+            &options.settings,
+            &options.setting_places,
+            options.limits,
+            &backend,
+        )?;
+        let all = backend.sections()?;
+        let sections = crate::sections::resolve(&options.sections, &all)?;
+        if options.refresh {
+            for s in sections.iter().filter(|s| s.kind.leaf_type().is_some()) {
+                backend.force_refresh(s.id, false)?;
+            }
+        }
+        Ok(Engine {
+            backend,
+            plugins,
+            sections,
+            workers: options.workers.clamp(1, batch::MAX_WORKERS),
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The sections paths are matched in.
+    pub fn sections(&self) -> &[Section] {
+        &self.sections
+    }
+
+    /// The plugin chain, in order.
+    pub fn plugins(&self) -> &[Arc<Plugin>] {
+        &self.plugins
+    }
+
+    /// The server's caches and Plex client (statistics, pins, refreshes).
+    pub fn backend(&self) -> &Arc<Backend> {
+        &self.backend
+    }
+
+    /// Plex requests sent since the engine opened.
+    pub fn requests(&self) -> u64 {
+        self.backend.plex.requests()
+    }
+
+    /// The answer for one path (with an explanation when `explain`). A path that cannot be
+    /// matched as given is answered with its input error.
+    pub fn match_path(&self, path: &str, explain: bool) -> PathMatch {
+        let path = match Input::from(path) {
+            Input::Path(p) => p,
+            Input::Invalid { shown, why } => {
+                return batch::failed(shown, crate::matching::Failure::Input(why));
+            }
+        };
+        let chain = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut chain = chain.unwrap_or_else(|| Chain::new(&self.plugins, &self.backend));
+        chain.set_explain(explain);
+        let answer = chain.match_path(&path, &self.sections);
+        self.idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(chain);
+        answer
+    }
+
+    /// Matches every path of `paths` on the engine's workers and hands each answer to
+    /// `sink` in input order, as soon as it and every earlier one are ready.
+    pub fn match_stream<P: Into<Input>>(
+        &self,
+        paths: impl Iterator<Item = P> + Send,
+        explain: bool,
+        sink: impl FnMut(Answer),
+    ) {
+        let options = BatchOptions {
+            workers: self.workers,
+            explain,
+            ..BatchOptions::default()
+        };
+        batch::run(
+            &self.plugins,
+            &self.backend,
+            &self.sections,
+            paths,
+            options,
+            sink,
+        );
+    }
+
+    /// Brings the chosen sections' snapshots up to date now (`full`: list them in full);
+    /// each section with what was done (`None`: another process just did it).
+    pub fn refresh(&self, full: bool) -> Result<Vec<(Section, Option<Refreshed>)>> {
+        let mut done = Vec::new();
+        for s in self
+            .sections
+            .iter()
+            .filter(|s| s.kind.leaf_type().is_some())
+        {
+            done.push((s.clone(), self.backend.force_refresh(s.id, full)?));
+        }
+        Ok(done)
+    }
+
+    /// Writes this engine's cache counters and last uses to the cache files.
+    pub fn flush(&self) {
+        self.backend.flush();
+    }
+}
