@@ -16,6 +16,7 @@ mod plugin_new;
 mod progress;
 mod sections_cmd;
 mod setup;
+mod table;
 
 use std::path::PathBuf;
 
