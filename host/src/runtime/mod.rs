@@ -15,6 +15,13 @@ pub mod bindings {
 
 mod answer;
 pub use answer::{Answer, Claim};
+mod failure;
+mod wasi_http;
+mod wasm_engine;
+pub use failure::PluginFailure;
+use failure::{classify, explain};
+use wasi_http::refuse_http;
+pub use wasm_engine::{POOLED_MEMORY_MAX, engine, engine_for};
 
 pub mod bindings_v0_1 {
     //! Rust bindings of the frozen contract 0.1.0, for plugins built against it.
@@ -24,14 +31,12 @@ pub mod bindings_v0_1 {
     });
 }
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
-};
+use wasmtime::{Engine, Store, UpdateDeadline};
 
 use crate::backend::Backend;
 use bindings::Plugin as PluginWorld;
@@ -40,9 +45,6 @@ use bindings::plexmatch::plugin::types::{MatchError, Section};
 pub use compile_cache::DEFAULT_LIMIT as COMPILED_DEFAULT_LIMIT;
 pub use compile_cache::Wasm;
 pub use state::{PluginIdentity, State};
-
-/// How often the epoch advances; a runaway plugin is stopped within this of its deadline.
-const TICK: Duration = Duration::from_millis(10);
 
 /// Per-call limits of a plugin.
 #[derive(Debug, Clone, Copy)]
@@ -78,201 +80,6 @@ impl Default for Limits {
             requests_per_call: DEFAULT_REQUESTS_PER_CALL,
         }
     }
-}
-
-/// Largest memory cap the pooled engine serves; plugins allowed more use the on-demand one.
-pub const POOLED_MEMORY_MAX: usize = 256 << 20;
-/// Instances the pool holds at once: the batch engine's at most 64 workers times a chain
-/// of a few plugins, with room to spare. (The slots are address space reserved up front,
-/// not memory used.)
-const POOLED_INSTANCES: u32 = 512;
-
-/// The engine for plugins whose memory cap is `memory_bytes`: the pooling allocator's
-/// (instances come from pre-reserved slots, about 30% cheaper to make) when the cap fits
-/// its slots and the machine lets it reserve them, else wasmtime's on-demand allocator.
-/// `PLEXMATCH_NO_POOLING=1` turns pooling off (for machines that limit address space).
-pub fn engine_for(memory_bytes: usize) -> &'static Engine {
-    static POOLED: OnceLock<Option<Engine>> = OnceLock::new();
-    let pooled = POOLED.get_or_init(|| {
-        if std::env::var_os("PLEXMATCH_NO_POOLING").is_some_and(|v| !v.is_empty() && v != "0") {
-            return None;
-        }
-        let mut pool = PoolingAllocationConfig::default();
-        pool.total_component_instances(POOLED_INSTANCES)
-            .total_core_instances(POOLED_INSTANCES * 8)
-            .total_memories(POOLED_INSTANCES * 2)
-            .total_tables(POOLED_INSTANCES * 8)
-            .max_memory_size(POOLED_MEMORY_MAX)
-            // Stacks serve async calls only, which plexmatch never makes (wasmtime-wasi
-            // turns the feature on). The default 1,000 cost an `mprotect` each at every
-            // start: a fifth of a one-path run's CPU.
-            .total_stacks(0);
-        let mut config = base_config();
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        match Engine::new(&config) {
-            Ok(e) => Some(start_ticker(e)),
-            Err(e) => {
-                tracing::info!("the pooling allocator is not available here ({e}); instances are made on demand");
-                None
-            }
-        }
-    });
-    match pooled {
-        Some(e) if memory_bytes <= POOLED_MEMORY_MAX => e,
-        _ => engine(),
-    }
-}
-
-/// The on-demand engine (no reservations), with its epoch ticker thread.
-pub fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| {
-        start_ticker(Engine::new(&base_config()).expect("the wasmtime configuration is valid"))
-    })
-}
-
-fn base_config() -> Config {
-    let mut config = Config::new();
-    config.wasm_component_model(true);
-    config.epoch_interruption(true);
-    config
-}
-
-/// Advances the engine's epoch every [`TICK`] for as long as the engine lives.
-fn start_ticker(engine: Engine) -> Engine {
-    let weak = engine.weak();
-    std::thread::Builder::new()
-        .name("plexmatch-epoch".into())
-        .spawn(move || {
-            while let Some(e) = weak.upgrade() {
-                e.increment_epoch();
-                drop(e);
-                std::thread::sleep(TICK);
-            }
-        })
-        .expect("can start the epoch thread");
-    engine
-}
-
-/// Why a plugin call produced no answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PluginFailure {
-    /// It ran longer than its CPU deadline and was stopped.
-    Deadline { plugin: String, limit: Duration },
-    /// The call took longer than its wall-clock limit (host calls included) and was stopped.
-    WallClock { plugin: String, limit: Duration },
-    /// It tried to grow its memory past the cap.
-    OutOfMemory { plugin: String, limit: usize },
-    /// It trapped (a panic, an abort, a wasm fault).
-    Crashed { plugin: String, detail: String },
-    /// It could not be instantiated.
-    Instantiate { plugin: String, detail: String },
-}
-
-impl std::fmt::Display for PluginFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PluginFailure::Deadline { plugin, limit } => {
-                write!(
-                    f,
-                    "plugin {plugin:?} was stopped: it used more than its CPU deadline of {limit:?}"
-                )
-            }
-            PluginFailure::WallClock { plugin, limit } => {
-                write!(
-                    f,
-                    "plugin {plugin:?} was stopped: its call took longer than its wall-clock limit of {limit:?} (Plex requests included)"
-                )
-            }
-            PluginFailure::OutOfMemory { plugin, limit } => {
-                write!(
-                    f,
-                    "plugin {plugin:?} ran out of memory: it tried to grow past its cap of {} MiB",
-                    limit >> 20
-                )
-            }
-            PluginFailure::Crashed { plugin, detail } => {
-                write!(f, "plugin {plugin:?} crashed: {detail}")
-            }
-            PluginFailure::Instantiate { plugin, detail } => {
-                write!(f, "plugin {plugin:?} could not start: {detail}")
-            }
-        }
-    }
-}
-
-/// Defines every wasi:http function the component imports as a trap that names it, and its
-/// resources as host resources nothing can create: the component links, and a plugin that
-/// tries a request is stopped. (Only wasi:http: wasmtime's `define_unknown_imports_as_traps`
-/// would also shadow WASI interfaces the component imports at another patch version.)
-fn refuse_http(
-    engine: &Engine,
-    linker: &mut Linker<State>,
-    component: &wasmtime::component::Component,
-) -> wasmtime::Result<()> {
-    use wasmtime::component::ResourceType;
-    use wasmtime::component::types::ComponentItem;
-    use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, IoError};
-    struct Refused;
-    let ty = component.component_type();
-    // wasi:http/types re-exports wasi:io's streams, pollable and error: those must stay the
-    // very resources wasmtime-wasi implements, or the import does not type-check.
-    let io_resources: Vec<(ResourceType, ResourceType)> = ty
-        .imports(engine)
-        .filter(|(name, _)| name.starts_with("wasi:io/"))
-        .filter_map(|(_, item)| match item.ty {
-            ComponentItem::ComponentInstance(instance) => Some(instance),
-            _ => None,
-        })
-        .flat_map(|instance| {
-            instance
-                .exports(engine)
-                .filter_map(|(export, item)| {
-                    let ComponentItem::Resource(theirs) = item.ty else {
-                        return None;
-                    };
-                    let ours = match export {
-                        "pollable" => ResourceType::host::<DynPollable>(),
-                        "input-stream" => ResourceType::host::<DynInputStream>(),
-                        "output-stream" => ResourceType::host::<DynOutputStream>(),
-                        "error" => ResourceType::host::<IoError>(),
-                        _ => return None,
-                    };
-                    Some((theirs, ours))
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    for (name, item) in ty.imports(engine) {
-        let (true, ComponentItem::ComponentInstance(instance)) =
-            (name.starts_with("wasi:http/"), item.ty)
-        else {
-            continue;
-        };
-        let mut li = linker.instance(name)?;
-        for (export, item) in instance.exports(engine) {
-            match item.ty {
-                ComponentItem::ComponentFunc(_) => {
-                    let called = format!("{name}#{export}");
-                    li.func_new(export, move |_, _, _, _| {
-                        wasmtime::bail!(
-                            "{called} refused: a plugin may not reach the network (wasi:http)"
-                        )
-                    })?;
-                }
-                ComponentItem::Resource(theirs) => {
-                    match io_resources.iter().find(|(t, _)| *t == theirs) {
-                        Some((_, ours)) => li.resource(export, *ours, |_, _| Ok(()))?,
-                        None => {
-                            li.resource(export, ResourceType::host::<Refused>(), |_, _| Ok(()))?
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Whether a long first compile is announced on stderr (off for `match --quiet`).
@@ -736,76 +543,4 @@ impl Instance {
             );
         }
     }
-}
-
-/// Turns a wasmtime error into the reason a user can act on.
-fn classify(
-    store: &mut Store<State>,
-    plugin: &str,
-    e: wasmtime::Error,
-    instantiating: bool,
-) -> PluginFailure {
-    let data = store.data();
-    let plugin = plugin.to_owned();
-    if data.clock.exceeded {
-        return PluginFailure::Deadline {
-            plugin,
-            limit: data.clock.budget,
-        };
-    }
-    if data.clock.wall_exceeded {
-        return PluginFailure::WallClock {
-            plugin,
-            limit: data.clock.wall_limit,
-        };
-    }
-    if data.limiter.memory_exceeded {
-        return PluginFailure::OutOfMemory {
-            plugin,
-            limit: data.limiter.memory_bytes,
-        };
-    }
-    // A Rust plugin's panic message or a Python traceback went to its stderr; it says more
-    // than the trap. Its lines stay lines (escaped `\n`, as all plugin text is escaped).
-    let stderr = data.stderr.drain();
-    let said: Vec<&str> = stderr
-        .lines()
-        .map(str::trim_end)
-        .filter(|l| !l.trim().is_empty() && !l.starts_with("note:"))
-        .collect();
-    let said = (!said.is_empty()).then(|| {
-        let joined = said.join("\n");
-        crate::text::escape_controls(&crate::text::clip_bytes(&joined, 2000)).into_owned()
-    });
-    let trap = match e.downcast_ref::<wasmtime::Trap>() {
-        // Rust keeps its stack in linear memory: running off its end is this trap.
-        Some(wasmtime::Trap::MemoryOutOfBounds) => {
-            "wasm trap: out of bounds memory access (a stack overflow, e.g. runaway recursion, or a memory bug)".to_owned()
-        }
-        Some(t) => t.to_string(),
-        // The cause (an unknown import called, say) first: the backtrace says less.
-        None => {
-            let root = e.root_cause().to_string();
-            let top = e.to_string();
-            if root == top {
-                top
-            } else {
-                format!("{root}; {top}")
-            }
-        }
-    };
-    let detail = match said {
-        Some(s) => format!("{s} ({trap})"),
-        None => trap,
-    };
-    if instantiating {
-        PluginFailure::Instantiate { plugin, detail }
-    } else {
-        PluginFailure::Crashed { plugin, detail }
-    }
-}
-
-/// A wasmtime error as an anyhow error with `what` in front of wasmtime's own chain.
-fn explain(e: wasmtime::Error, what: String) -> anyhow::Error {
-    anyhow::anyhow!("{what}: {e:#}")
 }
