@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::document::Element;
+use crate::http::html;
 use crate::http::{Delivery, Response};
-use crate::server::html;
 
 /// One way of failing a request.
 #[derive(Debug, Clone, PartialEq, Eq)]

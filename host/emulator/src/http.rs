@@ -322,3 +322,16 @@ fn reason(status: u16) -> &'static str {
         _ => "Status",
     }
 }
+
+/// An HTML answer with `status`, as Plex sends its error pages.
+pub(crate) fn html(status: u16, body: &str) -> Response {
+    Response {
+        status,
+        headers: vec![
+            ("Content-Type".into(), "text/html".into()),
+            ("X-Plex-Protocol".into(), "1.0".into()),
+            ("Cache-Control".into(), "no-cache".into()),
+        ],
+        body: body.as_bytes().to_vec(),
+    }
+}

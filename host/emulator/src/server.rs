@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::document::Element;
 #[cfg(feature = "faults")]
 use crate::faults::{Fault, Faults};
-use crate::http::{Delivery, Request, Response, Server};
+use crate::http::{Delivery, Request, Response, Server, html};
 use crate::library::{Change, Entry, EntryKind, Library, LibraryFile};
 use crate::responses::{self, Page};
 
@@ -355,18 +355,6 @@ fn handle(shared: &Shared, request: &Request) -> Delivery {
     return crate::faults::deliver(fault, response);
     #[cfg(not(feature = "faults"))]
     Delivery::Whole(response)
-}
-
-pub(crate) fn html(status: u16, body: &str) -> Response {
-    Response {
-        status,
-        headers: vec![
-            ("Content-Type".into(), "text/html".into()),
-            ("X-Plex-Protocol".into(), "1.0".into()),
-            ("Cache-Control".into(), "no-cache".into()),
-        ],
-        body: body.as_bytes().to_vec(),
-    }
 }
 
 fn route(shared: &Shared, req: &Incoming) -> (&'static str, Reply) {

@@ -106,7 +106,7 @@ impl Default for CachePolicy {
             failure_backoff: FAILURE_BACKOFF,
             full_listing_every: DEFAULT_FULL_LISTING_EVERY,
             refresh_margin: DEFAULT_REFRESH_MARGIN,
-            compiled_limit: crate::runtime::COMPILED_DEFAULT_LIMIT,
+            compiled_limit: cache::COMPILED_DEFAULT_LIMIT,
             stale_limit: DEFAULT_STALE_LIMIT,
         }
     }

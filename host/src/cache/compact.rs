@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use super::encoding::{decode_rest, encode_rest, name_hash_of_key, name_hash_of_path, split};
-use super::library::{kind_code, kind_from_code};
+use super::encoding::{kind_code, kind_from_code};
 use crate::plex::{Extras, Item, ItemKind};
 use plexmatch_matchkit::name_key;
 

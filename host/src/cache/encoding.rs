@@ -6,6 +6,7 @@
 //! occurrence of the title is replaced by one marker byte. Both steps are exact: decoding
 //! gives back the path byte for byte.
 
+use crate::plex::ItemKind;
 use plexmatch_matchkit::{file_name, name_key};
 
 /// Stands for the item's title inside an encoded rest.
@@ -66,6 +67,28 @@ pub fn name_hash_of_key(key: &str) -> i64 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     ((h ^ (h >> 31)) & 0x7fff_ffff) as i64
+}
+
+/// An item kind as stored.
+pub(super) fn kind_code(kind: ItemKind) -> i64 {
+    match kind {
+        ItemKind::Movie => 1,
+        ItemKind::Episode => 2,
+        ItemKind::Show => 3,
+        ItemKind::Season => 4,
+        ItemKind::Other => 0,
+    }
+}
+
+/// An item kind from its stored code.
+pub(super) fn kind_from_code(code: i64) -> ItemKind {
+    match code {
+        1 => ItemKind::Movie,
+        2 => ItemKind::Episode,
+        3 => ItemKind::Show,
+        4 => ItemKind::Season,
+        _ => ItemKind::Other,
+    }
 }
 
 #[cfg(test)]

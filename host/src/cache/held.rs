@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::matches::{CachedMatch, Decider};
+use super::decision::{CachedMatch, Decider};
 
 /// Look-ups of one plugin's entries in a section after which they are read into memory: a
 /// run that matches a few paths never reads a whole section's entries.

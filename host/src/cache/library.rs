@@ -12,16 +12,17 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::compact::{Builder, ResidentSnapshot, RowKey};
 use super::db;
-use super::encoding::{decode_rest, encode_rest, name_hash, name_hash_of_path, split};
+use super::encoding::{
+    decode_rest, encode_rest, kind_code, kind_from_code, name_hash, name_hash_of_path, split,
+};
 use super::pool::Pool;
 use super::stats::{Counts, Stats};
 use super::usage::Touches;
-use crate::plex::{Extras, Item, ItemKind, Section, SectionKind};
+use crate::plex::{Extras, Item, Section, SectionKind};
 use plexmatch_matchkit::{has_file_named, name_key};
 
 mod rows;
 use rows::*;
-pub(super) use rows::{kind_code, kind_from_code};
 
 const VERSION: i32 = 7;
 const SCHEMA: &str = "

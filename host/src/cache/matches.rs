@@ -14,6 +14,7 @@ use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::db;
+use super::decision::{CachedMatch, Decider};
 use super::held::{self, Held, HeldEntry, Which};
 use super::pool::Pool;
 use super::stats::{Counts, Kind, Stats};
@@ -30,23 +31,6 @@ CREATE INDEX matches_by_use ON matches (last_used);
 CREATE INDEX matches_by_plugin ON matches (plugin);
 ";
 
-/// Which plugin decided a match: its name and its component's digest.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Decider {
-    pub name: String,
-    pub digest: String,
-}
-
-impl Decider {
-    /// A decider by name and digest.
-    pub fn new(name: &str, digest: &str) -> Decider {
-        Decider {
-            name: name.to_owned(),
-            digest: digest.to_owned(),
-        }
-    }
-}
-
 /// Default size limit, as in the reference (50 MiB).
 pub const DEFAULT_LIMIT: u64 = 50 << 20;
 
@@ -55,16 +39,6 @@ const TOUCHES_BATCH: usize = 4096;
 
 /// Entries evicted per step while the file is over its limit.
 const EVICTION_STEP: i64 = 512;
-
-/// A remembered match.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CachedMatch {
-    pub rating_key: String,
-    /// The item's Plex file the path was matched to: a hit is verified against it.
-    pub file: String,
-    /// Unix time the match was last confirmed.
-    pub verified_at: i64,
-}
 
 /// The match cache file (`matches.sqlite3`).
 pub struct MatchCache {

@@ -138,7 +138,7 @@ pub fn run(cmd: CacheCommand) -> Result<i32> {
 }
 
 fn pins(args: StatsArgs) -> Result<i32> {
-    let pins = super::pin_cmd::open_pins(&args.cache, &args.server)?.list()?;
+    let pins = open_pins(&args.cache, &args.server)?.list()?;
     if args.json {
         for p in &pins {
             println!("{}", serde_json::to_string(p)?);
@@ -463,5 +463,13 @@ fn section_id(selector: &str, library: &LibraryCache) -> Result<u32> {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+    }
+}
+
+/// The pins of the server the cache options point at, with no request to any server.
+pub fn open_pins(cache: &CacheArgs, server: &ServerArg) -> Result<crate::cache::Pins> {
+    match chosen(cache, server)? {
+        Some((_, dir)) => Ok(crate::cache::Pins::open(&dir)),
+        None => bail!("no server has caches in this data dir yet, so nothing is pinned"),
     }
 }

@@ -9,7 +9,7 @@ use clap::Args;
 use super::cache_cmd::ServerArg;
 use super::{CacheArgs, PlexArgs, exit, setup};
 use crate::backend::{Backend, best_file};
-use crate::cache::{Pin, Pins};
+use crate::cache::Pin;
 use crate::input::{Input, check};
 use crate::plex::{PlexError, Section};
 use crate::text::escape_controls;
@@ -220,7 +220,7 @@ pub fn unpin(args: UnpinArgs) -> Result<i32> {
             .collect(),
         None => args.paths.clone(),
     };
-    let pins = open_pins(&args.cache, &args.server)?;
+    let pins = super::cache_cmd::open_pins(&args.cache, &args.server)?;
     let mut missing = 0;
     for p in &paths {
         match pins.remove(p)? {
@@ -241,12 +241,4 @@ pub fn unpin(args: UnpinArgs) -> Result<i32> {
     } else {
         exit::NOT_ALL_HIGH
     })
-}
-
-/// The pins of the server the cache options point at, with no request to any server.
-pub fn open_pins(cache: &CacheArgs, server: &ServerArg) -> Result<Pins> {
-    match super::cache_cmd::chosen(cache, server)? {
-        Some((_, dir)) => Ok(Pins::open(&dir)),
-        None => bail!("no server has caches in this data dir yet, so nothing is pinned"),
-    }
 }

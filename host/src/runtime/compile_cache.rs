@@ -205,8 +205,8 @@ pub fn load(
     Ok((c, Readiness::Compiled(compiled)))
 }
 
-/// Default size limit of the compiled-plugin cache: a Python plugin compiles to tens of MB.
-pub const DEFAULT_LIMIT: u64 = 1 << 30;
+/// Default size limit of the compiled-plugin cache (a cache policy, with the others).
+pub use crate::cache::COMPILED_DEFAULT_LIMIT as DEFAULT_LIMIT;
 
 /// The compiled plugins in `dir`: how many, and their bytes.
 pub fn footprint(dir: &Path) -> (u64, u64) {

@@ -285,25 +285,3 @@ pub(super) fn key_value(rating_key: &str) -> Value {
         _ => Value::Text(rating_key.to_owned()),
     }
 }
-
-/// An item kind as stored.
-pub(in crate::cache) fn kind_code(kind: ItemKind) -> i64 {
-    match kind {
-        ItemKind::Movie => 1,
-        ItemKind::Episode => 2,
-        ItemKind::Show => 3,
-        ItemKind::Season => 4,
-        ItemKind::Other => 0,
-    }
-}
-
-/// An item kind from its stored code.
-pub(in crate::cache) fn kind_from_code(code: i64) -> ItemKind {
-    match code {
-        1 => ItemKind::Movie,
-        2 => ItemKind::Episode,
-        3 => ItemKind::Show,
-        4 => ItemKind::Season,
-        _ => ItemKind::Other,
-    }
-}
