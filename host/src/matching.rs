@@ -9,7 +9,7 @@ use crate::backend::Backend;
 use crate::capabilities::{from_wit_plex_error, to_wit_section};
 use crate::plex::{Item, PlexError, Section};
 use crate::runtime::bindings::plexmatch::plugin::types::{Confidence, MatchError};
-use crate::runtime::{Answer, Claim, Instance, Plugin, PluginFailure};
+use crate::runtime::{Answer, Claim, Instance, Plugin, PluginFailure, Step};
 
 mod answer;
 pub use answer::{Explain, Failure, MatchedItem, Outcome, PathMatch, SectionTrace};
@@ -211,29 +211,29 @@ impl Matcher {
                         it.rating_key, it.section
                     );
                 }
-                let steps: Vec<&String> = self
+                // The plugin's steps in that section that found the item, in the order
+                // of the rule: a verified cached decision, a title search, the index.
+                let found: Vec<&Step> = self
                     .traces
                     .iter()
                     .filter(|t| t.section == it.section)
-                    .flat_map(|t| t.steps.iter())
+                    .flat_map(|t| t.events.iter())
+                    .filter(|s| s.found(&it.rating_key))
                     .collect();
-                let has_key = |s: &str| {
-                    s.split(['[', ']', ',', ' '])
-                        .any(|w| w == it.rating_key.as_str())
-                };
-                let source = if steps.iter().any(|s| {
-                    s.starts_with("match cache: item") && s.contains("verified") && has_key(s)
-                }) {
+                let search = found.iter().find_map(|s| match s {
+                    Step::TitleSearch {
+                        title,
+                        cached,
+                        repeated,
+                        ..
+                    } => Some(s.search_label(title, *cached, *repeated)),
+                    _ => None,
+                });
+                let source = if found.iter().any(|s| matches!(s, Step::CacheHit { .. })) {
                     "the match cache (verified)".to_owned()
-                } else if let Some(s) = steps.iter().find(|s| {
-                    (s.starts_with("title search") || s.starts_with("cached title search"))
-                        && has_key(s)
-                }) {
-                    s.split(':').next().unwrap_or("a title search").to_owned()
-                } else if steps
-                    .iter()
-                    .any(|s| s.starts_with("file-name index") && has_key(s))
-                {
+                } else if let Some(label) = search {
+                    label
+                } else if found.iter().any(|s| matches!(s, Step::FileIndex { .. })) {
                     "the section's file-name index".to_owned()
                 } else {
                     "its own means".to_owned()
@@ -331,8 +331,9 @@ impl Matcher {
             self.traces.push(SectionTrace {
                 section: section.title.clone(),
                 plugin: self.plugin.name().to_owned(),
-                steps,
+                steps: steps.iter().map(ToString::to_string).collect(),
                 answer: said,
+                events: steps,
             });
         }
         if let Some(c) = self

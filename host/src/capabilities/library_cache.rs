@@ -1,9 +1,10 @@
 //! `library-cache`: reads of the host's library cache, with no network access.
 
+use super::plex::keys;
 use super::to_wit_item;
-use crate::runtime::State;
 use crate::runtime::bindings::plexmatch::plugin::library_cache::{Host, SnapshotInfo};
 use crate::runtime::bindings::plexmatch::plugin::types::Item;
+use crate::runtime::{State, Step};
 
 impl Host for State {
     fn snapshot(&mut self, section_id: u32) -> Option<SnapshotInfo> {
@@ -28,12 +29,9 @@ impl Host for State {
                 .stats
                 .record(crate::cache::LookupKind::FileName, items.is_some());
             let items = items?;
-            s.note(|| {
-                format!(
-                    "file-name index {file_name:?} (snapshot, no request): {} item(s) [{}]",
-                    items.len(),
-                    super::plex::keys(&items)
-                )
+            s.note(|| Step::FileIndex {
+                name: file_name.clone(),
+                keys: keys(&items),
             });
             let wit = items.iter().map(to_wit_item).collect();
             s.serve_owned(items);
@@ -57,12 +55,11 @@ impl Host for State {
     fn cached_search(&mut self, section_id: u32, title: String) -> Option<Vec<Item>> {
         self.host_call(|s| {
             let items = s.backend.cached_search(section_id, &title)?;
-            s.note(|| {
-                format!(
-                    "cached title search {title:?}: {} item(s) [{}]",
-                    items.len(),
-                    super::plex::keys(&items)
-                )
+            s.note(|| Step::TitleSearch {
+                title: title.clone(),
+                keys: keys(&items),
+                cached: true,
+                repeated: false,
             });
             s.serve(&items);
             Some(items.iter().map(to_wit_item).collect())

@@ -31,7 +31,10 @@ impl Host for State {
                 Level::Warn => "warn",
                 Level::Error => "error",
             };
-            s.note(|| format!("log {word}: {message}"));
+            s.note(|| crate::runtime::Step::Log {
+                level: word,
+                message: message.clone().into_owned(),
+            });
             let plugin = s.identity.name.as_str();
             match level {
                 Level::Trace => tracing::trace!(target: "plugin", plugin, "{message}"),

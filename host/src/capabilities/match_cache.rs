@@ -4,9 +4,9 @@
 //! was matched to before the plugin sees it.
 
 use crate::backend::holds_file;
-use crate::runtime::State;
 use crate::runtime::bindings::plexmatch::plugin::match_cache::{CachedMatch, Host};
 use crate::runtime::bindings::plexmatch::plugin::types::CacheError;
+use crate::runtime::{State, Step, Verified};
 
 impl State {
     /// Refuses a write for another section than the one asked about.
@@ -64,20 +64,21 @@ impl Host for State {
                 }
             };
             let fresh = s.snapshot(section_id).is_some_and(|(_, f)| f);
-            let how = if fresh {
-                "the fresh snapshot"
+            let by = if fresh {
+                Verified::Snapshot
             } else {
-                "a fetch"
+                Verified::Fetch
             };
             match s.still_holds(section_id, &m) {
-                Some(true) => s.note(|| {
-                    format!(
-                        "match cache: item {} (its file {:?} verified by {how})",
-                        m.rating_key, m.file
-                    )
+                Some(true) => s.note(|| Step::CacheHit {
+                    rating_key: m.rating_key.clone(),
+                    file: m.file.clone(),
+                    by,
                 }),
                 Some(false) => {
-                    s.note(|| format!("match cache: item {} is stale, forgotten", m.rating_key));
+                    s.note(|| Step::CacheStale {
+                        rating_key: m.rating_key.clone(),
+                    });
                     tracing::info!(
                         "cached match {} of {path:?} is stale: the item no longer holds {:?}",
                         m.rating_key,

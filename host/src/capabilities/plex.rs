@@ -3,9 +3,9 @@
 //! are taken from the call's and the run's request budgets first.
 
 use super::{to_wit_item, to_wit_plex_error, to_wit_section};
-use crate::runtime::State;
 use crate::runtime::bindings::plexmatch::plugin::plex::Host;
 use crate::runtime::bindings::plexmatch::plugin::types::{Item, PlexError, Section};
+use crate::runtime::{State, Step};
 
 /// The error a plugin gets when a budget (or its call's wall-clock limit) refuses a request.
 fn refused(why: String) -> PlexError {
@@ -32,21 +32,20 @@ impl Host for State {
                     s.charge_request().map_err(refused)?;
                     s.backend
                         .search(section_id, &title)
-                        .inspect_err(|e| s.note(|| format!("title search {title:?}: {e}")))
+                        .inspect_err(|e| {
+                            s.note(|| Step::TitleSearchFailed {
+                                title: title.clone(),
+                                error: e.to_string(),
+                            })
+                        })
                         .map_err(to_wit_plex_error)?
                 }
             };
-            s.note(|| {
-                format!(
-                    "title search {title:?}{}: {} item(s) [{}]",
-                    if asked {
-                        ""
-                    } else {
-                        " (answered this run already)"
-                    },
-                    items.len(),
-                    keys(&items)
-                )
+            s.note(|| Step::TitleSearch {
+                title: title.clone(),
+                keys: keys(&items),
+                cached: false,
+                repeated: !asked,
             });
             s.serve(&items);
             Ok(items.iter().map(to_wit_item).collect())
@@ -62,9 +61,17 @@ impl Host for State {
                     s.backend.fetch_item(&rating_key)
                 }
             }
-            .inspect_err(|e| s.note(|| format!("fetch item {rating_key}: {e}")))
+            .inspect_err(|e| {
+                s.note(|| Step::FetchFailed {
+                    rating_key: rating_key.clone(),
+                    error: e.to_string(),
+                })
+            })
             .map_err(to_wit_plex_error)?;
-            s.note(|| format!("fetch item {rating_key}: {:?}", item.title));
+            s.note(|| Step::Fetched {
+                rating_key: rating_key.clone(),
+                title: item.title.clone(),
+            });
             s.serve([&item]);
             Ok(to_wit_item(&item))
         })
@@ -94,15 +101,7 @@ impl Host for State {
     }
 }
 
-/// Rating keys, for an explanation.
-pub(super) fn keys(items: &[crate::plex::Item]) -> String {
-    let mut out: Vec<&str> = items
-        .iter()
-        .take(8)
-        .map(|i| i.rating_key.as_str())
-        .collect();
-    if items.len() > 8 {
-        out.push("…");
-    }
-    out.join(", ")
+/// The rating keys of `items`, for a step of an explanation.
+pub(super) fn keys(items: &[crate::plex::Item]) -> Vec<String> {
+    items.iter().map(|i| i.rating_key.clone()).collect()
 }

@@ -126,8 +126,12 @@ pub struct Explain {
 pub struct SectionTrace {
     pub section: String,
     pub plugin: String,
+    /// The plugin's steps, as lines.
     pub steps: Vec<String>,
     pub answer: String,
+    /// The same steps, typed: what the host reads when it says which step decided.
+    #[serde(skip)]
+    pub events: Vec<crate::runtime::Step>,
 }
 
 impl MatchedItem {

@@ -16,10 +16,12 @@ pub mod bindings {
 mod answer;
 pub use answer::{Answer, Claim};
 mod failure;
+mod trace;
 mod wasi_http;
 mod wasm_engine;
 pub use failure::PluginFailure;
 use failure::{classify, explain};
+pub use trace::{Step, Verified};
 use wasi_http::refuse_http;
 pub use wasm_engine::{POOLED_MEMORY_MAX, engine, engine_for};
 
@@ -482,7 +484,7 @@ impl Instance {
     }
 
     /// The steps of the last call, when tracing.
-    pub fn trace(&self) -> &[String] {
+    pub fn trace(&self) -> &[Step] {
         self.store.data().trace.as_deref().unwrap_or(&[])
     }
 

@@ -167,7 +167,7 @@ pub struct State {
     pub log_lines: u32,
     pub log_dropped: u64,
     /// What the plugin asked of the host during the current call, when explaining.
-    pub trace: Option<Vec<String>>,
+    pub trace: Option<Vec<super::Step>>,
     /// The snapshot's holders of one file name, looked up during the current call (to
     /// verify a match-cache hit): the plugin's own look-up of that name reuses it.
     pub index_memo: Option<(u32, String, Vec<Item>)>,
@@ -265,13 +265,13 @@ impl State {
     }
 
     /// Records a step of the current call for its explanation (only when explaining: the
-    /// text is not even built otherwise).
-    pub fn note(&mut self, step: impl FnOnce() -> String) {
+    /// step is not even built otherwise).
+    pub fn note(&mut self, step: impl FnOnce() -> super::Step) {
         if let Some(t) = self.trace.as_mut() {
             if t.len() < MAX_TRACE {
                 t.push(step());
             } else if t.len() == MAX_TRACE {
-                t.push("… (more steps not shown)".into());
+                t.push(super::Step::More);
             }
         }
     }
