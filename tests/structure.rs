@@ -38,3 +38,41 @@ fn no_source_file_under_host_is_longer_than_600_lines() {
         .collect();
     assert!(long.is_empty(), "split these by job: {}", long.join(", "));
 }
+
+#[test]
+fn every_w_number_the_source_names_is_defined_in_docs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let table = std::fs::read_to_string(root.join("docs/reference-bugs.md")).unwrap();
+    let defined = |w: &str| table.contains(&format!("\n| {w} |"));
+    let mut files = Vec::new();
+    for dir in ["host/src", "host/emulator/src", "guest", "tests"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    assert!(files.len() > 60, "{} files", files.len());
+    let mut missing = Vec::new();
+    let mut seen = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (i, _) in text.match_indices('W') {
+            let rest = &text[i + 1..];
+            let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+            let before = text[..i].chars().next_back();
+            let after = rest[digits.len()..].chars().next();
+            let word = before.is_none_or(|c| !c.is_alphanumeric())
+                && after.is_none_or(|c| !c.is_alphanumeric());
+            if !digits.is_empty() && digits.len() <= 2 && word {
+                let w = format!("W{digits}");
+                seen += 1;
+                if !defined(&w) {
+                    missing.push(format!("{w} in {}", f.display()));
+                }
+            }
+        }
+    }
+    assert!(seen > 20, "only {seen} W-numbers found");
+    assert!(
+        missing.is_empty(),
+        "not in docs/reference-bugs.md: {}",
+        missing.join(", ")
+    );
+}
