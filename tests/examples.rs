@@ -320,3 +320,83 @@ fn a_setting_no_plugin_reads_names_the_file_and_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_readme_options_table_is_what_config_show_says() {
+    let fx = Fixture::sample();
+    let home = tempfile::tempdir().unwrap();
+    let out = plexmatch(&fx, &["config", "show", "--json"])
+        .env("HOME", home.path())
+        .env_remove("PLEX_URL")
+        .env_remove("PLEX_TOKEN")
+        .env_remove("PLEXMATCH_DATA_DIR")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verify = shown["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["key"] == "plex.verify_tls")
+        .unwrap();
+    assert_eq!(
+        verify["value"], true,
+        "certificates are checked by default: {verify}"
+    );
+    let code: Vec<[String; 4]> = shown["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| !v["key"].as_str().unwrap().starts_with("match.settings."))
+        .map(|v| {
+            let key = v["key"].as_str().unwrap().to_owned();
+            let default = if key == "cache.dir" {
+                "~/.cache/plexmatch (the user's cache dir)".to_owned()
+            } else {
+                v["shown"].as_str().unwrap().to_owned()
+            };
+            [
+                format!("`{key}`"),
+                format!("`{}`", v["flag"].as_str().unwrap()),
+                v["env"]
+                    .as_str()
+                    .map_or("—".to_owned(), |e| format!("`{e}`")),
+                default,
+            ]
+        })
+        .collect();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let table: Vec<[String; 4]> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| key | flag | environment variable | default |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let cells: Vec<String> = l
+                .trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().to_owned())
+                .collect();
+            assert_eq!(cells.len(), 4, "{l}");
+            [
+                cells[0].clone(),
+                cells[1].clone(),
+                cells[2].clone(),
+                cells[3].clone(),
+            ]
+        })
+        .collect();
+    assert!(code.len() >= 25, "{} options", code.len());
+    assert_eq!(
+        table, code,
+        "README's options table against `config show --json` (key, flag, environment, default)"
+    );
+}

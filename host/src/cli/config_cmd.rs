@@ -64,7 +64,7 @@ pub fn run(cmd: ConfigCommand, file: Option<&std::path::Path>, shown: &[Shown]) 
             if args.json {
                 let values: Vec<_> = shown
                     .iter()
-                    .map(|s| serde_json::json!({"key": s.key, "value": s.typed, "shown": s.value, "source": s.source.to_string()}))
+                    .map(|s| serde_json::json!({"key": s.key, "value": s.typed, "shown": s.value, "source": s.source.to_string(), "flag": s.flag, "env": s.env}))
                     .collect();
                 println!(
                     "{}",

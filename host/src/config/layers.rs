@@ -40,6 +40,9 @@ pub struct Shown {
     /// The value as a program reads it (5.0); a secret is its masked text.
     pub typed: serde_json::Value,
     pub source: Source,
+    /// The flag that sets it, and the environment variable, where there are.
+    pub flag: Option<String>,
+    pub env: Option<String>,
 }
 
 /// Fills a command's options from the configuration file where neither a flag nor the
@@ -105,16 +108,22 @@ impl<'a> Layering<'a> {
             (None, None) => Source::Default,
         };
         let value = show(current);
-        let typed = if n.key.ends_with("token") {
-            serde_json::Value::String(value.clone())
-        } else {
-            serde_json::to_value(&*current).unwrap_or(serde_json::Value::Null)
+        let typed = match serde_json::to_value(&*current) {
+            _ if n.key.ends_with("token") => serde_json::Value::String(value.clone()),
+            // `verify_tls` is held as `--insecure`, its opposite.
+            Ok(serde_json::Value::Bool(insecure)) if n.key == "plex.verify_tls" => {
+                serde_json::Value::Bool(!insecure)
+            }
+            Ok(v) => v,
+            Err(_) => serde_json::Value::Null,
         };
         self.shown.push(Shown {
             key: n.key.to_owned(),
             value,
             typed,
             source,
+            flag: Some(n.flag.to_owned()),
+            env: n.env.map(str::to_owned),
         });
     }
 
@@ -137,6 +146,8 @@ impl<'a> Layering<'a> {
             typed: serde_json::Value::String(value.clone()),
             value,
             source,
+            flag: None,
+            env: None,
         });
     }
 }
