@@ -58,6 +58,10 @@
 //! let before = engine.requests();
 //! engine.match_path("/stash/2019/holiday.mp4", false);
 //! assert_eq!(engine.requests(), before);
+//!
+//! // A person settles the LOW one: the pin answers from now on.
+//! engine.pin("/stash/holiday.mp4", "109", false)?;
+//! assert_eq!(engine.match_path("/stash/holiday.mp4", false).plugin, "pinned");
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 

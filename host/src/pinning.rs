@@ -53,6 +53,72 @@ pub fn answer(
     })
 }
 
+/// Pins `path` to item `key` after checking it against Plex (one request): the item must
+/// be in one of `sections` and hold a file of the path's name (unless `force`: a renamed
+/// file). Returns the pin and the one it replaced, if any.
+pub fn pin(
+    backend: &Backend,
+    sections: &[Section],
+    path: &str,
+    key: &str,
+    force: bool,
+) -> anyhow::Result<(Pin, Option<Pin>)> {
+    use anyhow::bail;
+    let path = match crate::input::check(path.as_bytes(), path.len()) {
+        crate::input::Input::Path(p) => p,
+        crate::input::Input::Invalid { why, .. } => bail!("{why}"),
+    };
+    let key = key.trim();
+    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric()) {
+        bail!("{key:?} is not a rating key (a number, such as 501)");
+    }
+    let item = match backend.fetch_item(key) {
+        Ok(i) => i,
+        Err(PlexError::NotFound(_)) => bail!("the Plex server has no item {key}"),
+        Err(e) => return Err(e.into()),
+    };
+    let Some(section) = sections.iter().find(|s| s.id == item.section_id) else {
+        bail!(
+            "item {key} ({:?}) is in section {}, which is not among the sections chosen ({})",
+            item.title,
+            item.section_id,
+            sections
+                .iter()
+                .map(|s| format!("{} {:?}", s.id, s.title))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    };
+    let name = plexmatch_matchkit::file_name(&path).unwrap_or_default();
+    let same_name =
+        plexmatch_matchkit::has_file_named(&item.files, &plexmatch_matchkit::name_key(name));
+    if !same_name && !force {
+        bail!(
+            "item {key} ({:?}) has no file named {name:?} (its files: {}); check the rating key, or pin anyway with --force",
+            item.title,
+            item.files
+                .iter()
+                .take(5)
+                .map(|f| format!("{f:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let file = crate::backend::best_file(&item.files, &path)
+        .or_else(|| item.files.first().cloned())
+        .unwrap_or_default();
+    let pin = Pin {
+        path,
+        section_id: section.id,
+        rating_key: item.rating_key.clone(),
+        title: item.title.clone(),
+        file,
+        pinned_at: crate::cache::now(),
+    };
+    let before = backend.pinned.set(&pin)?;
+    Ok((pin, before))
+}
+
 /// The pinned item as Plex has it now, and how that was learnt; or why the pin fails.
 fn verify(backend: &Backend, pin: &Pin) -> Result<(Item, &'static str), Failure> {
     // Not in a fresh snapshot (or none): Plex itself says, so that a pin is never called

@@ -8,9 +8,7 @@ use clap::Args;
 
 use super::cache_cmd::ServerArg;
 use super::{CacheArgs, PlexArgs, exit, setup};
-use crate::backend::{Backend, best_file};
-use crate::cache::Pin;
-use crate::input::{Input, check};
+use crate::backend::Backend;
 use crate::plex::{PlexError, Section};
 use crate::text::escape_controls;
 
@@ -90,7 +88,7 @@ fn stops_the_run(e: &PlexError) -> bool {
     matches!(e, PlexError::Unauthorized(_)) || e.is_unreachable()
 }
 
-/// Checks `key` against Plex (one request) and pins `path` to it.
+/// Pins `path` to `key` (checked against Plex) and says so in one line.
 fn pin_one(
     backend: &Backend,
     sections: &[Section],
@@ -98,57 +96,12 @@ fn pin_one(
     key: &str,
     force: bool,
 ) -> Result<String> {
-    let path = match check(path.as_bytes(), path.len()) {
-        Input::Path(p) => p,
-        Input::Invalid { why, .. } => bail!("{why}"),
-    };
-    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric()) {
-        bail!("{key:?} is not a rating key (a number, such as 501)");
-    }
-    let item = match backend.fetch_item(key) {
-        Ok(i) => i,
-        Err(PlexError::NotFound(_)) => bail!("the Plex server has no item {key}"),
-        Err(e) => return Err(e.into()),
-    };
-    let Some(section) = sections.iter().find(|s| s.id == item.section_id) else {
-        bail!(
-            "item {key} ({:?}) is in section {}, which is not among the sections chosen ({})",
-            item.title,
-            item.section_id,
-            sections
-                .iter()
-                .map(|s| format!("{} {:?}", s.id, s.title))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    };
-    let name = plexmatch_matchkit::file_name(&path).unwrap_or_default();
-    let same_name =
-        plexmatch_matchkit::has_file_named(&item.files, &plexmatch_matchkit::name_key(name));
-    if !same_name && !force {
-        bail!(
-            "item {key} ({:?}) has no file named {name:?} (its files: {}); check the rating key, or pin anyway with --force",
-            item.title,
-            item.files
-                .iter()
-                .take(5)
-                .map(|f| format!("{f:?}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    let file = best_file(&item.files, &path)
-        .or_else(|| item.files.first().cloned())
+    let (pin, before) = crate::pinning::pin(backend, sections, path, key, force)?;
+    let section = sections
+        .iter()
+        .find(|s| s.id == pin.section_id)
+        .map(|s| s.title.clone())
         .unwrap_or_default();
-    let pin = Pin {
-        path: path.clone(),
-        section_id: section.id,
-        rating_key: item.rating_key.clone(),
-        title: item.title.clone(),
-        file,
-        pinned_at: crate::cache::now(),
-    };
-    let before = backend.pinned.set(&pin)?;
     let was = match before {
         Some(b) if b.rating_key != pin.rating_key => {
             format!(
@@ -162,10 +115,10 @@ fn pin_one(
     };
     Ok(format!(
         "pinned {:?} → item {} {:?} of {:?}{was}",
-        escape_controls(&path),
+        escape_controls(&pin.path),
         pin.rating_key,
         escape_controls(&pin.title),
-        escape_controls(&section.title)
+        escape_controls(&section)
     ))
 }
 

@@ -196,6 +196,22 @@ impl Engine {
         Ok(done)
     }
 
+    /// Pins `path` to item `rating_key` of one of the engine's sections, checked against
+    /// Plex (see [`crate::pinning::pin`]); the pin, and the one it replaced.
+    pub fn pin(
+        &self,
+        path: &str,
+        rating_key: &str,
+        force: bool,
+    ) -> Result<(crate::cache::Pin, Option<crate::cache::Pin>)> {
+        crate::pinning::pin(&self.backend, &self.sections, path, rating_key, force)
+    }
+
+    /// Removes the pin of `path`; the pin it was, if any.
+    pub fn unpin(&self, path: &str) -> Result<Option<crate::cache::Pin>> {
+        self.backend.pinned.remove(path)
+    }
+
     /// Writes this engine's cache counters and last uses to the cache files.
     pub fn flush(&self) {
         self.backend.flush();
