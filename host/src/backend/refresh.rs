@@ -120,13 +120,8 @@ impl Backend {
     /// Whether the section has a snapshot this run may keep answering from while it is
     /// not brought up to date (fresh at some moment of this run, under the stale limit).
     fn may_serve_stale(&self, section_id: u32) -> bool {
-        self.snapshot(section_id).is_some_and(|(info, _)| {
-            self.run.may_serve_stale(
-                info.refreshed_at,
-                self.policy.library_ttl,
-                self.policy.stale_limit,
-            )
-        })
+        self.snapshot(section_id)
+            .is_some_and(|(info, _)| self.run.may_serve_stale(&info, &self.policy))
     }
 
     /// After a refresh failed with `e`: `Ok` when the previous snapshot stays in use
@@ -136,7 +131,7 @@ impl Backend {
             return Err(e);
         };
         if matches!(e, PlexError::NotFound(_) | PlexError::Offline(_))
-            || !self.may_serve_stale(section_id)
+            || !self.run.may_serve_stale(&info, &self.policy)
         {
             return Err(e);
         }
@@ -243,30 +238,19 @@ impl Backend {
                 .count_items(section_id, item_type)
                 .inspect_err(failed)?;
             let newest = changed.newest_update.map(|t| t as i64);
-            // The answer holds every item stamped within the safety margin: only those that
-            // differ from the snapshot changed.
-            let differing = changed
-                .items
-                .iter()
-                .filter(|it| {
-                    self.library
-                        .item(section_id, &it.rating_key)
-                        .ok()
-                        .flatten()
-                        .as_ref()
-                        != Some(*it)
-                })
-                .count();
             match self
                 .library
                 .apply_changes(section_id, &changed.items, newest, count)
             {
-                Ok(cache::Applied::Stored(n)) => {
+                Ok(cache::Applied::Stored {
+                    items: n,
+                    differing,
+                }) => {
                     self.forget_snapshot(section_id);
                     let r = Refreshed {
                         items: n as usize,
                         listed: changed.items.len(),
-                        changed: differing,
+                        changed: differing as usize,
                         full: false,
                         requests: self.plex.requests() - requests,
                     };

@@ -21,6 +21,7 @@ use super::usage::Touches;
 use crate::plex::{Extras, Item, Section, SectionKind};
 use plexmatch_matchkit::{has_file_named, name_key};
 
+mod evict;
 mod rows;
 use rows::*;
 
@@ -67,8 +68,9 @@ pub struct SnapshotInfo {
 /// What applying a section's changes did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Applied {
-    /// The changes are in; the snapshot now holds this many items.
-    Stored(u32),
+    /// The changes are in: the snapshot now holds `items`, of which `differing` were new or
+    /// differed from what it held (by the stored item hash).
+    Stored { items: u32, differing: u32 },
     /// Nothing changed: with the changes, the snapshot would hold `held` items, not the
     /// number the server counts (an item deleted or moved away); a full listing is due.
     CountDiffers { held: u32 },
@@ -263,8 +265,10 @@ impl LibraryCache {
                 return Ok(Applied::CountDiffers { held: 0 });
             };
             let mut added = 0i64;
+            let mut differing = 0u32;
             for it in changed {
                 let key = key_value(&it.rating_key);
+                differing += u32::from(differs_from_stored(&tx, section_id, &key, it)?);
                 let held = tx
                     .prepare_cached(
                         // Without the hint SQLite walks the section's primary key.
@@ -289,9 +293,12 @@ impl LibraryCache {
                 params![section_id, db::now(), held, newest.max(newest_update), incrementals + 1, version],
             )?;
             tx.commit()?;
-            Ok(Applied::Stored(held as u32))
+            Ok(Applied::Stored {
+                items: held as u32,
+                differing,
+            })
         })?;
-        if matches!(applied, Applied::Stored(_)) {
+        if matches!(applied, Applied::Stored { .. }) {
             self.enforce_limit(Some(section_id))?;
         }
         Ok(applied)
@@ -510,67 +517,6 @@ impl LibraryCache {
                 self.stats.flush(tx)?;
                 Ok(write_touches(tx, self.touches.take())?)
             })
-        })
-    }
-
-    /// Evicts least recently used snapshots and searches until the file's pages fit in
-    /// the limit; `keep` (the snapshot just written) is evicted last, never.
-    pub fn enforce_limit(&self, keep: Option<u32>) -> Result<u64> {
-        self.conns.healing(|| {
-            let mut conn = self.conn();
-            if db::used_bytes(&conn)? <= self.limit {
-                return Ok(0);
-            }
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            write_touches(&tx, self.touches.take())?;
-            // Stored in-memory copies go first: each can be made again from its snapshot.
-            let mut evicted = tx.execute(
-                "DELETE FROM residents WHERE section_id IS NOT ?1",
-                [keep],
-            )? as u64;
-            let victims: Vec<(Option<String>, u32, i64)> = {
-                let mut st = tx.prepare(
-                    "SELECT NULL, section_id, last_used FROM snapshots
-                     UNION ALL SELECT title_key, section_id, last_used FROM searches ORDER BY 3",
-                )?;
-                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                    .collect::<rusqlite::Result<_>>()?
-            };
-            for (title_key, section_id, _) in victims {
-                if db::used_bytes(&tx)? <= self.limit * 9 / 10 {
-                    break;
-                }
-                match title_key {
-                    Some(t) => {
-                        tx.execute(
-                            "DELETE FROM searches WHERE section_id = ?1 AND title_key = ?2",
-                            params![section_id, t],
-                        )?;
-                    }
-                    None if Some(section_id) == keep => continue,
-                    None => {
-                        for table in ["entries", "residents", "snapshots"] {
-                            tx.execute(
-                                &format!("DELETE FROM {table} WHERE section_id = ?1"),
-                                [section_id],
-                            )?;
-                        }
-                        tracing::info!(
-                            "library cache over its limit: evicted the snapshot of section {section_id}"
-                        );
-                    }
-                }
-                evicted += 1;
-            }
-            tx.commit()?;
-            db::shrink(&conn)?;
-            if db::used_bytes(&conn)? > self.limit {
-                tracing::warn!(
-                    "the library cache limit ({} bytes) is smaller than the newest snapshot; raise it to keep more than one section",
-                    self.limit
-                );
-            }
-            Ok(evicted)
         })
     }
 

@@ -285,3 +285,21 @@ pub(super) fn key_value(rating_key: &str) -> Value {
         _ => Value::Text(rating_key.to_owned()),
     }
 }
+
+/// Whether `it` is new to the section's rows or differs from what they hold (by the stored
+/// item hash): an incremental answer holds every item stamped within the safety margin,
+/// changed or not.
+pub(super) fn differs_from_stored(
+    tx: &Connection,
+    section_id: u32,
+    key: &Value,
+    it: &Item,
+) -> rusqlite::Result<bool> {
+    let stored: Option<Option<i64>> = tx
+        .prepare_cached(
+            "SELECT item_hash FROM entries INDEXED BY entries_by_item WHERE section_id = ?1 AND rating_key = ?2 AND seq = 0",
+        )?
+        .query_row(params![section_id, key], |r| r.get(0))
+        .optional()?;
+    Ok(stored.flatten() != Some(item_hash(it)))
+}
