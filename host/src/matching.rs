@@ -226,7 +226,7 @@ impl Matcher {
                         cached,
                         repeated,
                         ..
-                    } => Some(s.search_label(title, *cached, *repeated)),
+                    } => Some(Step::search_label(title, *cached, *repeated)),
                     _ => None,
                 });
                 let source = if found.iter().any(|s| matches!(s, Step::CacheHit { .. })) {

@@ -20,6 +20,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::CachePolicy;
+use crate::cache::SnapshotInfo;
+
 /// The least time a snapshot this process stored stays in use, whatever the TTL.
 pub const MIN_HOLD: Duration = Duration::from_secs(1);
 
@@ -71,48 +74,44 @@ impl RunFreshness {
         self.sections.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Whether a stale snapshot of `section` (at `version`, taken at `refreshed_at`, `empty`
-    /// or not) is still used now, and why. `ttl` is the TTL it went stale by, `backoff` how
-    /// long a failure is remembered, `stale_limit` the oldest a snapshot may be to be
-    /// served while Plex fails, `failing` whether Plex refused the token this run.
-    #[allow(clippy::too_many_arguments)]
+    /// Whether the stale snapshot `info` of `section` is still used now, and why, under
+    /// `policy` (its TTLs, failure back-off and stale limit); `refused`: Plex refused the
+    /// token this run.
     pub fn keeps(
         &self,
         section: u32,
-        version: i64,
-        refreshed_at: i64,
-        empty: bool,
-        ttl: Duration,
-        backoff: Duration,
-        stale_limit: Duration,
+        info: &SnapshotInfo,
+        policy: &CachePolicy,
         refused: bool,
     ) -> Option<Kept> {
         let map = self.lock();
         let run = map.get(&section)?;
+        let empty = info.item_count == 0;
         if !empty
-            && run
-                .stored
-                .is_some_and(|(v, at)| v == version && at.elapsed() < ttl.max(MIN_HOLD))
+            && run.stored.is_some_and(|(v, at)| {
+                v == info.version && at.elapsed() < policy.library_ttl.max(MIN_HOLD)
+            })
         {
             return Some(Kept::JustStored);
         }
-        if !self.may_serve_stale(refreshed_at, ttl, stale_limit) {
+        if !self.may_serve_stale(info, policy) {
             return None;
         }
         if run.refreshing > 0 {
             return Some(Kept::Refreshing);
         }
         run.serving_stale
-            .filter(|since| refused || since.elapsed() < backoff)
+            .filter(|since| refused || since.elapsed() < policy.failure_backoff)
             .map(|_| Kept::PlexFailing)
     }
 
-    /// Whether a snapshot taken at `refreshed_at` was fresh at some moment of this run
-    /// and is younger than `stale_limit`.
-    pub fn may_serve_stale(&self, refreshed_at: i64, ttl: Duration, stale_limit: Duration) -> bool {
-        let age = crate::cache::now().saturating_sub(refreshed_at);
-        refreshed_at.saturating_add(ttl.as_secs() as i64) > self.started
-            && age < stale_limit.as_secs() as i64
+    /// Whether the snapshot `info` was fresh at some moment of this run (by `policy`'s TTL
+    /// for it) and is younger than its stale limit.
+    pub fn may_serve_stale(&self, info: &SnapshotInfo, policy: &CachePolicy) -> bool {
+        let ttl = policy.ttl_for(info.item_count == 0);
+        let age = crate::cache::now().saturating_sub(info.refreshed_at);
+        info.refreshed_at.saturating_add(ttl.as_secs() as i64) > self.started
+            && age < policy.stale_limit.as_secs() as i64
     }
 
     /// Marks a refresh of `section` as under way until the guard is dropped.
@@ -179,8 +178,29 @@ mod tests {
     use super::*;
 
     const TTL: Duration = Duration::from_secs(300);
-    const BACKOFF: Duration = Duration::from_secs(30);
     const LIMIT: Duration = DEFAULT_STALE_LIMIT;
+
+    /// A snapshot at `version` taken at `refreshed_at`, empty or not.
+    fn info(version: i64, refreshed_at: i64, empty: bool) -> SnapshotInfo {
+        SnapshotInfo {
+            item_count: if empty { 0 } else { 10 },
+            refreshed_at,
+            newest_update: None,
+            listed_at: refreshed_at,
+            incrementals: 0,
+            version,
+        }
+    }
+
+    /// The policy with this TTL (empty answers too) and stale limit.
+    fn policy(ttl: Duration, stale_limit: Duration) -> CachePolicy {
+        CachePolicy {
+            library_ttl: ttl,
+            negative_ttl: ttl,
+            stale_limit,
+            ..CachePolicy::default()
+        }
+    }
 
     #[test]
     fn a_snapshot_stale_before_the_run_began_is_never_served_stale() {
@@ -188,12 +208,12 @@ mod tests {
         let old = crate::cache::now() - 400;
         assert!(run.failed(1));
         assert_eq!(
-            run.keeps(1, 7, old, false, TTL, BACKOFF, LIMIT, false),
+            run.keeps(1, &info(7, old, false), &policy(TTL, LIMIT), false),
             None
         );
         let recent = crate::cache::now() - 290;
         assert_eq!(
-            run.keeps(1, 7, recent, false, TTL, BACKOFF, LIMIT, false),
+            run.keeps(1, &info(7, recent, false), &policy(TTL, LIMIT), false),
             Some(Kept::PlexFailing)
         );
     }
@@ -205,7 +225,7 @@ mod tests {
         run.failed(1);
         let limit = Duration::from_secs(50);
         assert_eq!(
-            run.keeps(1, 7, taken, false, TTL, BACKOFF, limit, true),
+            run.keeps(1, &info(7, taken, false), &policy(TTL, limit), true),
             None
         );
     }
@@ -224,16 +244,14 @@ mod tests {
         let run = RunFreshness::new();
         run.stored(2, 5);
         let now = crate::cache::now();
+        let zero = policy(Duration::ZERO, LIMIT);
         assert_eq!(
-            run.keeps(2, 5, now, false, Duration::ZERO, BACKOFF, LIMIT, false),
+            run.keeps(2, &info(5, now, false), &zero, false),
             Some(Kept::JustStored)
         );
+        assert_eq!(run.keeps(2, &info(5, now, true), &zero, false), None);
         assert_eq!(
-            run.keeps(2, 5, now, true, Duration::ZERO, BACKOFF, LIMIT, false),
-            None
-        );
-        assert_eq!(
-            run.keeps(2, 6, now, false, Duration::ZERO, BACKOFF, LIMIT, false),
+            run.keeps(2, &info(6, now, false), &zero, false),
             None,
             "another version (stored by another process) is not this run's"
         );

@@ -62,24 +62,13 @@ impl Backend {
         section_id: u32,
         info: &cache::SnapshotInfo,
     ) -> Option<freshness::Kept> {
-        let empty = info.item_count == 0;
-        let ttl = self.policy.ttl_for(empty);
         let refused = self
             .failures
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .refused
             .is_some();
-        self.run.keeps(
-            section_id,
-            info.version,
-            info.refreshed_at,
-            empty,
-            ttl,
-            self.policy.failure_backoff,
-            self.policy.stale_limit,
-            refused,
-        )
+        self.run.keeps(section_id, info, &self.policy, refused)
     }
 
     /// Brings the snapshots of `sections` up to date where their TTL has passed, before a

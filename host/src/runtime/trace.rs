@@ -107,7 +107,7 @@ impl fmt::Display for Step {
             } => write!(
                 f,
                 "{}: {} item(s) [{}]",
-                self.search_label(title, *cached, *repeated),
+                Step::search_label(title, *cached, *repeated),
                 k.len(),
                 keys(k)
             ),
@@ -129,7 +129,7 @@ impl fmt::Display for Step {
 impl Step {
     /// How a title search is named in a line: `title search "X"`, `cached title search
     /// "X"`, `title search "X" (answered this run already)`.
-    pub fn search_label(&self, title: &str, cached: bool, repeated: bool) -> String {
+    pub fn search_label(title: &str, cached: bool, repeated: bool) -> String {
         format!(
             "{}title search {title:?}{}",
             if cached { "cached " } else { "" },
