@@ -400,3 +400,68 @@ fn the_readme_options_table_is_what_config_show_says() {
         "README's options table against `config show --json` (key, flag, environment, default)"
     );
 }
+
+#[test]
+fn every_shell_example_runs_against_the_emulator() {
+    // Each `plexmatch` command of the README's and docs' shell blocks, run as printed (its
+    // words as a shell splits them) against the emulator serving the sample library, in a
+    // folder holding the files the examples name. Left out: the two that run until stopped
+    // or for minutes (`emulator`, `bench`: `plexmatch emulator` is tested through the
+    // emulator crate, the benchmarks by BENCHMARKS.md), and `plugin test` of a plugin the
+    // reader builds first (tests/scaffold.rs runs that flow).
+    let fx = Fixture::sample();
+    let plugin =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/plugins/frozen/template-0.1.0.wasm");
+    // Each block is a scenario of its own: a new folder with the files examples name.
+    let folder = || {
+        let here = tempfile::tempdir().unwrap();
+        for name in ["my-matcher.wasm", "my.wasm"] {
+            std::fs::copy(&plugin, here.path().join(name)).unwrap();
+        }
+        std::fs::write(
+            here.path().join("paths.txt"),
+            "/media/movies/Inception (2010) - 1080p.mkv\n",
+        )
+        .unwrap();
+        std::fs::write(
+            here.path().join("decisions.tsv"),
+            "/media/movies/Dune (2021).mkv\t301\n",
+        )
+        .unwrap();
+        here
+    };
+    let mut ran = 0;
+    let mut failures = Vec::new();
+    for (file, text) in documents() {
+        for block in blocks(&text, &["sh", "bash", "shell", "console"]) {
+            let here = folder();
+            for line in block.lines() {
+                for words in commands(line).unwrap_or_default() {
+                    let skip =
+                        matches!(words.get(1).map(String::as_str), Some("emulator" | "bench"))
+                            || words[1..].starts_with(&["plugin".to_owned(), "test".to_owned()]);
+                    if skip {
+                        continue;
+                    }
+                    let out = plexmatch(&fx, &[])
+                        .args(&words[1..])
+                        .current_dir(here.path())
+                        .stdin(std::process::Stdio::null())
+                        .output()
+                        .unwrap();
+                    ran += 1;
+                    // 2 is a usage or configuration error: the example does not run as printed.
+                    if out.status.code() == Some(2) || out.status.code().is_none() {
+                        failures.push(format!(
+                            "{file}: {words:?} ({:?}): {}",
+                            out.status,
+                            String::from_utf8_lossy(&out.stderr)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(ran >= 20, "only {ran} examples ran");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
