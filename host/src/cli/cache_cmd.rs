@@ -110,19 +110,14 @@ pub struct ClearArgs {
 }
 
 impl CacheCommand {
-    /// Fills the subcommand's options from the configuration file.
-    pub fn configure(&mut self, l: &mut crate::config::Layering) -> Result<()> {
+    /// The subcommand's option groups, to be configured.
+    pub fn groups(&mut self) -> Vec<&mut dyn super::options::Configured> {
         match self {
-            CacheCommand::Stats(a) => super::layered::cache(l, &mut a.cache),
-            CacheCommand::Refresh(a) => {
-                super::layered::plex(l, &mut a.plex)?;
-                super::layered::cache(l, &mut a.cache);
-            }
-            CacheCommand::Invalidate(a) => super::layered::cache(l, &mut a.cache),
-            CacheCommand::Clear(a) => super::layered::cache(l, &mut a.cache),
-            CacheCommand::Pins(a) => super::layered::cache(l, &mut a.cache),
+            CacheCommand::Stats(a) | CacheCommand::Pins(a) => vec![&mut a.cache],
+            CacheCommand::Refresh(a) => vec![&mut a.plex, &mut a.cache],
+            CacheCommand::Invalidate(a) => vec![&mut a.cache],
+            CacheCommand::Clear(a) => vec![&mut a.cache],
         }
-        Ok(())
     }
 }
 
@@ -173,7 +168,7 @@ pub(super) fn chosen(
     cache: &CacheArgs,
     server: &ServerArg,
 ) -> Result<Option<(ServerIdentity, std::path::PathBuf)>> {
-    let data_dir = setup::data_dir(cache)?;
+    let data_dir = cache.data_dir()?;
     let url = std::env::var("PLEX_URL").ok();
     Ok(
         servers::choose(&data_dir, server.server.as_deref(), url.as_deref())?.map(|s| {
@@ -213,7 +208,7 @@ fn stats(args: StatsArgs) -> Result<i32> {
         matches,
     }) = open(&args.cache, &args.server)?
     else {
-        let dir = setup::data_dir(&args.cache)?;
+        let dir = args.cache.data_dir()?;
         if args.json {
             println!("{}", serde_json::json!({"data_dir": dir, "server": null}));
         } else {
@@ -227,7 +222,7 @@ fn stats(args: StatsArgs) -> Result<i32> {
     let lib_stats = library.stats_totals()?;
     let match_stats = matches.stats_totals()?;
     let policy = args.cache.policy();
-    let plugins_dir = setup::data_dir(&args.cache)?.join("plugins");
+    let plugins_dir = args.cache.data_dir()?.join("plugins");
     let compiled = crate::runtime::compile_cache::footprint(&plugins_dir);
     let pins = crate::cache::Pins::open(&dir)
         .list()

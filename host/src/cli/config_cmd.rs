@@ -4,9 +4,8 @@
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
-use super::match_cmd::MatchOptions;
-use super::{CacheArgs, PlexArgs, exit};
-use crate::config::Shown;
+use super::{CacheArgs, MatchOptions, PlexArgs, exit};
+use crate::options::Shown;
 
 /// Configuration subcommands.
 #[derive(Subcommand, Debug)]
@@ -40,7 +39,7 @@ pub struct ShowArgs {
 pub fn run(cmd: ConfigCommand, file: Option<&std::path::Path>, shown: &[Shown]) -> Result<i32> {
     match cmd {
         ConfigCommand::Path => {
-            match crate::config::default_path() {
+            match crate::options::default_path() {
                 Some(p) => println!("{}", p.display()),
                 None => anyhow::bail!(
                     "this system has no user configuration directory; use --config FILE"

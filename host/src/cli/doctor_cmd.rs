@@ -54,7 +54,7 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
     println!("plexmatch {} doctor", env!("CARGO_PKG_VERSION"));
 
     println!("data dir");
-    let dir = match setup::data_dir(&args.cache) {
+    let dir = match args.cache.data_dir() {
         Ok(d) => Some(d),
         Err(e) => {
             r.problem(exit::USAGE, &format!("{e:#}"));
@@ -78,10 +78,8 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
     println!("Plex server");
     let config = match (
         &dir,
-        setup::plex_config(
-            &args.plex,
-            dir.as_deref().unwrap_or(std::path::Path::new(".")),
-        ),
+        args.plex
+            .plex_config(dir.as_deref().unwrap_or(std::path::Path::new("."))),
     ) {
         (_, Ok(c)) => Some(c),
         (_, Err(e)) => {

@@ -1,143 +1,19 @@
 //! `plexmatch match`: match paths against sections and print one answer per path.
 
 use std::io::IsTerminal;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
 use super::output::{Format, Printer, Tally};
 use super::progress::Progress;
-use super::{CacheArgs, PlexArgs, setup};
+use super::{CacheArgs, MatchOptions, PlexArgs, setup};
 use crate::batch::{self, Answer, BatchOptions};
 use crate::engine::{Engine, EngineOptions};
 use crate::input::Input;
 use crate::matching::{Failure, PathMatch};
 use crate::plex::PlexError;
-use crate::runtime::Limits;
-
-/// What to match with: sections, plugin, its settings, parallelism and limits (the
-/// `[match]` and `[limits]` parts of the configuration).
-#[derive(Args, Debug, Clone)]
-pub struct MatchOptions {
-    /// Section to search, by title or id (repeatable; default: every movie and show section).
-    #[arg(long = "section", short = 's', value_name = "SECTION")]
-    pub sections: Vec<String>,
-    /// Matcher plugin: a built-in one's name (default, path-matcher) or a wasm32-wasip2
-    /// component file. Repeat it for a chain, tried in order per path: the first HIGH
-    /// decides, LOW candidates are carried forward. Example: --plugin path-matcher --plugin default
-    #[arg(long = "plugin", value_name = "NAME|FILE")]
-    pub plugins: Vec<String>,
-    /// A plugin setting, key=value (repeatable); plugin:key=value for one plugin of a
-    /// chain. Example: --setting path-matcher:rewrite=/mnt/stash/=/data/media/
-    #[arg(long = "setting", value_name = "KEY=VALUE", value_parser = setup::parse_setting)]
-    pub settings: Vec<(String, String)>,
-    /// Where each setting from a configuration file was given (`FILE, line N`), by key.
-    #[arg(skip)]
-    pub setting_places: Vec<(String, String)>,
-    /// Paths matched at once (one plugin instance each; at most 64); default: one per core.
-    #[arg(long, env = "PLEXMATCH_WORKERS", value_name = "N")]
-    pub workers: Option<usize>,
-    /// CPU time a plugin may use per path and section, in milliseconds.
-    #[arg(
-        long,
-        env = "PLEXMATCH_CPU_DEADLINE_MS",
-        default_value_t = 5000,
-        value_name = "MS"
-    )]
-    pub cpu_deadline_ms: u64,
-    /// Memory a plugin instance may use, in MiB.
-    #[arg(
-        long,
-        env = "PLEXMATCH_MEMORY_MIB",
-        default_value_t = 128,
-        value_name = "MIB"
-    )]
-    pub memory_mib: usize,
-    /// Wall-clock time one plugin call may take, Plex requests included, in milliseconds.
-    #[arg(
-        long,
-        env = "PLEXMATCH_WALL_LIMIT_MS",
-        default_value_t = 60_000,
-        value_name = "MS"
-    )]
-    pub wall_limit_ms: u64,
-    /// Memory all plugin instances together may use, in MiB (workers × plugins × --memory-mib
-    /// must fit; more workers are cut back); default: half the machine's memory.
-    #[arg(long, env = "PLEXMATCH_MEMORY_TOTAL_MIB", value_name = "MIB")]
-    pub memory_total_mib: Option<usize>,
-    /// Plex requests the host makes for a plugin per path and section (identical requests
-    /// in a run are answered from memory and not counted).
-    #[arg(
-        long,
-        env = "PLEXMATCH_REQUESTS_PER_PATH",
-        default_value_t = crate::runtime::DEFAULT_REQUESTS_PER_CALL,
-        value_name = "N"
-    )]
-    pub requests_per_path: u32,
-    /// Plex requests plugins may cause in one run (0: no limit).
-    #[arg(
-        long,
-        env = "PLEXMATCH_REQUESTS_PER_RUN",
-        default_value_t = crate::backend::DEFAULT_RUN_REQUEST_BUDGET,
-        value_name = "N"
-    )]
-    pub requests_per_run: u64,
-}
-
-impl MatchOptions {
-    /// The per-call limits these options describe.
-    pub fn limits(&self) -> Limits {
-        Limits {
-            cpu_deadline: Duration::from_millis(self.cpu_deadline_ms.max(1)),
-            wall_limit: Duration::from_millis(self.wall_limit_ms.max(1)),
-            memory_bytes: self.memory_mib.max(1) << 20,
-            requests_per_call: self.requests_per_path,
-        }
-    }
-
-    /// Workers that fit the memory budget: each holds one instance of every plugin of the
-    /// chain, each allowed `--memory-mib`. Too many are cut back with a warning; a budget
-    /// too small for even one worker is an error.
-    pub fn workers_within_memory(&self, wanted: usize, chain: usize) -> Result<usize> {
-        let total = self
-            .memory_total_mib
-            .map(|m| (m as u64) << 20)
-            .unwrap_or_else(|| default_memory_total() / 2);
-        let per_worker = (self.memory_mib.max(1) as u64 * chain.max(1) as u64) << 20;
-        let fit = (total / per_worker) as usize;
-        if fit == 0 {
-            anyhow::bail!(
-                "one worker's plugins may use {} MiB ({chain} plugin(s) × --memory-mib {}), more than the {} MiB all plugins may use together (--memory-total-mib)",
-                per_worker >> 20,
-                self.memory_mib,
-                total >> 20
-            );
-        }
-        if wanted > fit {
-            tracing::warn!(
-                "{wanted} workers would let plugins use {} MiB; running {fit}, which fit in {} MiB (--memory-total-mib)",
-                (per_worker * wanted as u64) >> 20,
-                total >> 20
-            );
-            return Ok(fit);
-        }
-        Ok(wanted)
-    }
-}
-
-/// The machine's memory (`MemTotal` of /proc/meminfo), or 8 GiB where it cannot be read.
-fn default_memory_total() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map(|kib| kib << 10)
-        .unwrap_or(8 << 30)
-}
 
 /// Output formats of `plexmatch match`.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,7 +87,7 @@ fn open_engine(args: &MatchArgs) -> Result<Engine> {
         data_dir,
         cache: args.cache.policy(),
         plugins: o.plugins.clone(),
-        settings: o.settings.clone(),
+        settings: o.plugin_settings.clone(),
         setting_places: o.setting_places.clone(),
         limits: o.limits(),
         sections: o.sections.clone(),

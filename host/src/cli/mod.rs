@@ -7,8 +7,8 @@ mod demo;
 mod doctor_cmd;
 mod emulator_cmd;
 mod interrupt;
-mod layered;
 mod match_cmd;
+mod options;
 mod output;
 mod pin_cmd;
 mod plugin_cmd;
@@ -20,7 +20,9 @@ mod table;
 
 use std::path::PathBuf;
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+pub use options::{CacheArgs, MatchOptions, PlexArgs};
 
 /// Exit codes, documented in the README and in `plexmatch --help`.
 pub mod exit {
@@ -110,143 +112,6 @@ pub enum Command {
     },
 }
 
-/// Where the Plex server is and how to log in.
-#[derive(Args, Debug, Clone)]
-pub struct PlexArgs {
-    /// Plex server URL, e.g. http://127.0.0.1:32400.
-    #[arg(long, env = "PLEX_URL")]
-    pub plex_url: Option<String>,
-    /// Plex token (X-Plex-Token). Prefer the PLEX_TOKEN environment variable: arguments are visible to other users.
-    #[arg(long, env = "PLEX_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
-    /// Seconds to wait for a connection to the server.
-    #[arg(
-        long,
-        env = "PLEXMATCH_CONNECT_TIMEOUT",
-        default_value_t = 5.0,
-        value_name = "SECONDS"
-    )]
-    pub connect_timeout: f64,
-    /// Seconds an answer may take once connected.
-    #[arg(
-        long,
-        env = "PLEXMATCH_READ_TIMEOUT",
-        default_value_t = 30.0,
-        value_name = "SECONDS"
-    )]
-    pub read_timeout: f64,
-    /// Items per page when listing a section.
-    #[arg(long, env = "PLEXMATCH_PAGE_SIZE", default_value_t = crate::plex::DEFAULT_PAGE_SIZE, value_name = "ITEMS")]
-    pub page_size: usize,
-    /// Pages of a section listing requested at the same time (1: one after another).
-    #[arg(long, env = "PLEXMATCH_PAGES_IN_FLIGHT", default_value_t = crate::plex::DEFAULT_PAGES_IN_FLIGHT, value_name = "PAGES", value_parser = pages_in_flight)]
-    pub pages_in_flight: usize,
-    /// PEM file of certificates to trust besides the system's and the bundled web roots:
-    /// a self-signed server's certificate or its CA.
-    #[arg(long, env = "PLEXMATCH_CA_FILE", value_name = "FILE")]
-    pub ca_file: Option<PathBuf>,
-    /// Do not check the server's TLS certificate (a warning says so); prefer --ca-file.
-    #[arg(long)]
-    pub insecure: bool,
-    /// Why the configured token file could not be read, if it could not: an error for the
-    /// commands that need the token, a line in `config show`.
-    #[arg(skip)]
-    pub token_problem: Option<String>,
-}
-
-/// `--pages-in-flight`: 1 to 32.
-fn pages_in_flight(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(n) if (1..=32).contains(&n) => Ok(n),
-        _ => Err(format!("{s:?} is not a number of pages from 1 to 32")),
-    }
-}
-
-/// Where the caches live and how long they stay fresh.
-#[derive(Args, Debug, Clone)]
-pub struct CacheArgs {
-    /// Directory of the cache files (default: the user's cache dir, e.g. ~/.cache/plexmatch).
-    #[arg(long, env = "PLEXMATCH_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Seconds a section snapshot, the section list and search answers stay fresh; a
-    /// stale snapshot is then brought up to date with the items changed since.
-    #[arg(
-        long,
-        env = "PLEXMATCH_LIBRARY_TTL",
-        default_value_t = crate::backend::DEFAULT_LIBRARY_TTL.as_secs(),
-        value_name = "SECONDS"
-    )]
-    pub library_ttl: u64,
-    /// List a section in full after this many refreshes in a row that asked only for
-    /// changed items (0: always in full).
-    #[arg(
-        long,
-        env = "PLEXMATCH_FULL_LISTING_EVERY",
-        default_value_t = crate::backend::DEFAULT_FULL_LISTING_EVERY,
-        value_name = "REFRESHES"
-    )]
-    pub full_listing_every: u32,
-    /// Seconds an empty title search is trusted (short, so new items show up soon).
-    #[arg(
-        long,
-        env = "PLEXMATCH_NEGATIVE_TTL",
-        default_value_t = 60,
-        value_name = "SECONDS"
-    )]
-    pub negative_ttl: u64,
-    /// Seconds a snapshot may be old and still answer while Plex cannot be asked during
-    /// a run (the snapshot was fresh when the run had it; one warning says so); older, the
-    /// paths that need it get the Plex error.
-    #[arg(
-        long,
-        env = "PLEXMATCH_STALE_LIMIT",
-        default_value_t = crate::backend::DEFAULT_STALE_LIMIT.as_secs(),
-        value_name = "SECONDS"
-    )]
-    pub stale_limit: u64,
-    /// Size limit of the library cache file; least recently used snapshots go first.
-    #[arg(
-        long,
-        env = "PLEXMATCH_LIBRARY_CACHE_MIB",
-        default_value_t = 100,
-        value_name = "MIB"
-    )]
-    pub library_cache_mib: u64,
-    /// Size limit of the match cache file; least recently used matches go first.
-    #[arg(
-        long,
-        env = "PLEXMATCH_MATCH_CACHE_MIB",
-        default_value_t = 50,
-        value_name = "MIB"
-    )]
-    pub match_cache_mib: u64,
-    /// Size limit of the compiled-plugin cache (shared by every server's caches); least
-    /// recently used plugins go first.
-    #[arg(
-        long,
-        env = "PLEXMATCH_COMPILED_PLUGINS_MIB",
-        default_value_t = crate::runtime::COMPILED_DEFAULT_LIMIT >> 20,
-        value_name = "MIB"
-    )]
-    pub compiled_plugins_mib: u64,
-}
-
-impl CacheArgs {
-    /// The cache policy these options describe.
-    pub fn policy(&self) -> crate::backend::CachePolicy {
-        crate::backend::CachePolicy {
-            library_ttl: std::time::Duration::from_secs(self.library_ttl),
-            negative_ttl: std::time::Duration::from_secs(self.negative_ttl),
-            library_limit: self.library_cache_mib.max(1) << 20,
-            match_limit: self.match_cache_mib.max(1) << 20,
-            full_listing_every: self.full_listing_every,
-            compiled_limit: self.compiled_plugins_mib.max(1) << 20,
-            stale_limit: std::time::Duration::from_secs(self.stale_limit),
-            ..Default::default()
-        }
-    }
-}
-
 /// Options of the shared groups that only some commands use: another command accepts them
 /// (they may come from the environment or the config file) but its help leaves them out.
 const UNUSED: &[(&[&str], &[&[&str]])] = {
@@ -315,7 +180,7 @@ pub fn run() -> i32 {
     };
     let quiet = matches!(&cli.command, Command::Match(a) if a.quiet);
     setup::init_logging(cli.verbose, quiet);
-    let result = configure(&mut cli, &matches).and_then(|(file, shown)| match cli.command {
+    let result = configure(&mut cli).and_then(|(file, shown)| match cli.command {
         Command::Match(a) => match_cmd::run(a),
         Command::Sections(a) => sections_cmd::run(a),
         Command::Pin(a) => pin_cmd::pin(a),
@@ -343,45 +208,22 @@ pub fn run() -> i32 {
 
 /// Reads the configuration file and fills the command's options from it where no flag or
 /// environment variable set them; returns the file's path and what was set from where.
-fn configure(
-    cli: &mut Cli,
-    matches: &clap::ArgMatches,
-) -> anyhow::Result<(Option<PathBuf>, Vec<crate::config::Shown>)> {
-    let Some((_, sub)) = matches.subcommand() else {
-        return Ok((None, Vec::new()));
-    };
-    // Subcommands of subcommands (cache refresh, config show): their own matches.
-    let leaf = sub.subcommand().map(|(_, m)| m).unwrap_or(sub);
-    let file = crate::config::ConfigFile::load(cli.config.as_deref())?;
-    let mut l = crate::config::Layering::new(leaf, &file);
-    match &mut cli.command {
-        Command::Match(a) => {
-            layered::plex(&mut l, &mut a.plex)?;
-            layered::cache(&mut l, &mut a.cache);
-            layered::matching(&mut l, &mut a.options);
-        }
-        Command::Sections(a) => {
-            layered::plex(&mut l, &mut a.plex)?;
-            layered::cache(&mut l, &mut a.cache);
-        }
-        Command::Doctor(a) => {
-            layered::plex(&mut l, &mut a.plex)?;
-            layered::cache(&mut l, &mut a.cache);
-        }
-        Command::Pin(a) => {
-            layered::plex(&mut l, &mut a.plex)?;
-            layered::cache(&mut l, &mut a.cache);
-        }
-        Command::Unpin(a) => layered::cache(&mut l, &mut a.cache),
-        Command::Cache(c) => c.configure(&mut l)?,
+fn configure(cli: &mut Cli) -> anyhow::Result<(Option<PathBuf>, Vec<crate::options::Shown>)> {
+    let file = crate::options::ConfigFile::load(cli.config.as_deref())?;
+    let groups: Vec<&mut dyn options::Configured> = match &mut cli.command {
+        Command::Match(a) => vec![&mut a.plex, &mut a.cache, &mut a.options],
+        Command::Sections(a) => vec![&mut a.plex, &mut a.cache],
+        Command::Doctor(a) => vec![&mut a.plex, &mut a.cache],
+        Command::Pin(a) => vec![&mut a.plex, &mut a.cache],
+        Command::Unpin(a) => vec![&mut a.cache],
+        Command::Cache(c) => c.groups(),
         Command::Config(config_cmd::ConfigCommand::Show(a)) => {
-            layered::plex(&mut l, &mut a.plex)?;
-            layered::cache(&mut l, &mut a.cache);
-            layered::matching(&mut l, &mut a.options);
+            vec![&mut a.plex, &mut a.cache, &mut a.options]
         }
-        _ => {}
-    }
-    Ok((file.path.clone(), l.shown))
+        _ => Vec::new(),
+    };
+    let shown = options::configure(groups, &file)?;
+    Ok((file.path.clone(), shown))
 }
 
 #[cfg(test)]

@@ -1,11 +1,10 @@
 //! Turning command-line options into the parts a command runs with: logging, the data
 //! dir, the backend (Plex client and caches) and plugins.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 
 use super::{CacheArgs, PlexArgs, exit};
 use crate::backend::Backend;
@@ -66,79 +65,6 @@ pub fn exit_code_for(e: &anyhow::Error) -> i32 {
     }
 }
 
-/// The data dir: the option, or the user's cache dir.
-pub fn data_dir(args: &CacheArgs) -> Result<PathBuf> {
-    match &args.data_dir {
-        Some(d) => Ok(d.clone()),
-        None => default_data_dir(),
-    }
-}
-
-/// The data dir for commands without cache options: `PLEXMATCH_DATA_DIR`, or the user's
-/// cache dir.
-pub fn default_data_dir() -> Result<PathBuf> {
-    if let Some(d) = std::env::var_os("PLEXMATCH_DATA_DIR").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(d));
-    }
-    dirs::cache_dir()
-        .map(|d| d.join("plexmatch"))
-        .context("cannot find the user's cache directory; pass --data-dir")
-}
-
-/// This installation's `X-Plex-Client-Identifier`, kept in the data dir.
-fn client_id(dir: &Path) -> String {
-    let file = dir.join("client-id");
-    if let Ok(id) = std::fs::read_to_string(&file)
-        && !id.trim().is_empty()
-    {
-        return id.trim().to_owned();
-    }
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let id = format!("plexmatch-{:016x}{:08x}", nanos as u64, std::process::id());
-    let _ = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&file, &id));
-    id
-}
-
-/// The Plex connection settings from the options.
-pub fn plex_config(plex: &PlexArgs, dir: &Path) -> Result<PlexConfig> {
-    let Some(url) = plex.plex_url.clone() else {
-        bail!(
-            "no Plex server given: pass --plex-url or set PLEX_URL (try `plexmatch emulator --generate 100` for a local one)"
-        );
-    };
-    let Some(token) = plex.token.clone().filter(|t| !t.trim().is_empty()) else {
-        if let Some(problem) = &plex.token_problem {
-            bail!("{problem}");
-        }
-        bail!("no Plex token given: set PLEX_TOKEN (or pass --token)");
-    };
-    let secs = |v: f64, name: &str| -> Result<Duration> {
-        if !(v.is_finite() && v > 0.0) {
-            bail!("--{name} must be a positive number of seconds, not {v}");
-        }
-        Ok(Duration::from_secs_f64(v))
-    };
-    let url = crate::plex::server_url(&url)?;
-    Ok(PlexConfig {
-        url,
-        token,
-        client_id: client_id(dir),
-        connect_timeout: secs(plex.connect_timeout, "connect-timeout")?,
-        read_timeout: secs(plex.read_timeout, "read-timeout")?,
-        page_size: plex.page_size.max(1),
-        pages_in_flight: plex.pages_in_flight.max(1),
-        retry: crate::plex::RetryPolicy::default(),
-        tls: crate::plex::TlsOptions {
-            ca_file: plex.ca_file.clone(),
-            insecure: plex.insecure,
-        },
-        offline: false,
-    })
-}
-
 /// Opens the caches and the Plex client.
 pub fn backend(plex: &PlexArgs, cache: &CacheArgs) -> Result<Arc<Backend>> {
     backend_with(plex, cache, false)
@@ -158,8 +84,8 @@ pub fn connection(
     cache: &CacheArgs,
     offline: bool,
 ) -> Result<(PlexConfig, PathBuf)> {
-    let dir = data_dir(cache)?;
-    let mut config = plex_config(plex, &dir)?;
+    let dir = cache.data_dir()?;
+    let mut config = plex.plex_config(&dir)?;
     config.offline = offline;
     if config.tls.insecure {
         eprintln!(
@@ -171,10 +97,4 @@ pub fn connection(
 
 pub use crate::engine::plugins::{plugin, plugins};
 
-/// Parses `key=value` plugin settings.
-pub fn parse_setting(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
-        _ => Err(format!("a plugin setting is written key=value, not {s:?}")),
-    }
-}
+pub use crate::options::{default_data_dir, parse_setting};
