@@ -6,11 +6,11 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use plexmatch::backend::{Backend, CachePolicy};
-use plexmatch::batch::{self, BatchOptions};
-use plexmatch::matching::{Matcher, PathMatch};
-use plexmatch::runtime::{Limits, Plugin};
 use plexmatch_emulator::LibraryFile;
+use plexmatch_engine::backend::{Backend, CachePolicy};
+use plexmatch_engine::batch::{self, BatchOptions};
+use plexmatch_engine::matching::{Matcher, PathMatch};
+use plexmatch_engine::runtime::{Limits, Plugin};
 use support::*;
 
 /// A realistic batch over a generated library: exact names, duplicates (every 50th item

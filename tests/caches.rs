@@ -6,9 +6,9 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use plexmatch::backend::CachePolicy;
-use plexmatch::cache::{LibraryCache, MatchCache};
-use plexmatch::plex::{Item, ItemKind};
+use plexmatch_engine::backend::CachePolicy;
+use plexmatch_engine::cache::{LibraryCache, MatchCache};
+use plexmatch_engine::plex::{Item, ItemKind};
 use support::*;
 
 fn item(key: u32, title: &str, files: &[&str]) -> Item {
@@ -475,7 +475,7 @@ fn held_match_entries_answer_as_the_file_does_and_follow_this_processes_writes()
     // for the run; what the run writes or forgets must show there at once.
     let dir = tempfile::tempdir().unwrap();
     let cache = MatchCache::open(dir.path(), 50 << 20).unwrap();
-    let other = plexmatch::cache::Decider::new("other", "d2");
+    let other = plexmatch_engine::cache::Decider::new("other", "d2");
     let path = |i: u32| format!("/stash/Film {i:03}.mkv");
     for i in 0..400 {
         cache
@@ -553,7 +553,8 @@ fn a_full_listing_over_a_snapshot_stores_exactly_what_a_fresh_store_would() {
     after[11]
         .files
         .push("/data/s1/extra/second part.mkv".into()); // a second file
-    after[12].extras = plexmatch::plex::Extras::new(Some(1999), &["imdb://tt0000012".into()], &[]);
+    after[12].extras =
+        plexmatch_engine::plex::Extras::new(Some(1999), &["imdb://tt0000012".into()], &[]);
     after[13].kind = ItemKind::Episode;
     let mut added = item(5000, "Brand New", &["/data/s1/Brand New/Brand New.mkv"]);
     added.section_id = 1;
@@ -604,7 +605,7 @@ fn a_batch_over_two_resident_sections_records_the_use_of_both() {
     // Each worker keeps the resident snapshots it uses and records their use now and then,
     // not at every look-up: every section in use must still be recorded, or the size limit
     // would evict a section in steady use before an idle one.
-    use plexmatch::batch::{self, BatchOptions};
+    use plexmatch_engine::batch::{self, BatchOptions};
     let fx = Fixture::sample();
     let backend = fx.backend(CachePolicy::default());
     // Two sections: with one counter for both, a use recorded every 256 look-ups would

@@ -7,15 +7,15 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use plexmatch::backend::CachePolicy;
-use plexmatch::batch::{self, BatchOptions};
-use plexmatch::matching::{Failure, Outcome, PathMatch};
-use plexmatch::runtime::{Limits, Plugin};
 use plexmatch_emulator::Fault;
+use plexmatch_engine::backend::CachePolicy;
+use plexmatch_engine::batch::{self, BatchOptions};
+use plexmatch_engine::matching::{Failure, Outcome, PathMatch};
+use plexmatch_engine::runtime::{Limits, Plugin};
 use support::*;
 
 fn hostile_with(
-    backend: &Arc<plexmatch::backend::Backend>,
+    backend: &Arc<plexmatch_engine::backend::Backend>,
     limits: Limits,
     settings: Vec<(String, String)>,
 ) -> Arc<Plugin> {

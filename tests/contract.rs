@@ -5,8 +5,8 @@
 
 mod support;
 
-use plexmatch::matching::Outcome;
-use plexmatch::runtime::{Limits, Plugin};
+use plexmatch_engine::matching::Outcome;
+use plexmatch_engine::runtime::{Limits, Plugin};
 use support::*;
 
 fn frozen(name: &str) -> Vec<u8> {
@@ -16,7 +16,7 @@ fn frozen(name: &str) -> Vec<u8> {
 #[test]
 fn plugins_built_for_0_1_0_answer_as_the_current_default_does() {
     let fx = Fixture::sample();
-    let backend = fx.backend(plexmatch::backend::CachePolicy::default());
+    let backend = fx.backend(plexmatch_engine::backend::CachePolicy::default());
     let old = std::sync::Arc::new(
         Plugin::load(
             "default-0.1.0.wasm",
@@ -73,7 +73,7 @@ fn plugins_built_for_0_1_0_answer_as_the_current_default_does() {
 #[test]
 fn a_high_may_name_a_renamed_file_of_its_item_which_the_host_checks_and_records() {
     let fx = Fixture::sample();
-    let backend = fx.backend(plexmatch::backend::CachePolicy::default());
+    let backend = fx.backend(plexmatch_engine::backend::CachePolicy::default());
     let plugin = hostile_plugin(&backend, Limits::default());
     let sections = sections(&backend, &[1]);
     let m = match_one(&plugin, &backend, "/x/renamed.mkv", &sections);
@@ -183,7 +183,7 @@ fn a_snapshot_listed_during_a_call_is_seen_by_the_rest_of_that_call() {
 /// a fresh data dir.
 fn hostile_says(path: &str) -> String {
     let fx = Fixture::sample();
-    let backend = fx.backend(plexmatch::backend::CachePolicy::default());
+    let backend = fx.backend(plexmatch_engine::backend::CachePolicy::default());
     let plugin = hostile_plugin(&backend, Limits::default());
     let m = match_one(&plugin, &backend, path, &sections(&backend, &[1]));
     m.error

@@ -150,7 +150,7 @@ fn commands(line: &str) -> Result<Vec<Vec<String>>, String> {
 
 /// Parses `words` with the real command line's definition.
 fn parses(words: &[String]) -> Result<(), String> {
-    plexmatch::cli::command()
+    plexmatch_cli::command()
         .try_get_matches_from(words)
         .map(|_| ())
         .map_err(|e| format!("{words:?}: {}", e.render()))
@@ -198,7 +198,7 @@ fn every_example_in_help_runs_as_printed() {
     }
     let mut examples = Vec::new();
     visit(
-        &mut plexmatch::cli::command(),
+        &mut plexmatch_cli::command(),
         vec!["plexmatch".into()],
         &mut examples,
     );

@@ -244,7 +244,7 @@ fn ctrl_c_stops_a_listing_under_way_and_nothing_of_it_is_stored() {
         listed < 8,
         "{listed} listing requests: the listing of 21 pages went on after Ctrl-C"
     );
-    let backend = fx.backend(plexmatch::backend::CachePolicy::default());
+    let backend = fx.backend(plexmatch_engine::backend::CachePolicy::default());
     assert_eq!(
         backend.library.snapshot_info(1).unwrap(),
         None,

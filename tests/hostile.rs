@@ -5,9 +5,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use plexmatch::backend::CachePolicy;
-use plexmatch::matching::{Failure, Matcher, Outcome};
-use plexmatch::runtime::Limits;
+use plexmatch_engine::backend::CachePolicy;
+use plexmatch_engine::matching::{Failure, Matcher, Outcome};
+use plexmatch_engine::runtime::Limits;
 use support::*;
 
 const GOOD: &str = "/stash/movies/Arrival (2016) - 2160p.mkv";
@@ -20,7 +20,7 @@ fn limits() -> Limits {
     }
 }
 
-fn plugin_error(m: &plexmatch::matching::PathMatch) -> String {
+fn plugin_error(m: &plexmatch_engine::matching::PathMatch) -> String {
     match &m.error {
         Some(Failure::Plugin(msg) | Failure::Crash(msg)) => msg.clone(),
         other => panic!(
@@ -176,7 +176,7 @@ fn oversized_answers_recursion_and_sandbox_escapes_fail_alone() {
     good(&mut matcher);
 
     // The plugin reports what happened as a refusal of the path: a plugin error.
-    let said = |m: &plexmatch::matching::PathMatch| match &m.error {
+    let said = |m: &plexmatch_engine::matching::PathMatch| match &m.error {
         Some(Failure::Plugin(msg)) => msg
             .split_once("refused the path: ")
             .map(|(_, said)| said.to_owned())
@@ -216,7 +216,7 @@ fn broken_files_and_other_contract_versions_are_refused_before_running() {
     let fx = Fixture::sample();
     let backend = fx.backend(CachePolicy::default());
     let wasm = std::fs::read(hostile_wasm()).unwrap();
-    let load = |name: &str, bytes: &[u8]| match plexmatch::runtime::Plugin::load(
+    let load = |name: &str, bytes: &[u8]| match plexmatch_engine::runtime::Plugin::load(
         name,
         bytes,
         Vec::new(),

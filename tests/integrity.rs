@@ -8,10 +8,10 @@ mod support;
 
 use std::time::Duration;
 
-use plexmatch::backend::CachePolicy;
-use plexmatch::matching::Outcome;
-use plexmatch::plex::PlexError;
 use plexmatch_emulator::{BadItem, Emulator, Fault, LibraryFile, Options};
+use plexmatch_engine::backend::CachePolicy;
+use plexmatch_engine::matching::Outcome;
+use plexmatch_engine::plex::PlexError;
 use support::*;
 
 const INCEPTION: &str = "/x/Inception (2010) - 1080p.mkv";
@@ -44,7 +44,7 @@ fn two_servers_on_one_data_dir_never_answer_for_each_other() {
     let mut config = first.config_with_token(second.token());
     config.url = second.url().to_owned();
     let b = std::sync::Arc::new(
-        plexmatch::backend::Backend::open(&config, first.data_dir(), CachePolicy::default())
+        plexmatch_engine::backend::Backend::open(&config, first.data_dir(), CachePolicy::default())
             .unwrap(),
     );
     assert_eq!(b.server.machine_id, second.machine_id());
@@ -67,7 +67,7 @@ fn two_servers_on_one_data_dir_never_answer_for_each_other() {
     let m = match_one(&default_plugin(&a), &a, INCEPTION, &sections(&a, &[1]));
     assert_eq!(m.item.unwrap().rating_key, "101");
     assert_eq!(first.emulator.requests(), before, "warm: no request");
-    assert_eq!(plexmatch::servers::known(first.data_dir()).len(), 2);
+    assert_eq!(plexmatch_engine::servers::known(first.data_dir()).len(), 2);
 }
 
 #[test]
@@ -263,7 +263,8 @@ fn a_redirect_to_another_host_is_not_followed_and_the_token_stays_home() {
         elsewhere.url().replace("127.0.0.1", "localhost")
     );
     let client =
-        plexmatch::plex::PlexClient::new(&fx.config_with_token(fx.emulator.token())).unwrap();
+        plexmatch_engine::plex::PlexClient::new(&fx.config_with_token(fx.emulator.token()))
+            .unwrap();
     fx.emulator
         .inject_on("sections", Fault::Redirect(target.clone()), 1);
     let e = client.sections().unwrap_err();
@@ -402,7 +403,7 @@ fn a_cache_file_damaged_inside_is_moved_aside_and_rebuilt_while_the_run_goes_on(
     let backend = fx.backend(CachePolicy::default());
     let movies = sections(&backend, &[1]);
     backend.force_refresh(1, true).unwrap();
-    let probe = |b: &std::sync::Arc<plexmatch::backend::Backend>| {
+    let probe = |b: &std::sync::Arc<plexmatch_engine::backend::Backend>| {
         let lib = plexmatch_emulator::generate(3000, 5);
         let path = lib.sections[0].items[1500].files[0].parts()[0].to_owned();
         match_one(&default_plugin(b), b, &path, &movies)

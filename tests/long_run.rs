@@ -12,9 +12,9 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use plexmatch::backend::CachePolicy;
-use plexmatch::batch::{self, BatchOptions};
 use plexmatch_emulator::{Change, FileSpec, ItemSpec};
+use plexmatch_engine::backend::CachePolicy;
+use plexmatch_engine::batch::{self, BatchOptions};
 use support::*;
 
 const INCEPTION: &str = "/data/movies/Inception (2010)/Inception (2010) - 1080p.mkv";

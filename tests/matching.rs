@@ -5,23 +5,23 @@ mod support;
 
 use std::time::Duration;
 
-use plexmatch::backend::CachePolicy;
-use plexmatch::matching::{Failure, Outcome};
 use plexmatch_emulator::{FileSpec, LibraryFile};
+use plexmatch_engine::backend::CachePolicy;
+use plexmatch_engine::matching::{Failure, Outcome};
 use support::*;
 
 const INCEPTION: &str = "/stash/movies/Inception (2010)/Inception (2010) - 1080p.mkv";
 
 /// Matches Inception with a fresh default plugin (which caches the match) and checks it.
 fn match_inception(
-    backend: &std::sync::Arc<plexmatch::backend::Backend>,
-    sections: &[plexmatch::plex::Section],
+    backend: &std::sync::Arc<plexmatch_engine::backend::Backend>,
+    sections: &[plexmatch_engine::plex::Section],
 ) {
     let m = match_one(&default_plugin(backend), backend, INCEPTION, sections);
     assert_eq!(key(&m), Some("101"), "{m:?}");
 }
 
-fn key(m: &plexmatch::matching::PathMatch) -> Option<&str> {
+fn key(m: &plexmatch_engine::matching::PathMatch) -> Option<&str> {
     m.item.as_ref().map(|i| i.rating_key.as_str())
 }
 
@@ -60,7 +60,7 @@ fn high_low_and_not_found() {
             None,
         ),
     ];
-    let mut matcher = plexmatch::matching::Matcher::new(plugin, backend.clone());
+    let mut matcher = plexmatch_engine::matching::Matcher::new(plugin, backend.clone());
     for (path, outcome, rating_key) in cases {
         let m = matcher.match_path(path, &sections);
         assert_eq!(m.outcome, outcome, "{path}: {m:?}");
@@ -361,16 +361,17 @@ fn a_refused_token_is_an_error_not_a_miss() {
     let movies = sections(&good, &[1]);
     let config = fx.config_with_token("wrong-token");
     // Opening with another token asks the server at once (issue 27): refused.
-    let refused = plexmatch::backend::Backend::open(&config, fx.data_dir(), CachePolicy::default())
-        .err()
-        .expect("a token not accepted before is checked when the backend opens");
+    let refused =
+        plexmatch_engine::backend::Backend::open(&config, fx.data_dir(), CachePolicy::default())
+            .err()
+            .expect("a token not accepted before is checked when the backend opens");
     assert!(
         refused.to_string().contains("refused the token"),
         "{refused}"
     );
     // A backend for the known server that never checked the token meets it per path.
     let bad = std::sync::Arc::new(
-        plexmatch::backend::Backend::open_for(
+        plexmatch_engine::backend::Backend::open_for(
             &config,
             good.server.clone(),
             fx.data_dir(),
@@ -380,7 +381,7 @@ fn a_refused_token_is_an_error_not_a_miss() {
     );
     let err = bad.plex.sections().unwrap_err();
     assert!(
-        matches!(err, plexmatch::plex::PlexError::Unauthorized(_)),
+        matches!(err, plexmatch_engine::plex::PlexError::Unauthorized(_)),
         "{err:?}"
     );
     assert!(
@@ -410,25 +411,25 @@ fn an_unreachable_server_keeps_cached_matches() {
     let url = emulator.url().to_owned();
     drop(emulator);
 
-    let config = plexmatch::plex::PlexConfig {
+    let config = plexmatch_engine::plex::PlexConfig {
         url,
         token: "plexmatch-emulator-token".into(),
         client_id: "tests".into(),
         connect_timeout: Duration::from_secs(1),
         read_timeout: Duration::from_secs(2),
         page_size: 1000,
-        pages_in_flight: plexmatch::plex::DEFAULT_PAGES_IN_FLIGHT,
-        retry: plexmatch::plex::RetryPolicy {
+        pages_in_flight: plexmatch_engine::plex::DEFAULT_PAGES_IN_FLIGHT,
+        retry: plexmatch_engine::plex::RetryPolicy {
             attempts: 2,
             base: Duration::from_millis(10),
             max_delay: Duration::from_millis(20),
             budget: Duration::from_secs(2),
         },
-        tls: plexmatch::plex::TlsOptions::default(),
+        tls: plexmatch_engine::plex::TlsOptions::default(),
         offline: false,
     };
     let stale = std::sync::Arc::new(
-        plexmatch::backend::Backend::open(
+        plexmatch_engine::backend::Backend::open(
             &config,
             dir.path(),
             CachePolicy {
@@ -454,18 +455,18 @@ fn an_unreachable_server_keeps_cached_matches() {
 
 /// The default plugin with these settings.
 fn default_with(
-    backend: &std::sync::Arc<plexmatch::backend::Backend>,
+    backend: &std::sync::Arc<plexmatch_engine::backend::Backend>,
     settings: &[(&str, &str)],
-) -> std::sync::Arc<plexmatch::runtime::Plugin> {
+) -> std::sync::Arc<plexmatch_engine::runtime::Plugin> {
     std::sync::Arc::new(
-        plexmatch::runtime::Plugin::load(
+        plexmatch_engine::runtime::Plugin::load(
             "default",
-            plexmatch::DEFAULT_PLUGIN,
+            plexmatch_engine::DEFAULT_PLUGIN,
             settings
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            plexmatch::runtime::Limits::default(),
+            plexmatch_engine::runtime::Limits::default(),
             backend.clone(),
         )
         .unwrap(),
@@ -541,12 +542,12 @@ fn a_library_queried_with_its_own_paths_is_low_only_where_two_items_hold_that_ve
     }
     let plugin = default_plugin(&backend);
     let mut answers = Vec::new();
-    plexmatch::batch::run(
+    plexmatch_engine::batch::run(
         &[plugin],
         &backend,
         &movies,
         paths.clone().into_iter(),
-        plexmatch::batch::BatchOptions::default(),
+        plexmatch_engine::batch::BatchOptions::default(),
         |a| answers.push(a.result),
     );
     let mut low = 0;

@@ -7,9 +7,9 @@ mod support;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use plexmatch::backend::CachePolicy;
-use plexmatch::plex::{Envelope, ItemKind, PlexClient, PlexConfig, PlexError, RetryPolicy};
 use plexmatch_emulator::Fault;
+use plexmatch_engine::backend::CachePolicy;
+use plexmatch_engine::plex::{Envelope, ItemKind, PlexClient, PlexConfig, PlexError, RetryPolicy};
 use support::*;
 
 fn fixtures() -> PathBuf {

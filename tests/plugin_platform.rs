@@ -6,17 +6,17 @@ mod support;
 use std::process::Command;
 use std::sync::Arc;
 
-use plexmatch::backend::CachePolicy;
-use plexmatch::chain::Chain;
-use plexmatch::matching::Outcome;
-use plexmatch::runtime::compile_cache::{Readiness, artifact_path};
-use plexmatch::runtime::{Limits, Plugin};
+use plexmatch_engine::backend::CachePolicy;
+use plexmatch_engine::chain::Chain;
+use plexmatch_engine::matching::Outcome;
+use plexmatch_engine::runtime::compile_cache::{Readiness, artifact_path};
+use plexmatch_engine::runtime::{Limits, Plugin};
 use support::*;
 
 const HOLIDAY_2020: &str = "/stash/movies/2020/holiday.mp4";
 
 fn path_matcher(
-    backend: &Arc<plexmatch::backend::Backend>,
+    backend: &Arc<plexmatch_engine::backend::Backend>,
     settings: &[(&str, &str)],
 ) -> Arc<Plugin> {
     let settings = settings
@@ -26,7 +26,7 @@ fn path_matcher(
     Arc::new(
         Plugin::load(
             "path-matcher",
-            plexmatch::PATH_MATCHER_PLUGIN,
+            plexmatch_engine::PATH_MATCHER_PLUGIN,
             settings,
             Limits::default(),
             backend.clone(),
@@ -72,7 +72,7 @@ fn path_matcher_tells_apart_what_the_default_plugin_cannot() {
     // A value not of its declared kind is refused when the plugin loads (contract 0.2).
     let bad = Plugin::load(
         "path-matcher",
-        plexmatch::PATH_MATCHER_PLUGIN,
+        plexmatch_engine::PATH_MATCHER_PLUGIN,
         vec![("rewrite.2".into(), "no arrow".into())],
         Limits::default(),
         backend.clone(),
@@ -135,7 +135,7 @@ fn compiled_plugins_are_cached_and_a_damaged_artifact_is_rebuilt() {
     let load = || {
         Plugin::load(
             "path-matcher",
-            plexmatch::PATH_MATCHER_PLUGIN,
+            plexmatch_engine::PATH_MATCHER_PLUGIN,
             Vec::new(),
             Limits::default(),
             backend.clone(),
@@ -144,9 +144,9 @@ fn compiled_plugins_are_cached_and_a_damaged_artifact_is_rebuilt() {
     };
     let first = load();
     let artifact = artifact_path(
-        plexmatch::runtime::engine(),
+        plexmatch_engine::runtime::engine(),
         &fx.data_dir().join("plugins"),
-        &plexmatch::runtime::compile_cache::digest(plexmatch::PATH_MATCHER_PLUGIN),
+        &plexmatch_engine::runtime::compile_cache::digest(plexmatch_engine::PATH_MATCHER_PLUGIN),
     );
     assert!(artifact.is_file(), "{} written", artifact.display());
     drop(first);
@@ -320,7 +320,7 @@ fn plugin_inspect_says_what_a_file_is_and_whether_it_runs_here() {
 
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.wasm");
-    std::fs::write(&broken, &plexmatch::PATH_MATCHER_PLUGIN[..5000]).unwrap();
+    std::fs::write(&broken, &plexmatch_engine::PATH_MATCHER_PLUGIN[..5000]).unwrap();
     let (code, stdout, _) = plexmatch_cmd(&["plugin", "inspect", broken.to_str().unwrap()]);
     assert_eq!(
         code,
@@ -382,7 +382,7 @@ fn a_plugin_importing_wasi_http_loads_matches_and_is_refused_the_network() {
     assert_eq!(m.outcome, Outcome::High, "{m:?}");
     let refused = match_one(&plugin, &backend, "/m/http.mkv", &sections);
     match &refused.error {
-        Some(plexmatch::matching::Failure::Crash(msg)) => {
+        Some(plexmatch_engine::matching::Failure::Crash(msg)) => {
             assert!(msg.contains("wasi:http"), "{msg}")
         }
         other => panic!("the request was not refused: {other:?}"),

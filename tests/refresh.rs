@@ -7,9 +7,9 @@ mod support;
 
 use std::time::Duration;
 
-use plexmatch::backend::{Backend, CachePolicy};
-use plexmatch::plex::{Item, PlexError};
 use plexmatch_emulator::{Change, Fault, FileSpec, ItemSpec};
+use plexmatch_engine::backend::{Backend, CachePolicy};
+use plexmatch_engine::plex::{Item, PlexError};
 use support::*;
 
 /// A policy whose snapshots are always stale, so that every lookup would refresh.

@@ -14,7 +14,7 @@ fn the_working_contract_matches_its_frozen_copy() {
         .expect("the WIT declares its package version");
     assert_eq!(
         version,
-        plexmatch::runtime::contract::HOST_VERSION.to_string(),
+        plexmatch_engine::runtime::contract::HOST_VERSION.to_string(),
         "the host implements the WIT's version"
     );
     let frozen = root.join(format!("wit/frozen/plexmatch-plugin-{version}.wit"));

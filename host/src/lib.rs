@@ -28,8 +28,7 @@
 //! # An engine on the emulator
 //!
 //! ```
-//! use plexmatch::engine::{Engine, EngineOptions};
-//! use plexmatch::plex::PlexConfig;
+//! use plexmatch_engine::{Engine, EngineOptions, PlexConfig};
 //! use plexmatch_emulator::{Emulator, LibraryFile, Options};
 //!
 //! // A Plex server on loopback serving the bundled sample library.
@@ -65,23 +64,55 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
-pub mod backend;
-pub mod batch;
+// Without `internals`, what only the end-to-end tests reach (test helpers, counters, the
+// re-exports they import) is unused by the crate itself.
+#![cfg_attr(not(feature = "internals"), allow(dead_code, unused_imports))]
+
 pub mod bench;
-pub mod cache;
-pub mod capabilities;
-pub mod chain;
-pub mod cli;
 pub mod engine;
 pub mod input;
-pub mod matching;
 pub mod options;
-pub mod pinning;
-pub mod plex;
-pub mod runtime;
-pub mod sections;
-pub mod servers;
 pub mod text;
+
+pub use backend::{CachePolicy, Refreshed};
+pub use batch::Answer;
+pub use cache::{Counts, LibraryFootprint, Pin, Pins};
+pub use engine::caches::{CacheStats, Caches};
+pub use engine::kit::{PluginInfo, PluginKit, Readiness, SettingInfo};
+pub use engine::{Engine, EngineOptions, Server, SnapshotState};
+pub use matching::{Explain, Failure, MatchedItem, Outcome, PathMatch, SectionTrace};
+pub use pinning::PINNED;
+pub use plex::{
+    DEFAULT_PAGE_SIZE, DEFAULT_PAGES_IN_FLIGHT, ItemKind, ListingWatch, PlexConfig, PlexError,
+    RetryPolicy, Section, ServerInfo, TlsOptions, server_url,
+};
+pub use runtime::Limits;
+pub use servers::ServerIdentity;
+
+/// Declares the modules under the API: public with the `internals` feature (the
+/// end-to-end tests of the internals), else the crate's own.
+macro_rules! internal_modules {
+    ($($m:ident),* $(,)?) => {$(
+        #[cfg(feature = "internals")]
+        pub mod $m;
+        #[cfg(not(feature = "internals"))]
+        mod $m;
+    )*};
+}
+
+internal_modules!(
+    backend,
+    batch,
+    cache,
+    capabilities,
+    chain,
+    matching,
+    pinning,
+    plex,
+    runtime,
+    sections,
+    servers,
+);
 
 /// The default matcher plugin, built from `guest/default-matcher` and embedded.
 pub const DEFAULT_PLUGIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/default_matcher.wasm"));

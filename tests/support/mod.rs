@@ -8,11 +8,11 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use plexmatch::backend::{Backend, CachePolicy};
-use plexmatch::matching::{Matcher, PathMatch};
-use plexmatch::plex::{PlexConfig, Section};
-use plexmatch::runtime::{Limits, Plugin};
 use plexmatch_emulator::{Emulator, LibraryFile, Options};
+use plexmatch_engine::backend::{Backend, CachePolicy};
+use plexmatch_engine::matching::{Matcher, PathMatch};
+use plexmatch_engine::plex::{PlexConfig, Section};
+use plexmatch_engine::runtime::{Limits, Plugin};
 
 /// A running emulator and a data dir that disappears with the fixture.
 pub struct Fixture {
@@ -44,9 +44,9 @@ impl Fixture {
             connect_timeout: Duration::from_secs(2),
             read_timeout: Duration::from_secs(10),
             page_size: 1000,
-            pages_in_flight: plexmatch::plex::DEFAULT_PAGES_IN_FLIGHT,
+            pages_in_flight: plexmatch_engine::plex::DEFAULT_PAGES_IN_FLIGHT,
             retry: fast_retries(),
-            tls: plexmatch::plex::TlsOptions::default(),
+            tls: plexmatch_engine::plex::TlsOptions::default(),
             offline: false,
         }
     }
@@ -81,8 +81,8 @@ impl Fixture {
 }
 
 /// Retries as in production, but with millisecond waits so that fault tests stay fast.
-pub fn fast_retries() -> plexmatch::plex::RetryPolicy {
-    plexmatch::plex::RetryPolicy {
+pub fn fast_retries() -> plexmatch_engine::plex::RetryPolicy {
+    plexmatch_engine::plex::RetryPolicy {
         attempts: 4,
         base: Duration::from_millis(5),
         max_delay: Duration::from_millis(40),
@@ -91,13 +91,13 @@ pub fn fast_retries() -> plexmatch::plex::RetryPolicy {
 }
 
 /// The decider tests write match-cache entries as.
-pub fn tester() -> plexmatch::cache::Decider {
-    plexmatch::cache::Decider::new("test", "0")
+pub fn tester() -> plexmatch_engine::cache::Decider {
+    plexmatch_engine::cache::Decider::new("test", "0")
 }
 
 /// Who a loaded plugin is, as the match cache records its decisions.
-pub fn decider(plugin: &Plugin) -> plexmatch::cache::Decider {
-    plexmatch::cache::Decider::new(&plugin.identity().name, &plugin.identity().digest)
+pub fn decider(plugin: &Plugin) -> plexmatch_engine::cache::Decider {
+    plexmatch_engine::cache::Decider::new(&plugin.identity().name, &plugin.identity().digest)
 }
 
 /// The embedded default plugin, loaded against `backend`.
@@ -105,7 +105,7 @@ pub fn default_plugin(backend: &Arc<Backend>) -> Arc<Plugin> {
     Arc::new(
         Plugin::load(
             "default",
-            plexmatch::DEFAULT_PLUGIN,
+            plexmatch_engine::DEFAULT_PLUGIN,
             Vec::new(),
             Limits::default(),
             backend.clone(),
@@ -158,7 +158,7 @@ pub fn repo_root() -> PathBuf {
 
 /// Every movie and show section of the backend's server.
 pub fn all_sections(backend: &Backend) -> Vec<Section> {
-    plexmatch::sections::resolve(&[], &backend.sections().expect("sections list"))
+    plexmatch_engine::sections::resolve(&[], &backend.sections().expect("sections list"))
         .expect("sections resolve")
 }
 

@@ -54,7 +54,7 @@ pub struct Pins {
 
 impl Pins {
     /// The pins of `dir` (`pins.sqlite3`, opened on first use, created by the first pin).
-    pub fn open(dir: &Path) -> Pins {
+    pub(crate) fn open(dir: &Path) -> Pins {
         Pins {
             path: dir.join("pins.sqlite3"),
             conns: std::sync::OnceLock::new(),
@@ -75,7 +75,7 @@ impl Pins {
     }
 
     /// The pin of `path`, if it has one.
-    pub fn get(&self, path: &str) -> Option<Pin> {
+    pub(crate) fn get(&self, path: &str) -> Option<Pin> {
         let all = self.all_memo()?;
         all.get(&name_key(path)).cloned()
     }
@@ -101,7 +101,7 @@ impl Pins {
     }
 
     /// Pins `path` (replacing an earlier pin of it); returns the pin it replaced.
-    pub fn set(&self, pin: &Pin) -> Result<Option<Pin>> {
+    pub(crate) fn set(&self, pin: &Pin) -> Result<Option<Pin>> {
         let before = self.find(&pin.path)?;
         let conns = self.pool(true)?.expect("created");
         // Not `healing`: a pin that cannot be written is an error, never a silent skip.

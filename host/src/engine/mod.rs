@@ -7,7 +7,13 @@
 //! ([`Engine::match_stream`]), however long the engine lives: sections are brought up to
 //! date as their TTL passes.
 
-pub mod plugins;
+pub mod caches;
+pub mod kit;
+pub(crate) mod plugins;
+mod server;
+
+pub use crate::batch::MAX_WORKERS;
+pub use server::{Server, SnapshotState};
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -48,6 +54,8 @@ pub struct EngineOptions {
     pub workers: usize,
     /// Bring the chosen sections up to date when the engine opens, even if fresh.
     pub refresh: bool,
+    /// Where compiled plugins are kept (default: `plugins/` in the data dir).
+    pub plugins_dir: Option<PathBuf>,
 }
 
 impl EngineOptions {
@@ -66,12 +74,52 @@ impl EngineOptions {
             requests_per_run: crate::backend::DEFAULT_RUN_REQUEST_BUDGET,
             workers: BatchOptions::default().workers,
             refresh: false,
+            plugins_dir: None,
         }
     }
+
+    /// Options from resolved settings (see [`crate::options`]); `offline`: send nothing
+    /// to Plex and answer from the caches whatever their age.
+    pub fn from_settings(s: &crate::options::Settings, offline: bool) -> Result<EngineOptions> {
+        let (plex, data_dir) = s.connection(offline)?;
+        let chain = s.plugins.len().max(1);
+        let wanted = s
+            .workers
+            .unwrap_or_else(default_workers)
+            .clamp(1, MAX_WORKERS);
+        Ok(EngineOptions {
+            cache: s.policy(),
+            plugins: s.plugins.clone(),
+            settings: s.plugin_settings.clone(),
+            setting_places: s.setting_places.clone(),
+            limits: s.limits(),
+            sections: s.sections.clone(),
+            requests_per_run: s.requests_per_run,
+            workers: s.workers_within_memory(wanted, chain)?,
+            ..EngineOptions::new(plex, data_dir)
+        })
+    }
+}
+
+/// Worker threads when none are asked for: one per core, within [`MAX_WORKERS`].
+pub fn default_workers() -> usize {
+    BatchOptions::default().workers
+}
+
+/// Whether a long first compile of a large plugin is said on stderr (on by default).
+pub fn announce_compiles(on: bool) {
+    crate::runtime::ANNOUNCE_COMPILES.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The answer for `path` when it cannot be matched at all, with `failure` (a run that
+/// cannot reach Plex still answers every path it reads).
+pub fn failed_answer(path: impl Into<String>, failure: crate::matching::Failure) -> PathMatch {
+    batch::failed(path.into(), failure)
 }
 
 /// An open engine: one server's caches, a loaded plugin chain and the chosen sections.
 pub struct Engine {
+    server: Server,
     backend: Arc<Backend>,
     plugins: Vec<Arc<Plugin>>,
     sections: Vec<Section>,
@@ -84,16 +132,21 @@ impl Engine {
     /// Opens the engine: the server's identity (remembered, or one request that also
     /// checks the token), its caches, the plugins (their settings checked) and the sections.
     pub fn open(options: EngineOptions) -> Result<Engine> {
-        let backend = Arc::new(Backend::open(
-            &options.plex,
-            &options.data_dir,
-            options.cache,
-        )?);
-        Engine::with_backend(backend, &options)
+        let mut backend = Backend::open(&options.plex, &options.data_dir, options.cache)?;
+        if let Some(dir) = &options.plugins_dir {
+            backend = backend.with_plugins_dir(dir.clone());
+        }
+        Engine::with_backend(Arc::new(backend), &options)
+    }
+
+    /// The engine over an opened `server`, as `options` say (its server and data dir
+    /// options aside).
+    pub fn with_server(server: &Server, options: &EngineOptions) -> Result<Engine> {
+        Engine::with_backend(server.backend.clone(), options)
     }
 
     /// The engine over an opened `backend` (its server and caches), as `options` say.
-    pub fn with_backend(backend: Arc<Backend>, options: &EngineOptions) -> Result<Engine> {
+    pub(crate) fn with_backend(backend: Arc<Backend>, options: &EngineOptions) -> Result<Engine> {
         backend.set_run_request_budget(options.requests_per_run);
         backend.plex.stop_listings_on(&crate::input::STOP);
         let plugins = plugins::plugins(
@@ -111,6 +164,9 @@ impl Engine {
             }
         }
         Ok(Engine {
+            server: Server {
+                backend: backend.clone(),
+            },
             backend,
             plugins,
             sections,
@@ -124,14 +180,14 @@ impl Engine {
         &self.sections
     }
 
-    /// The plugin chain, in order.
-    pub fn plugins(&self) -> &[Arc<Plugin>] {
-        &self.plugins
+    /// The plugin chain, in order, as each plugin describes itself.
+    pub fn plugins(&self) -> Vec<kit::PluginInfo> {
+        self.plugins.iter().map(|p| kit::info_of(p)).collect()
     }
 
-    /// The server's caches and Plex client (statistics, pins, refreshes).
-    pub fn backend(&self) -> &Arc<Backend> {
-        &self.backend
+    /// The server: its caches and Plex client (sections, pins, refreshes).
+    pub fn server(&self) -> &Server {
+        &self.server
     }
 
     /// Plex requests sent since the engine opened.
@@ -142,6 +198,17 @@ impl Engine {
     /// The answer for one path (with an explanation when `explain`). A path that cannot be
     /// matched as given is answered with its input error.
     pub fn match_path(&self, path: &str, explain: bool) -> PathMatch {
+        self.match_in_sections(path, &self.sections, explain)
+    }
+
+    /// The answer for one path in the sections `selectors` name (titles or ids; none:
+    /// every movie and show section) rather than the engine's.
+    pub fn match_in(&self, path: &str, selectors: &[String], explain: bool) -> Result<PathMatch> {
+        let sections = self.server.choose(selectors)?;
+        Ok(self.match_in_sections(path, &sections, explain))
+    }
+
+    fn match_in_sections(&self, path: &str, sections: &[Section], explain: bool) -> PathMatch {
         let path = match Input::from(path) {
             Input::Path(p) => p,
             Input::Invalid { shown, why } => {
@@ -151,7 +218,7 @@ impl Engine {
         let chain = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut chain = chain.unwrap_or_else(|| Chain::new(&self.plugins, &self.backend));
         chain.set_explain(explain);
-        let answer = chain.match_path(&path, &self.sections);
+        let answer = chain.match_path(&path, sections);
         self.idle
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -197,19 +264,19 @@ impl Engine {
     }
 
     /// Pins `path` to item `rating_key` of one of the engine's sections, checked against
-    /// Plex (see [`crate::pinning::pin`]); the pin, and the one it replaced.
+    /// Plex (see [`Server::pin`]); the pin, and the one it replaced.
     pub fn pin(
         &self,
         path: &str,
         rating_key: &str,
         force: bool,
     ) -> Result<(crate::cache::Pin, Option<crate::cache::Pin>)> {
-        crate::pinning::pin(&self.backend, &self.sections, path, rating_key, force)
+        self.server.pin(&self.sections, path, rating_key, force)
     }
 
     /// Removes the pin of `path`; the pin it was, if any.
     pub fn unpin(&self, path: &str) -> Result<Option<crate::cache::Pin>> {
-        self.backend.pinned.remove(path)
+        self.server.unpin(path)
     }
 
     /// Writes this engine's cache counters and last uses to the cache files.

@@ -2,22 +2,18 @@
 //! cold caches, then warm — to show the outcomes and what the caches save.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
 
 use super::exit;
 use super::output::{Layout, Tally};
-use crate::backend::{Backend, CachePolicy};
-use crate::batch::{self, BatchOptions};
-use crate::plex::PlexConfig;
-use crate::runtime::{Limits, Plugin};
 use plexmatch_emulator::{Emulator, LibraryFile, Options};
+use plexmatch_engine::{Engine, EngineOptions, PlexConfig};
 
 /// The paths the demo matches (comments start with `#`).
-const DEMO_PATHS: &str = include_str!("../../demo/paths.txt");
+const DEMO_PATHS: &str = include_str!("../demo/paths.txt");
 
 /// Options of `plexmatch demo`.
 #[derive(Args, Debug)]
@@ -82,41 +78,25 @@ pub fn run(args: DemoArgs) -> Result<i32> {
     Ok(exit::ALL_HIGH)
 }
 
-/// One pass with its own backend (as a separate run would have); returns its Plex requests.
+/// One pass with its own engine (as a separate run would have); returns its Plex requests.
 fn pass(emulator: &Emulator, dir: &std::path::Path, paths: &[&str], title: &str) -> Result<u64> {
     let started = Instant::now();
     let config = PlexConfig {
-        url: emulator.url().to_owned(),
-        token: emulator.token().to_owned(),
         client_id: "plexmatch-demo".into(),
-        connect_timeout: Duration::from_secs(5),
-        read_timeout: Duration::from_secs(30),
-        page_size: crate::plex::DEFAULT_PAGE_SIZE,
-        pages_in_flight: crate::plex::DEFAULT_PAGES_IN_FLIGHT,
-        retry: crate::plex::RetryPolicy::default(),
-        tls: crate::plex::TlsOptions::default(),
-        offline: false,
+        ..PlexConfig::new(emulator.url(), emulator.token())
     };
     // Everything this pass costs, the server's identity included.
     let before = emulator.requests();
-    let backend = Arc::new(Backend::open(&config, dir, CachePolicy::default())?);
-    let plugin = Arc::new(Plugin::load(
-        "default (built in)",
-        crate::DEFAULT_PLUGIN,
-        Vec::new(),
-        Limits::default(),
-        backend.clone(),
-    )?);
-    let all = backend
-        .sections()
-        .context("the emulator did not list its sections")?;
-    let sections = crate::sections::resolve(&[], &all)?;
+    let engine = Engine::open(EngineOptions::new(config, dir))
+        .context("the emulator did not answer as a Plex server")?;
+    let sections = engine.sections();
+    let plugin = engine.plugins().remove(0);
     println!();
     println!("== {title}");
     println!(
         "   plugin {} {}; sections: {}",
-        plugin.info().name,
-        plugin.info().version,
+        plugin.name,
+        plugin.version,
         sections
             .iter()
             .map(|s| format!("{} {:?} ({})", s.id, s.title, s.kind.as_str()))
@@ -127,35 +107,25 @@ fn pass(emulator: &Emulator, dir: &std::path::Path, paths: &[&str], title: &str)
     let layout = Layout::new(
         super::output::terminal_width(),
         &titles,
-        &[plugin.info().name.as_str()],
+        &[plugin.name.as_str()],
     );
     println!("{}", layout.header());
     let mut tally = Tally::default();
     // The batch engine `plexmatch match` runs: what the demo shows is what a run costs.
     let colour = super::output::ColorChoice::Auto.on();
-    batch::run(
-        &[plugin],
-        &backend,
-        &sections,
-        paths.iter().map(|p| p.to_string()),
-        BatchOptions::default(),
-        |a| {
-            tally.add(&a.result);
-            // Coloured like `match` on a terminal (NO_COLOR respected).
-            let row = layout.row(&a.result);
-            if colour {
-                println!("{}", super::output::paint(a.result.outcome, &row));
-            } else {
-                println!("{row}");
-            }
-        },
-    );
-    backend.flush();
+    engine.match_stream(paths.iter().map(|p| p.to_string()), false, |a| {
+        tally.add(&a.result);
+        // Coloured like `match` on a terminal (NO_COLOR respected).
+        let row = layout.row(&a.result);
+        if colour {
+            println!("{}", super::output::paint(a.result.outcome, &row));
+        } else {
+            println!("{row}");
+        }
+    });
+    engine.flush();
     let requests = emulator.requests() - before;
-    println!(
-        "-- {}",
-        tally.summary(backend.plex.requests(), started.elapsed())
-    );
+    println!("-- {}", tally.summary(engine.requests(), started.elapsed()));
     println!("-- the emulator served {requests} request(s) in this pass");
     Ok(requests)
 }

@@ -1,14 +1,12 @@
-//! Turning command-line options into the parts a command runs with: logging, the data
-//! dir, the backend (Plex client and caches) and plugins.
+//! Turning command-line options into the parts a command runs with: logging, the Plex
+//! connection and the server's caches; and turning errors into exit codes.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Result;
 
 use super::{CacheArgs, PlexArgs, exit};
-use crate::backend::Backend;
-use crate::plex::{PlexConfig, PlexError};
+use plexmatch_engine::{PlexConfig, PlexError, Server};
 
 /// Logs go to stderr: warnings by default (only errors with `quiet`), more with -v/-vv,
 /// or as RUST_LOG says. Plain lines by default; times and module paths from -v on.
@@ -65,16 +63,10 @@ pub fn exit_code_for(e: &anyhow::Error) -> i32 {
     }
 }
 
-/// Opens the caches and the Plex client.
-pub fn backend(plex: &PlexArgs, cache: &CacheArgs) -> Result<Arc<Backend>> {
-    backend_with(plex, cache, false)
-}
-
-/// Opens the caches and the Plex client; `offline`: a client that sends nothing, and the
-/// caches trusted whatever their age.
-pub fn backend_with(plex: &PlexArgs, cache: &CacheArgs, offline: bool) -> Result<Arc<Backend>> {
-    let (config, dir) = connection(plex, cache, offline)?;
-    Ok(Arc::new(Backend::open(&config, &dir, cache.policy())?))
+/// Opens the server the options name: its Plex client and caches.
+pub fn server(plex: &PlexArgs, cache: &CacheArgs) -> Result<Server> {
+    let (config, dir) = connection(plex, cache, false)?;
+    Server::open(&config, &dir, cache.policy())
 }
 
 /// The connection settings and the data dir the options give (`offline`: send nothing);
@@ -87,14 +79,17 @@ pub fn connection(
     let dir = cache.data_dir()?;
     let mut config = plex.plex_config(&dir)?;
     config.offline = offline;
-    if config.tls.insecure {
+    warn_if_insecure(plex);
+    Ok((config, dir))
+}
+
+/// `--insecure` is said once, on stderr.
+pub fn warn_if_insecure(plex: &PlexArgs) {
+    if !plex.verify_tls {
         eprintln!(
             "warning: --insecure: the Plex server's certificate is not checked; anyone on the way can read the token (prefer --ca-file)"
         );
     }
-    Ok((config, dir))
 }
 
-pub use crate::engine::plugins::{plugin, plugins};
-
-pub use crate::options::{default_data_dir, parse_setting};
+pub use plexmatch_engine::options::parse_setting;

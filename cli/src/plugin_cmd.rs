@@ -2,22 +2,16 @@
 //! author expects against a library served by the emulator (`test`) — the kit a plugin
 //! author uses without a Plex server.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde::Deserialize;
 
 use super::{exit, setup};
-use crate::backend::{Backend, CachePolicy};
-use crate::chain::Chain;
-use crate::matching::{Failure, Outcome};
-use crate::plex::{DEFAULT_PAGE_SIZE, PlexConfig, RetryPolicy};
-use crate::runtime::compile_cache::{self, Readiness, Wasm};
-use crate::runtime::{Limits, contract};
 use plexmatch_emulator::{Emulator, LibraryFile, Options};
+use plexmatch_engine::engine::kit::{CONTRACT, supported_contracts};
+use plexmatch_engine::{Engine, EngineOptions, Failure, Outcome, PlexConfig, PluginKit, Readiness};
 
 /// Plugin subcommands.
 #[derive(Subcommand, Debug)]
@@ -94,15 +88,14 @@ pub fn run(cmd: PluginCommand) -> Result<i32> {
 }
 
 fn compile(args: CompileArgs) -> Result<i32> {
-    let dir = tempfile::tempdir()?;
-    let backend = scratch_backend("http://127.0.0.1:9", "unused", dir.path())?;
+    let kit = kit()?;
     let mut failed = 0;
     for spec in &args.plugins {
-        match setup::plugin(Some(spec), &[], Limits::default(), backend.clone()) {
-            Ok(p) => match p.readiness() {
+        match kit.load(Some(spec)) {
+            Ok(p) => match p.readiness {
                 Readiness::Compiled(d) => println!(
                     "{spec}: compiled in {d:.1?} into {}",
-                    backend.plugins_dir.display()
+                    kit.plugins_dir().display()
                 ),
                 Readiness::Cached(d) => println!("{spec}: already compiled (loads in {d:.1?})"),
             },
@@ -119,95 +112,38 @@ fn compile(args: CompileArgs) -> Result<i32> {
     })
 }
 
-/// A throwaway backend in a temporary data dir, pointed at `url`.
-fn scratch_backend(url: &str, token: &str, dir: &Path) -> Result<Arc<Backend>> {
-    let config = PlexConfig {
-        url: url.to_owned(),
-        token: token.to_owned(),
-        client_id: "plexmatch-plugin-kit".into(),
-        connect_timeout: Duration::from_secs(5),
-        read_timeout: Duration::from_secs(30),
-        page_size: DEFAULT_PAGE_SIZE,
-        pages_in_flight: crate::plex::DEFAULT_PAGES_IN_FLIGHT,
-        retry: RetryPolicy::default(),
-        tls: crate::plex::TlsOptions::default(),
-        offline: false,
-    };
-    // A temporary data dir for one command: its caches need no server identity.
-    let server = crate::servers::ServerIdentity {
-        machine_id: "plugin-kit".into(),
-        name: "plugin kit".into(),
-    };
-    // Compiled plugins go to the user's data dir, not the scratch one: a plugin (a Python
-    // one compiles for 13 s or more) is compiled once, not per command.
-    let plugins_dir = setup::default_data_dir()
+/// Where compiled plugins go: the user's data dir, not a scratch one, so that a plugin (a
+/// Python one compiles for 13 s or more) is compiled once, not per command.
+fn plugins_dir() -> PathBuf {
+    plexmatch_engine::options::default_data_dir()
         .map(|d| d.join("plugins"))
-        .unwrap_or_else(|_| dir.join("plugins"));
-    Ok(Arc::new(
-        Backend::open_for(&config, server, dir, CachePolicy::default())?
-            .with_plugins_dir(plugins_dir),
-    ))
+        .unwrap_or_else(|_| std::env::temp_dir().join("plexmatch-plugins"))
+}
+
+/// The plugin kit, keeping compiled plugins in the user's data dir.
+fn kit() -> Result<PluginKit> {
+    PluginKit::new(plugins_dir())
 }
 
 fn inspect(args: InspectArgs) -> Result<i32> {
-    let builtin = crate::BUILTIN_PLUGINS
-        .iter()
-        .find(|(n, _)| *n == args.plugin && !Path::new(&args.plugin).exists());
-    let bytes = match builtin {
-        Some((_, b)) => b.to_vec(),
-        None => std::fs::read(&args.plugin)
-            .with_context(|| format!("cannot read plugin file {}", args.plugin))?,
-    };
-    let dir = tempfile::tempdir()?;
-    let backend = scratch_backend("http://127.0.0.1:9", "unused", dir.path())?;
-    let plugins_dir = backend.plugins_dir.clone();
-    let loaded = setup::plugin(Some(&args.plugin), &[], Limits::default(), backend);
-    // What the file declares can be read even when it cannot run here; from the engine
-    // and compiled-plugin cache the load used, since a Python component compiles for seconds.
-    let engine = crate::runtime::engine_for(Limits::default().memory_bytes);
-    let wasm = match builtin {
-        Some(_) => Wasm::Bytes(&bytes),
-        None => Wasm::File(Path::new(&args.plugin)),
-    };
-    let component = wasm
-        .digest(Some(&plugins_dir))
-        .map_err(anyhow::Error::from)
-        .and_then(|digest| {
-            compile_cache::load(
-                engine,
-                Wasm::Bytes(&bytes),
-                &digest,
-                Some(&plugins_dir),
-                compile_cache::DEFAULT_LIMIT,
-                || {},
-            )
-            .map_err(anyhow::Error::from)
-        })
-        .ok()
-        .map(|(c, _)| c);
-    let declared = component.as_ref().map(|c| contract::declared(engine, c));
-    let contract_version = declared
-        .as_ref()
-        .and_then(|d| d.version)
-        .map(|v| v.to_string());
-    let imports: Vec<String> = declared
-        .as_ref()
-        .map(|d| d.imports.clone())
-        .unwrap_or_default();
-    let (compatible, problem) = match &loaded {
+    let seen = kit()?.inspect(&args.plugin)?;
+    let loaded = seen.loaded.as_ref();
+    let (compatible, problem) = match loaded {
         Ok(_) => (true, None),
-        Err(e) => (false, Some(format!("{e:#}"))),
+        Err(e) => (false, Some(e.clone())),
     };
+    let escape = |v: &str| plexmatch_engine::text::escape_controls(v).into_owned();
     let settings: Vec<serde_json::Value> = loaded
-        .as_ref()
-        .map(|p| {
-            p.declared_settings()
+        .ok()
+        .and_then(|p| p.settings.as_ref())
+        .map(|declared| {
+            declared
                 .iter()
                 .map(|d| {
                     serde_json::json!({
                         "name": d.name,
-                        "kind": crate::runtime::settings::kind_name(d.kind),
-                        "default": d.default.as_deref().map(|v| crate::text::escape_controls(v).into_owned()),
+                        "kind": d.kind,
+                        "default": d.default.as_deref().map(escape),
                         "description": d.description,
                     })
                 })
@@ -215,28 +151,27 @@ fn inspect(args: InspectArgs) -> Result<i32> {
         })
         .unwrap_or_default();
     if args.json {
-        let info = loaded.as_ref().ok().map(|p| p.info().clone());
         let v = serde_json::json!({
             "file": args.plugin,
-            "size_bytes": bytes.len(),
-            "name": info.as_ref().map(|i| i.name.clone()),
-            "version": info.as_ref().map(|i| i.version.clone()),
-            "description": info.as_ref().map(|i| i.description.clone()),
-            "contract": contract_version,
-            "host_supports": contract::supported_range(),
-            "imports": imports,
+            "size_bytes": seen.size_bytes,
+            "name": loaded.ok().map(|i| i.name.clone()),
+            "version": loaded.ok().map(|i| i.version.clone()),
+            "description": loaded.ok().map(|i| i.description.clone()),
+            "contract": seen.contract,
+            "host_supports": supported_contracts(),
+            "imports": seen.imports,
             "settings": settings,
             "compatible": compatible,
             "problem": problem,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!("file:        {} ({} bytes)", args.plugin, bytes.len());
-        if let Ok(p) = &loaded {
-            println!("name:        {}", p.info().name);
-            println!("version:     {}", p.info().version);
-            println!("description: {}", p.info().description);
-            let ready = match p.readiness() {
+        println!("file:        {} ({} bytes)", args.plugin, seen.size_bytes);
+        if let Ok(p) = loaded {
+            println!("name:        {}", p.name);
+            println!("version:     {}", p.version);
+            println!("description: {}", p.description);
+            let ready = match p.readiness {
                 Readiness::Compiled(d) => format!("compiled in {d:.1?}"),
                 Readiness::Cached(d) => format!("loaded compiled in {d:.1?}"),
             };
@@ -244,37 +179,31 @@ fn inspect(args: InspectArgs) -> Result<i32> {
         }
         println!(
             "contract:    {} (this plexmatch runs {})",
-            contract_version
+            seen.contract
                 .as_deref()
-                .map(|v| format!("{}@{v}", contract::PACKAGE))
+                .map(|v| format!("{CONTRACT}@{v}"))
                 .unwrap_or_else(|| "none found".into()),
-            contract::supported_range()
+            supported_contracts()
         );
-        if let Ok(p) = &loaded {
-            let declared = p.declared_settings();
-            if !p.declares_settings() {
-                println!("settings:    not declared (contract 0.1)");
-            } else if declared.is_empty() {
-                println!("settings:    none");
-            } else {
-                println!("settings:");
-                for d in declared {
-                    let default = d
-                        .default
-                        .as_deref()
-                        .map(|v| format!(", default {:?}", crate::text::escape_controls(v)))
-                        .unwrap_or_default();
-                    println!(
-                        "  {:<16} {}{default}: {}",
-                        d.name,
-                        crate::runtime::settings::kind_name(d.kind),
-                        d.description
-                    );
+        if let Ok(p) = loaded {
+            match &p.settings {
+                None => println!("settings:    not declared (contract 0.1)"),
+                Some(declared) if declared.is_empty() => println!("settings:    none"),
+                Some(declared) => {
+                    println!("settings:");
+                    for d in declared {
+                        let default = d
+                            .default
+                            .as_deref()
+                            .map(|v| format!(", default {:?}", escape(v)))
+                            .unwrap_or_default();
+                        println!("  {:<16} {}{default}: {}", d.name, d.kind, d.description);
+                    }
                 }
             }
         }
         println!("imports:");
-        for i in &imports {
+        for i in &seen.imports {
             println!("  {i}");
         }
         match &problem {
@@ -350,20 +279,25 @@ fn test(args: TestArgs) -> Result<i32> {
     }
     let emulator = Emulator::start(&library, Options::default())?;
     let dir = tempfile::tempdir()?;
-    let backend = scratch_backend(emulator.url(), emulator.token(), dir.path())?;
     let mut specs = vec![args.plugin.clone()];
     specs.extend(args.more.iter().cloned());
-    let plugins = setup::plugins(&specs, &args.settings, &[], Limits::default(), &backend)?;
-    let all = backend.sections()?;
-    let mut chain = Chain::new(&plugins, &backend);
-    // Every answer carries its steps and the plugin's log lines, shown under a failing case.
-    chain.set_explain(true);
+    let config = PlexConfig {
+        client_id: "plexmatch-plugin-kit".into(),
+        ..PlexConfig::new(emulator.url(), emulator.token())
+    };
+    let engine = Engine::open(EngineOptions {
+        plugins: specs,
+        settings: args.settings.clone(),
+        plugins_dir: Some(plugins_dir()),
+        workers: 1,
+        ..EngineOptions::new(config, dir.path())
+    })?;
     /// Case number, passed, expected, got, path, lines under it.
     type Row = (usize, bool, String, String, String, Vec<String>);
     let mut rows: Vec<Row> = Vec::new();
     for (n, c) in cases.cases.iter().enumerate() {
-        let sections = crate::sections::resolve(&c.sections, &all)?;
-        let m = chain.match_path(&c.path, &sections);
+        // Every answer carries its steps and the plugin's log lines, shown under a failing case.
+        let m = engine.match_in(&c.path, &c.sections, true)?;
         let (got, problem) = match (&m.outcome, &m.error) {
             (Outcome::High, _) => (
                 format!(
@@ -448,10 +382,10 @@ fn test(args: TestArgs) -> Result<i32> {
         println!(
             "{n:<4}  {:<6}  {expected:<we$}  {got:<wg$}  {}",
             if *pass { "pass" } else { "FAIL" },
-            crate::text::escape_controls(path)
+            plexmatch_engine::text::escape_controls(path)
         );
         for d in details {
-            println!("      {}", crate::text::escape_controls(d));
+            println!("      {}", plexmatch_engine::text::escape_controls(d));
         }
     }
     println!(

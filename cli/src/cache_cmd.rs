@@ -2,13 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 
 use super::{CacheArgs, PlexArgs, exit, setup};
-use crate::cache::{Counts, LibraryCache, MatchCache};
-use crate::plex::Section;
-use crate::servers::{self, ServerIdentity};
+use plexmatch_engine::{Caches, Counts};
 
 /// Cache subcommands.
 #[derive(Subcommand, Debug)]
@@ -133,7 +131,13 @@ pub fn run(cmd: CacheCommand) -> Result<i32> {
 }
 
 fn pins(args: StatsArgs) -> Result<i32> {
-    let pins = open_pins(&args.cache, &args.server)?.list()?;
+    let url = std::env::var("PLEX_URL").ok();
+    let pins = plexmatch_engine::engine::caches::pins(
+        &args.cache.data_dir()?,
+        args.server.server.as_deref(),
+        url.as_deref(),
+    )?
+    .list()?;
     if args.json {
         for p in &pins {
             println!("{}", serde_json::to_string(p)?);
@@ -148,66 +152,33 @@ fn pins(args: StatsArgs) -> Result<i32> {
             "{:<8}  section {:<4}  {}  →  {}",
             p.rating_key,
             p.section_id,
-            crate::text::escape_controls(&p.path),
-            crate::text::escape_controls(&p.title)
+            plexmatch_engine::text::escape_controls(&p.path),
+            plexmatch_engine::text::escape_controls(&p.title)
         );
     }
     Ok(exit::ALL_HIGH)
 }
 
-/// One server's caches, with no request to any server.
-struct Opened {
-    server: ServerIdentity,
-    dir: std::path::PathBuf,
-    library: LibraryCache,
-    matches: MatchCache,
-}
-
-/// The server the options point at and its cache folder, if it has one (no request).
-pub(super) fn chosen(
-    cache: &CacheArgs,
-    server: &ServerArg,
-) -> Result<Option<(ServerIdentity, std::path::PathBuf)>> {
-    let data_dir = cache.data_dir()?;
+/// The caches the options point at, if the server has any (no request is sent).
+fn open(cache: &CacheArgs, server: &ServerArg) -> Result<Option<Caches>> {
     let url = std::env::var("PLEX_URL").ok();
-    Ok(
-        servers::choose(&data_dir, server.server.as_deref(), url.as_deref())?.map(|s| {
-            let dir = s.cache_dir(&data_dir);
-            (s, dir)
-        }),
+    Caches::open(
+        &cache.data_dir()?,
+        server.server.as_deref(),
+        url.as_deref(),
+        cache.policy(),
     )
 }
 
-fn open(cache: &CacheArgs, server: &ServerArg) -> Result<Option<Opened>> {
-    let Some((server, dir)) = chosen(cache, server)? else {
-        return Ok(None);
-    };
-    let policy = cache.policy();
-    let library = LibraryCache::open(&dir, policy.library_limit)?;
-    let matches = MatchCache::open(&dir, policy.match_limit)?;
-    Ok(Some(Opened {
-        server,
-        dir,
-        library,
-        matches,
-    }))
-}
-
 /// The caches to work on, or an error saying there are none yet.
-fn open_existing(cache: &CacheArgs, server: &ServerArg) -> Result<Opened> {
+fn open_existing(cache: &CacheArgs, server: &ServerArg) -> Result<Caches> {
     open(cache, server)?.ok_or_else(|| {
         anyhow::anyhow!("no server has caches in this data dir yet; nothing to change")
     })
 }
 
 fn stats(args: StatsArgs) -> Result<i32> {
-    let Some(Opened {
-        server,
-        dir,
-        library,
-        matches,
-    }) = open(&args.cache, &args.server)?
-    else {
+    let Some(caches) = open(&args.cache, &args.server)? else {
         let dir = args.cache.data_dir()?;
         if args.json {
             println!("{}", serde_json::json!({"data_dir": dir, "server": null}));
@@ -216,18 +187,13 @@ fn stats(args: StatsArgs) -> Result<i32> {
         }
         return Ok(exit::ALL_HIGH);
     };
-    let lib = library.footprint()?;
-    let entries = matches.len()?;
-    let (match_used, match_file) = matches.bytes()?;
-    let lib_stats = library.stats_totals()?;
-    let match_stats = matches.stats_totals()?;
-    let policy = args.cache.policy();
-    let plugins_dir = args.cache.data_dir()?.join("plugins");
-    let compiled = crate::runtime::compile_cache::footprint(&plugins_dir);
-    let pins = crate::cache::Pins::open(&dir)
-        .list()
-        .map(|p| p.len())
-        .unwrap_or(0);
+    let stats = caches.stats()?;
+    let (server, dir, policy) = (caches.server(), caches.dir(), caches.policy());
+    let lib = &stats.library;
+    let entries = stats.decisions;
+    let (match_used, match_file) = stats.match_bytes;
+    let (lib_stats, match_stats) = (&stats.library_lookups, &stats.match_lookups);
+    let (plugins_dir, compiled, pins) = (&stats.compiled_dir, stats.compiled, stats.pins);
     if args.json {
         let kinds = |m: &BTreeMap<String, Counts>| {
             m.iter()
@@ -240,11 +206,11 @@ fn stats(args: StatsArgs) -> Result<i32> {
             "library": {
                 "sections": lib.sections, "snapshots": lib.snapshots, "items": lib.items, "files": lib.files,
                 "searches": lib.searches, "used_bytes": lib.used_bytes, "file_bytes": lib.file_bytes,
-                "limit_bytes": policy.library_limit, "lookups": kinds(&lib_stats),
+                "limit_bytes": policy.library_limit, "lookups": kinds(lib_stats),
             },
             "match": {
                 "entries": entries, "used_bytes": match_used, "file_bytes": match_file,
-                "limit_bytes": policy.match_limit, "lookups": kinds(&match_stats),
+                "limit_bytes": policy.match_limit, "lookups": kinds(match_stats),
             },
             "compiled_plugins": {
                 "count": compiled.0, "bytes": compiled.1, "limit_bytes": policy.compiled_limit,
@@ -268,13 +234,13 @@ fn stats(args: StatsArgs) -> Result<i32> {
         mib(lib.file_bytes),
         mib(policy.library_limit)
     );
-    print_lookups(&lib_stats);
+    print_lookups(lib_stats);
     println!(
         "match cache: {entries} entries; {:.2} MiB of {:.0} MiB",
         mib(match_file),
         mib(policy.match_limit)
     );
-    print_lookups(&match_stats);
+    print_lookups(match_stats);
     println!("pins: {pins} (plexmatch cache pins lists them)");
     println!(
         "compiled plugins: {} in {:.2} MiB of {:.0} MiB ({})",
@@ -313,12 +279,11 @@ fn lookup_meaning(kind: &str) -> &'static str {
 }
 
 fn refresh(args: RefreshArgs) -> Result<i32> {
-    let backend = setup::backend(&args.plex, &args.cache)?;
-    let all = backend.sections()?;
-    let chosen = crate::sections::resolve(&args.sections, &all)?;
+    let server = setup::server(&args.plex, &args.cache)?;
+    let chosen = server.choose(&args.sections)?;
     for s in &chosen {
         let started = std::time::Instant::now();
-        match backend.force_refresh(s.id, args.full)? {
+        match server.refresh(s.id, args.full)? {
             Some(r) if r.full => println!(
                 "listed {} {:?} in full: {} items, {} request(s) in {:.0?}",
                 s.id,
@@ -342,16 +307,14 @@ fn refresh(args: RefreshArgs) -> Result<i32> {
             ),
         }
     }
-    backend.flush();
+    server.flush();
     Ok(exit::ALL_HIGH)
 }
 
 fn invalidate(args: InvalidateArgs) -> Result<i32> {
-    let Opened {
-        library, matches, ..
-    } = open_existing(&args.cache, &args.server)?;
+    let caches = open_existing(&args.cache, &args.server)?;
     let section = match &args.section {
-        Some(sel) => Some(section_id(sel, &library)?),
+        Some(sel) => Some(caches.section_id(sel)?),
         None => None,
     };
     let whose = match &args.plugin {
@@ -360,11 +323,8 @@ fn invalidate(args: InvalidateArgs) -> Result<i32> {
     };
     match (section, &args.path, &args.plugin) {
         (Some(section), Some(p), plugin) => {
-            let n = match plugin {
-                // One plugin's entry for the path: every build of it.
-                Some(name) => matches.invalidate_plugin_path(name, section, p)?,
-                None => matches.invalidate(section, p, None)?,
-            };
+            // One plugin's entry for the path: every build of it.
+            let n = caches.forget_path(section, p, plugin.as_deref())?;
             if n == 0 {
                 println!("no match{whose} of {p:?} was remembered in section {section}");
             } else {
@@ -372,15 +332,15 @@ fn invalidate(args: InvalidateArgs) -> Result<i32> {
             }
         }
         (Some(section), None, Some(name)) => {
-            let n = matches.invalidate_plugin(name, Some(section))?;
+            let n = caches.forget_plugin(name, Some(section))?;
             println!("forgot {n} match(es){whose} in section {section}");
         }
         (Some(section), None, None) => {
-            let n = matches.invalidate_section(section, None)?;
+            let n = caches.forget_section(section)?;
             println!("forgot {n} match(es) of section {section}");
         }
         (None, _, Some(name)) => {
-            let n = matches.invalidate_plugin(name, None)?;
+            let n = caches.forget_plugin(name, None)?;
             println!("forgot {n} match(es){whose}");
         }
         (None, _, None) => unreachable!("clap requires --section or --plugin"),
@@ -389,82 +349,20 @@ fn invalidate(args: InvalidateArgs) -> Result<i32> {
 }
 
 fn clear(args: ClearArgs) -> Result<i32> {
-    let Opened {
-        server,
-        library,
-        matches,
-        ..
-    } = open_existing(&args.cache, &args.server)?;
+    let caches = open_existing(&args.cache, &args.server)?;
     match &args.section {
         Some(sel) => {
-            let id = section_id(sel, &library)?;
-            let known = library.sections()?.map(|(s, _)| s).unwrap_or_default();
-            if !known.is_empty() && !known.iter().any(|s| s.id == id) {
-                bail!(
-                    "server {} has no section {id}; known: {}",
-                    server.describe(),
-                    known
-                        .iter()
-                        .map(|s| format!("{} {:?}", s.id, s.title))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-            library.clear(Some(id))?;
-            let n = matches.invalidate_section(id, None)?;
+            let id = caches.section_id(sel)?;
+            let n = caches.clear_section(id)?;
             println!("cleared section {id}: its snapshot, searches and {n} match(es)");
         }
         None => {
-            library.clear(None)?;
-            matches.clear()?;
+            caches.clear()?;
             println!(
                 "cleared both caches of server {} (pins kept: plexmatch unpin removes them)",
-                server.describe()
+                caches.server().describe()
             );
         }
     }
     Ok(exit::ALL_HIGH)
-}
-
-/// A section selector as an id: a number is an id; a title is looked up (exactly, case
-/// aside) in the cached section list, so that no Plex server is needed.
-fn section_id(selector: &str, library: &LibraryCache) -> Result<u32> {
-    if let Ok(id) = selector.trim().parse::<u32>() {
-        return Ok(id);
-    }
-    let known: Vec<Section> = library.sections()?.map(|(s, _)| s).unwrap_or_default();
-    let wanted = selector.trim().to_lowercase();
-    let hits: Vec<&Section> = known
-        .iter()
-        .filter(|s| s.title.trim().to_lowercase() == wanted)
-        .collect();
-    match hits.as_slice() {
-        [one] => Ok(one.id),
-        [] if known.is_empty() => {
-            bail!("no cached section list to look {selector:?} up in; give the section's id")
-        }
-        [] => bail!(
-            "no cached section is called {selector:?}; known: {}",
-            known
-                .iter()
-                .map(|s| format!("{} {:?}", s.id, s.title))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        many => bail!(
-            "{selector:?} names several sections ({}); give the id",
-            many.iter()
-                .map(|s| s.id.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
-/// The pins of the server the cache options point at, with no request to any server.
-pub fn open_pins(cache: &CacheArgs, server: &ServerArg) -> Result<crate::cache::Pins> {
-    match chosen(cache, server)? {
-        Some((_, dir)) => Ok(crate::cache::Pins::open(&dir)),
-        None => bail!("no server has caches in this data dir yet, so nothing is pinned"),
-    }
 }

@@ -2,8 +2,8 @@
 //! answer and the terminal's width, cells fitted by display width, a path cut from its
 //! start so that its file name stays, an error's message on its own line.
 
-use crate::matching::{Failure, Outcome, PathMatch};
-use crate::text::escape_controls;
+use plexmatch_engine::text::escape_controls;
+use plexmatch_engine::{Failure, Outcome, PathMatch};
 
 /// The table's columns in terminal cells, sized once per run from what is known before
 /// the first answer — the sections' titles, the plugins' names — and the terminal's width:
@@ -47,7 +47,7 @@ impl Layout {
         };
         let section = widest(sections, "SECTION".len(), 20);
         let plugin = widest(
-            &[plugins, &[crate::pinning::PINNED]].concat(),
+            &[plugins, &[plexmatch_engine::PINNED]].concat(),
             "PLUGIN".len(),
             16,
         );
@@ -270,11 +270,11 @@ mod tests {
         }
     }
 
-    fn item(key: &str, title: &str, file: &str) -> crate::matching::MatchedItem {
-        crate::matching::MatchedItem {
+    fn item(key: &str, title: &str, file: &str) -> plexmatch_engine::MatchedItem {
+        plexmatch_engine::MatchedItem {
             rating_key: key.into(),
             title: title.into(),
-            kind: crate::plex::ItemKind::Movie,
+            kind: plexmatch_engine::ItemKind::Movie,
             section_id: 1,
             section: "Movies 4K".into(),
             files: vec![file.into()],

@@ -9,11 +9,11 @@ use clap::{Args, ValueEnum};
 use super::output::{Format, Printer, Tally};
 use super::progress::Progress;
 use super::{CacheArgs, MatchOptions, PlexArgs, setup};
-use crate::batch::{self, Answer, BatchOptions};
-use crate::engine::{Engine, EngineOptions};
-use crate::input::Input;
-use crate::matching::{Failure, PathMatch};
-use crate::plex::PlexError;
+use plexmatch_engine::PlexError;
+use plexmatch_engine::engine::{MAX_WORKERS, failed_answer};
+use plexmatch_engine::input::Input;
+use plexmatch_engine::{Answer, Engine, EngineOptions};
+use plexmatch_engine::{Failure, PathMatch};
 
 /// Output formats of `plexmatch match`.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub struct MatchArgs {
     #[arg(short = '0', long)]
     pub null: bool,
     /// File extensions a folder argument is searched for (comma-separated).
-    #[arg(long, value_delimiter = ',', default_values_t = crate::input::default_extensions(), value_name = "EXT,...")]
+    #[arg(long, value_delimiter = ',', default_values_t = plexmatch_engine::input::default_extensions(), value_name = "EXT,...")]
     pub extensions: Vec<String>,
     /// Answer from the caches alone: Plex is never contacted, and a path the caches
     /// cannot answer is an error that says so.
@@ -75,26 +75,10 @@ pub struct MatchArgs {
 
 /// Opens the engine the options describe.
 fn open_engine(args: &MatchArgs) -> Result<Engine> {
-    let o = &args.options;
-    let (plex, data_dir) = setup::connection(&args.plex, &args.cache, args.offline)?;
-    let wanted = o
-        .workers
-        .unwrap_or(BatchOptions::default().workers)
-        .clamp(1, batch::MAX_WORKERS);
-    let chain = o.plugins.len().max(1);
-    Engine::open(EngineOptions {
-        plex,
-        data_dir,
-        cache: args.cache.policy(),
-        plugins: o.plugins.clone(),
-        settings: o.plugin_settings.clone(),
-        setting_places: o.setting_places.clone(),
-        limits: o.limits(),
-        sections: o.sections.clone(),
-        requests_per_run: o.requests_per_run,
-        workers: o.workers_within_memory(wanted, chain)?,
-        refresh: args.refresh,
-    })
+    setup::warn_if_insecure(&args.plex);
+    let mut options = EngineOptions::from_settings(&args.options, args.offline)?;
+    options.refresh = args.refresh;
+    Engine::open(options)
 }
 
 /// The answer every path gets when the run cannot match at all (the token refused, the
@@ -113,15 +97,12 @@ pub fn run(args: MatchArgs) -> Result<i32> {
     let started = Instant::now();
     let o = &args.options;
     if let Some(n) = o.workers
-        && !(1..=batch::MAX_WORKERS).contains(&n)
+        && !(1..=MAX_WORKERS).contains(&n)
     {
-        anyhow::bail!(
-            "--workers must be between 1 and {}, not {n}",
-            batch::MAX_WORKERS
-        );
+        anyhow::bail!("--workers must be between 1 and {}, not {n}", MAX_WORKERS);
     }
     if args.quiet {
-        crate::runtime::ANNOUNCE_COMPILES.store(false, std::sync::atomic::Ordering::Relaxed);
+        plexmatch_engine::engine::announce_compiles(false);
     }
     // Ctrl-C from here on stops a listing under way too (the run then ends as it would).
     let interrupted = super::interrupt::install();
@@ -142,29 +123,33 @@ pub fn run(args: MatchArgs) -> Result<i32> {
         (_, FormatArg::Csv) => Format::Csv,
         (_, FormatArg::Table) => Format::Table,
     };
-    let (titles, names): (Vec<&str>, Vec<&str>) = match &engine {
+    let (titles, names): (Vec<&str>, Vec<String>) = match &engine {
         Ok(e) => (
             e.sections().iter().map(|s| s.title.as_str()).collect(),
-            e.plugins().iter().map(|p| p.name()).collect(),
+            e.plugins().into_iter().map(|p| p.name).collect(),
         ),
         Err(_) => (Vec::new(), Vec::new()),
     };
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut printer = Printer::new(format, args.quiet, args.color, &titles, &names);
     // Where the paths come from, and how many there are when that is known up front.
     let end = if args.null { b'\0' } else { b'\n' };
     let (paths, known): (Box<dyn Iterator<Item = Input> + Send>, Option<u64>) = match &args.from {
         Some(file) if file.as_os_str() != "-" => {
-            let count = crate::input::count_records(file, end)
+            let count = plexmatch_engine::input::count_records(file, end)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let reader = std::fs::File::open(file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             (
-                Box::new(crate::input::records(std::io::BufReader::new(reader), end)),
+                Box::new(plexmatch_engine::input::records(
+                    std::io::BufReader::new(reader),
+                    end,
+                )),
                 Some(count),
             )
         }
         None if !args.paths.is_empty() => {
-            let inputs = crate::input::expand_folders(&args.paths, &args.extensions);
+            let inputs = plexmatch_engine::input::expand_folders(&args.paths, &args.extensions);
             let n = inputs.len() as u64;
             (Box::new(inputs.into_iter()), Some(n))
         }
@@ -177,8 +162,8 @@ pub fn run(args: MatchArgs) -> Result<i32> {
                 );
             }
             (
-                Box::new(crate::input::records(
-                    std::io::BufReader::new(crate::input::StoppableStdin),
+                Box::new(plexmatch_engine::input::records(
+                    std::io::BufReader::new(plexmatch_engine::input::StoppableStdin),
                     end,
                 )),
                 None,
@@ -196,7 +181,7 @@ pub fn run(args: MatchArgs) -> Result<i32> {
                 .collect(),
         )
     {
-        e.backend().plex.watch_listings(watch);
+        e.server().watch_listings(watch);
     }
     let paths = paths.take_while(|_| !super::interrupt::stopped());
     let mut tally = Tally::default();
@@ -217,8 +202,8 @@ pub fn run(args: MatchArgs) -> Result<i32> {
         Err(failure) => {
             for input in paths {
                 let answer = match input {
-                    Input::Path(p) => batch::failed(p, failure.clone()),
-                    Input::Invalid { shown, why } => batch::failed(shown, Failure::Input(why)),
+                    Input::Path(p) => failed_answer(p, failure.clone()),
+                    Input::Invalid { shown, why } => failed_answer(shown, Failure::Input(why)),
                 };
                 emit(&answer, false);
             }

@@ -41,21 +41,21 @@ pub struct NewArgs {
     pub dir: Option<PathBuf>,
 }
 
-const SDK_LIB: &str = include_str!("../../../guest/sdk/src/lib.rs");
-const SDK_OUTCOME: &str = include_str!("../../../guest/sdk/src/outcome.rs");
-const KIT_LIB: &str = include_str!("../../../guest/matchkit/src/lib.rs");
-const KIT_NAMES: &str = include_str!("../../../guest/matchkit/src/names.rs");
-const KIT_PATHS: &str = include_str!("../../../guest/matchkit/src/paths.rs");
-const KIT_VARIANTS: &str = include_str!("../../../guest/matchkit/src/variants.rs");
-const WIT: &str = include_str!("../../../wit/plexmatch.wit");
-const TEMPLATE: &str = include_str!("../../../guest/template/src/lib.rs");
-const PY_APP: &str = include_str!("../../../guest/template-python/app.py");
-const PY_SDK: &str = include_str!("../../../guest/sdk-python/plexmatch_sdk.py");
-const PY_NAMES: &str = include_str!("../../../guest/sdk-python/plexmatch_names.py");
-const JS_APP: &str = include_str!("../../../guest/template-js/app.js");
-const JS_SDK: &str = include_str!("../../../guest/sdk-js/plexmatch_sdk.js");
-const JS_NAMES: &str = include_str!("../../../guest/sdk-js/plexmatch_names.js");
-const JS_UNICODE: &str = include_str!("../../../guest/sdk-js/plexmatch_unicode.js");
+const SDK_LIB: &str = include_str!("../../guest/sdk/src/lib.rs");
+const SDK_OUTCOME: &str = include_str!("../../guest/sdk/src/outcome.rs");
+const KIT_LIB: &str = include_str!("../../guest/matchkit/src/lib.rs");
+const KIT_NAMES: &str = include_str!("../../guest/matchkit/src/names.rs");
+const KIT_PATHS: &str = include_str!("../../guest/matchkit/src/paths.rs");
+const KIT_VARIANTS: &str = include_str!("../../guest/matchkit/src/variants.rs");
+const WIT: &str = include_str!("../../wit/plexmatch.wit");
+const TEMPLATE: &str = include_str!("../../guest/template/src/lib.rs");
+const PY_APP: &str = include_str!("../../guest/template-python/app.py");
+const PY_SDK: &str = include_str!("../../guest/sdk-python/plexmatch_sdk.py");
+const PY_NAMES: &str = include_str!("../../guest/sdk-python/plexmatch_names.py");
+const JS_APP: &str = include_str!("../../guest/template-js/app.js");
+const JS_SDK: &str = include_str!("../../guest/sdk-js/plexmatch_sdk.js");
+const JS_NAMES: &str = include_str!("../../guest/sdk-js/plexmatch_names.js");
+const JS_UNICODE: &str = include_str!("../../guest/sdk-js/plexmatch_unicode.js");
 
 /// Runs `plexmatch plugin new`.
 pub fn run(args: NewArgs) -> Result<i32> {

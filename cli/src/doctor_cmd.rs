@@ -1,16 +1,13 @@
 //! `plexmatch doctor`: checks the Plex server, the token, the sections, the data dir and
 //! the plugins, and says what is wrong in words a user can act on.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
 
-use super::{CacheArgs, PlexArgs, exit, setup};
-use crate::backend::Backend;
-use crate::plex::{PlexConfig, PlexError};
-use crate::runtime::Limits;
+use super::{CacheArgs, PlexArgs, exit};
+use plexmatch_engine::{PlexConfig, PlexError, PluginKit, Server};
 
 /// Options of `plexmatch doctor`.
 #[derive(Args, Debug)]
@@ -88,14 +85,14 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
         }
     };
     let backend = match (&config, &dir) {
-        (Some(c), Some(d)) => match Backend::open(c, d, args.cache.policy()) {
+        (Some(c), Some(d)) => match Server::open(c, d, args.cache.policy()) {
             Ok(b) => {
                 r.ok(&format!(
                     "server {}; its caches are in {}",
-                    b.server.describe(),
-                    b.cache_dir.display()
+                    b.identity().describe(),
+                    b.cache_dir().display()
                 ));
-                Some(Arc::new(b))
+                Some(b)
             }
             Err(e) if e.chain().any(|c| c.downcast_ref::<PlexError>().is_some()) => {
                 let why = e
@@ -125,20 +122,22 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
     }
 
     println!("plugins");
-    let plugin_backend = backend.clone().or_else(|| offline_backend(dir.as_deref()));
-    match plugin_backend {
-        Some(b) => {
+    let kit = dir
+        .as_deref()
+        .and_then(|d| PluginKit::new(d.join("plugins")).ok());
+    match kit {
+        Some(kit) => {
             let mut plugins: Vec<Option<String>> = vec![None];
             plugins.extend(args.plugin.iter().cloned().map(Some));
             for p in plugins {
                 let started = Instant::now();
-                match setup::plugin(p.as_deref(), &[], Limits::default(), b.clone()) {
+                match kit.load(p.as_deref()) {
                     Ok(plugin) => r.ok(&format!(
                         "{} {} loads ({:.0?}): {}",
-                        plugin.info().name,
-                        plugin.info().version,
+                        plugin.name,
+                        plugin.version,
                         started.elapsed(),
-                        plugin.info().description
+                        plugin.description
                     )),
                     Err(e) => r.problem(exit::PLUGIN, &format!("{e:#}")),
                 }
@@ -157,9 +156,9 @@ pub fn run(args: DoctorArgs) -> Result<i32> {
     Ok(r.code)
 }
 
-fn check_server(r: &mut Report, config: &PlexConfig, backend: &Backend) {
+fn check_server(r: &mut Report, config: &PlexConfig, server: &Server) {
     let started = Instant::now();
-    let info = match backend.plex.server_info() {
+    let info = match server.server_info() {
         Ok(i) => i,
         Err(e) => {
             r.problem(exit::PLEX, &explain(&e, config));
@@ -178,7 +177,7 @@ fn check_server(r: &mut Report, config: &PlexConfig, backend: &Backend) {
         started.elapsed().as_millis()
     ));
     r.ok("the token is accepted");
-    let sections = match backend.plex.sections() {
+    let sections = match server.list_sections() {
         Ok(s) => s,
         Err(e) => {
             r.problem(exit::PLEX, &explain(&e, config));
@@ -190,7 +189,7 @@ fn check_server(r: &mut Report, config: &PlexConfig, backend: &Backend) {
     }
     for s in &sections {
         match s.kind.leaf_type() {
-            Some(t) => match backend.plex.count_items(s.id, t) {
+            Some(t) => match server.count_items(s.id, t) {
                 Ok(n) => r.ok(&format!(
                     "section {} {:?} ({}): {n} {}",
                     s.id,
@@ -213,8 +212,8 @@ fn check_server(r: &mut Report, config: &PlexConfig, backend: &Backend) {
     }
 }
 
-fn check_caches(r: &Report, backend: &Backend) {
-    match backend.library.footprint() {
+fn check_caches(r: &Report, server: &Server) {
+    match server.footprint() {
         Ok(f) => r.ok(&format!(
             "library cache: {} snapshot(s), {} items, {:.2} MiB",
             f.snapshots,
@@ -225,7 +224,7 @@ fn check_caches(r: &Report, backend: &Backend) {
             "library cache unreadable ({e:#}); it will be rebuilt"
         )),
     }
-    match backend.matches.len() {
+    match server.decisions() {
         Ok(n) => r.ok(&format!("match cache: {n} entries")),
         Err(e) => r.note(&format!(
             "match cache unreadable ({e:#}); it will be rebuilt"
@@ -250,31 +249,4 @@ fn explain(e: &PlexError, config: &PlexConfig) -> String {
         ),
         _ => e.to_string(),
     }
-}
-
-/// A backend for loading plugins when no Plex server is configured (loading needs none).
-fn offline_backend(dir: Option<&std::path::Path>) -> Option<Arc<Backend>> {
-    let dir = dir?;
-    let config = PlexConfig {
-        url: "http://127.0.0.1:9".into(),
-        token: "unused".into(),
-        client_id: "plexmatch-doctor".into(),
-        connect_timeout: std::time::Duration::from_secs(1),
-        read_timeout: std::time::Duration::from_secs(1),
-        page_size: crate::plex::DEFAULT_PAGE_SIZE,
-        pages_in_flight: crate::plex::DEFAULT_PAGES_IN_FLIGHT,
-        retry: crate::plex::RetryPolicy {
-            attempts: 1,
-            ..Default::default()
-        },
-        tls: crate::plex::TlsOptions::default(),
-        offline: false,
-    };
-    let server = crate::servers::ServerIdentity {
-        machine_id: "offline".into(),
-        name: "no server".into(),
-    };
-    Backend::open_for(&config, server, dir, Default::default())
-        .ok()
-        .map(Arc::new)
 }

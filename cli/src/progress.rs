@@ -49,7 +49,10 @@ impl Progress {
 
     /// A handle that says what a listing is doing, for the Plex client: `titles` names
     /// the sections by id.
-    pub fn listing_watch(&self, titles: Vec<(u32, String)>) -> Option<crate::plex::ListingWatch> {
+    pub fn listing_watch(
+        &self,
+        titles: Vec<(u32, String)>,
+    ) -> Option<plexmatch_engine::ListingWatch> {
         let bar = self.bar.clone()?;
         Some(std::sync::Arc::new(move |section, received, pages| {
             if received >= pages {

@@ -29,7 +29,7 @@ fn main() {
     // huge pages; 80 without).
     // SAFETY: setting an option is safe at any time; the value is in range.
     unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
-    std::process::exit(plexmatch::cli::run());
+    std::process::exit(plexmatch_cli::run());
 }
 
 #[cfg(test)]

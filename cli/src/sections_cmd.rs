@@ -19,8 +19,8 @@ pub struct SectionsArgs {
 
 /// Runs `plexmatch sections`.
 pub fn run(args: SectionsArgs) -> Result<i32> {
-    let backend = setup::backend(&args.plex, &args.cache)?;
-    let sections = backend.sections()?;
+    let server = setup::server(&args.plex, &args.cache)?;
+    let sections = server.sections()?;
     if !args.json {
         println!("{:>4}  {:<7}  {:<30}  SNAPSHOT", "ID", "TYPE", "TITLE");
     }
@@ -28,11 +28,11 @@ pub fn run(args: SectionsArgs) -> Result<i32> {
         if args.json {
             println!("{}", serde_json::to_string(s)?);
         } else {
-            let snapshot = match backend.snapshot(s.id) {
-                Some((info, fresh)) => format!(
+            let snapshot = match server.snapshot(s.id) {
+                Some(snap) => format!(
                     "{} items cached{}",
-                    info.item_count,
-                    if fresh { "" } else { " (stale)" }
+                    snap.items,
+                    if snap.fresh { "" } else { " (stale)" }
                 ),
                 None => "not cached".into(),
             };
@@ -45,6 +45,6 @@ pub fn run(args: SectionsArgs) -> Result<i32> {
             );
         }
     }
-    backend.flush();
+    server.flush();
     Ok(exit::ALL_HIGH)
 }

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::input::STOP;
+use plexmatch_engine::input::STOP;
 
 extern "C" fn on_sigint(_: libc::c_int) {
     // Only an atomic store: nothing else is safe in a signal handler.
@@ -25,5 +25,5 @@ pub fn install() -> bool {
 
 /// Whether Ctrl-C was pressed.
 pub fn stopped() -> bool {
-    crate::input::stopping()
+    plexmatch_engine::input::stopping()
 }

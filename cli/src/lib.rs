@@ -208,8 +208,10 @@ pub fn run() -> i32 {
 
 /// Reads the configuration file and fills the command's options from it where no flag or
 /// environment variable set them; returns the file's path and what was set from where.
-fn configure(cli: &mut Cli) -> anyhow::Result<(Option<PathBuf>, Vec<crate::options::Shown>)> {
-    let file = crate::options::ConfigFile::load(cli.config.as_deref())?;
+fn configure(
+    cli: &mut Cli,
+) -> anyhow::Result<(Option<PathBuf>, Vec<plexmatch_engine::options::Shown>)> {
+    let file = plexmatch_engine::options::ConfigFile::load(cli.config.as_deref())?;
     let groups: Vec<&mut dyn options::Configured> = match &mut cli.command {
         Command::Match(a) => vec![&mut a.plex, &mut a.cache, &mut a.options],
         Command::Sections(a) => vec![&mut a.plex, &mut a.cache],

@@ -8,9 +8,8 @@ use clap::Args;
 
 use super::cache_cmd::ServerArg;
 use super::{CacheArgs, PlexArgs, exit, setup};
-use crate::backend::Backend;
-use crate::plex::{PlexError, Section};
-use crate::text::escape_controls;
+use plexmatch_engine::text::escape_controls;
+use plexmatch_engine::{PlexError, Section, Server};
 
 /// Options of `plexmatch pin`.
 #[derive(Args, Debug)]
@@ -61,12 +60,11 @@ pub fn pin(args: PinArgs) -> Result<i32> {
             args.rating_key.clone().unwrap_or_default(),
         )],
     };
-    let backend = setup::backend(&args.plex, &args.cache)?;
-    let all = backend.sections()?;
-    let sections = crate::sections::resolve(&args.sections, &all)?;
+    let server = setup::server(&args.plex, &args.cache)?;
+    let sections = server.choose(&args.sections)?;
     let mut failed = 0;
     for (path, key) in &wanted {
-        match pin_one(&backend, &sections, path, key.trim(), args.force) {
+        match pin_one(&server, &sections, path, key.trim(), args.force) {
             Ok(line) => println!("{line}"),
             // The token refused or the server gone: every further pin would fail alike.
             Err(e) if e.downcast_ref::<PlexError>().is_some_and(stops_the_run) => return Err(e),
@@ -76,7 +74,7 @@ pub fn pin(args: PinArgs) -> Result<i32> {
             }
         }
     }
-    backend.flush();
+    server.flush();
     Ok(if failed == 0 {
         exit::ALL_HIGH
     } else {
@@ -90,13 +88,13 @@ fn stops_the_run(e: &PlexError) -> bool {
 
 /// Pins `path` to `key` (checked against Plex) and says so in one line.
 fn pin_one(
-    backend: &Backend,
+    server: &Server,
     sections: &[Section],
     path: &str,
     key: &str,
     force: bool,
 ) -> Result<String> {
-    let (pin, before) = crate::pinning::pin(backend, sections, path, key, force)?;
+    let (pin, before) = server.pin(sections, path, key, force)?;
     let section = sections
         .iter()
         .find(|s| s.id == pin.section_id)
@@ -173,7 +171,12 @@ pub fn unpin(args: UnpinArgs) -> Result<i32> {
             .collect(),
         None => args.paths.clone(),
     };
-    let pins = super::cache_cmd::open_pins(&args.cache, &args.server)?;
+    let url = std::env::var("PLEX_URL").ok();
+    let pins = plexmatch_engine::engine::caches::pins(
+        &args.cache.data_dir()?,
+        args.server.server.as_deref(),
+        url.as_deref(),
+    )?;
     let mut missing = 0;
     for p in &paths {
         match pins.remove(p)? {

@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 
 use super::{CacheArgs, MatchOptions, PlexArgs, exit};
-use crate::options::Shown;
+use plexmatch_engine::options::Shown;
 
 /// Configuration subcommands.
 #[derive(Subcommand, Debug)]
@@ -39,7 +39,7 @@ pub struct ShowArgs {
 pub fn run(cmd: ConfigCommand, file: Option<&std::path::Path>, shown: &[Shown]) -> Result<i32> {
     match cmd {
         ConfigCommand::Path => {
-            match crate::options::default_path() {
+            match plexmatch_engine::options::default_path() {
                 Some(p) => println!("{}", p.display()),
                 None => anyhow::bail!(
                     "this system has no user configuration directory; use --config FILE"
@@ -57,7 +57,9 @@ pub fn run(cmd: ConfigCommand, file: Option<&std::path::Path>, shown: &[Shown]) 
                 .map(std::path::PathBuf::from)
                 .or_else(|| dirs::cache_dir().map(|d| d.join("plexmatch")));
             let server = match (data_dir, value("plex.url")) {
-                (Some(dir), Some(url)) => crate::servers::remembered(&dir, &url),
+                (Some(dir), Some(url)) => {
+                    plexmatch_engine::engine::caches::remembered_server(&dir, &url)
+                }
                 _ => None,
             };
             if args.json {

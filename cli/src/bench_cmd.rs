@@ -103,7 +103,8 @@ pub fn run(cmd: BenchCommand) -> Result<i32> {
             if a.items == 0 || a.page_sizes.contains(&0) || a.page_sizes.is_empty() {
                 bail!("--items and every --page-sizes value must be positive");
             }
-            let report = crate::bench::cache::run(a.items, &a.page_sizes, a.lookups.max(1))?;
+            let report =
+                plexmatch_engine::bench::cache::run(a.items, &a.page_sizes, a.lookups.max(1))?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -114,7 +115,7 @@ pub fn run(cmd: BenchCommand) -> Result<i32> {
             if a.items == 0 || a.in_flight.iter().any(|n| !(1..=32).contains(n)) {
                 bail!("--items must be positive and every --in-flight value from 1 to 32");
             }
-            let report = crate::bench::refresh::run(
+            let report = plexmatch_engine::bench::refresh::run(
                 a.items,
                 std::time::Duration::from_millis(a.page_delay_ms),
                 &a.in_flight,
@@ -129,7 +130,7 @@ pub fn run(cmd: BenchCommand) -> Result<i32> {
             if a.items == 0 || a.paths == 0 {
                 bail!("--items and --paths must be positive");
             }
-            let report = crate::bench::plugins::run(a.items, a.paths, &a.files)?;
+            let report = plexmatch_engine::bench::plugins::run(a.items, a.paths, &a.files)?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -142,9 +143,9 @@ pub fn run(cmd: BenchCommand) -> Result<i32> {
             }
             let workers = a
                 .workers
-                .unwrap_or(crate::batch::BatchOptions::default().workers)
+                .unwrap_or(plexmatch_engine::engine::default_workers())
                 .max(1);
-            let report = crate::bench::batch::run(a.items, a.paths, workers)?;
+            let report = plexmatch_engine::bench::batch::run(a.items, a.paths, workers)?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -4,11 +4,11 @@
 use std::io::Write;
 use std::time::Duration;
 
-use crate::matching::{Failure, Outcome, PathMatch};
+use plexmatch_engine::{Failure, Outcome, PathMatch};
 
 use super::exit;
 pub use super::table::{Layout, fit, terminal_width};
-use crate::text::escape_controls;
+use plexmatch_engine::text::escape_controls;
 
 /// How answers are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,7 +215,7 @@ pub fn csv_record(m: &PathMatch) -> Vec<String> {
 }
 
 /// An explanation as indented lines under its row.
-pub fn explain_lines(e: &crate::matching::Explain) -> String {
+pub fn explain_lines(e: &plexmatch_engine::Explain) -> String {
     let mut out = format!(
         "\n    ↳ {} · {} Plex request(s)",
         escape_controls(&e.decided_by),

@@ -8,7 +8,7 @@ use std::ops::Deref;
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
-use crate::options::{Flag, Given, SPECS, Settings, Source, parse_setting};
+use plexmatch_engine::options::{Flag, Given, SPECS, Settings, Source, parse_setting};
 
 /// Adds the flags of the options in `sections` of the configuration file.
 fn add_args(mut cmd: Command, sections: &[&str], with_settings: bool) -> Command {
@@ -162,8 +162,8 @@ pub trait Configured {
 /// hands each group the effective settings; what was set from where.
 pub fn configure(
     groups: Vec<&mut dyn Configured>,
-    file: &crate::options::ConfigFile,
-) -> anyhow::Result<Vec<crate::options::Shown>> {
+    file: &plexmatch_engine::options::ConfigFile,
+) -> anyhow::Result<Vec<plexmatch_engine::options::Shown>> {
     let mut given = Given::default();
     let mut parts = Vec::new();
     for g in &groups {
@@ -171,7 +171,7 @@ pub fn configure(
         given.settings.extend(g.given().settings.iter().cloned());
         parts.extend_from_slice(g.parts());
     }
-    let (settings, shown) = crate::options::resolve(&parts, &given, file)?;
+    let (settings, shown) = plexmatch_engine::options::resolve(&parts, &given, file)?;
     for g in groups {
         g.configure(&settings);
     }
