@@ -43,10 +43,11 @@ fn items(section: u32, n: u32) -> Vec<Item> {
 fn invalidating_a_section_leaves_a_section_whose_title_it_prefixes() {
     let fx = Fixture::sample();
     let backend = fx.backend(CachePolicy::default());
-    backend.sections().unwrap(); // caches the section list: "Movies" (1) and "Movies 4K" (3)
+    backend.snapshots.sections().unwrap(); // caches the section list: "Movies" (1) and "Movies 4K" (3)
     for (section, n) in [(1u32, 30u32), (3, 20)] {
         for i in 0..n {
             backend
+                .decisions
                 .matches
                 .put(
                     section,
@@ -59,16 +60,22 @@ fn invalidating_a_section_leaves_a_section_whose_title_it_prefixes() {
         }
     }
     backend
+        .decisions
         .matches
         .invalidate(1, "/STASH/F0.MKV", None)
         .unwrap();
     assert_eq!(
-        backend.matches.get(1, "/stash/f0.mkv", &tester()).unwrap(),
+        backend
+            .decisions
+            .matches
+            .get(1, "/stash/f0.mkv", &tester())
+            .unwrap(),
         None,
         "paths compare case-insensitively"
     );
     assert!(
         backend
+            .decisions
             .matches
             .get(1, "/stash/f1.mkv", &tester())
             .unwrap()
@@ -159,9 +166,9 @@ fn two_processes_refresh_a_stale_section_once() {
 fn a_refresh_killed_midway_leaves_the_previous_snapshot() {
     let fx = Fixture::with(&plexmatch_emulator::generate(2500, 5));
     let backend = fx.backend(CachePolicy::default());
-    backend.sections().unwrap();
-    backend.force_refresh(1, true).unwrap();
-    let before = backend.snapshot(1).unwrap().0;
+    backend.snapshots.sections().unwrap();
+    backend.snapshots.force_refresh(1, true).unwrap();
+    let before = backend.snapshots.snapshot(1).unwrap().0;
     drop(backend);
 
     fx.emulator
@@ -188,15 +195,23 @@ fn a_refresh_killed_midway_leaves_the_previous_snapshot() {
     fx.emulator.set_listing_delay(Duration::ZERO);
     let after = fx.backend(CachePolicy::default());
     assert_eq!(
-        after.snapshot(1).unwrap().0,
+        after.snapshots.snapshot(1).unwrap().0,
         before,
         "the half-listed snapshot was never written"
     );
-    let known = after.library.items_by_file_name(1, "x.mkv").unwrap();
+    let known = after
+        .snapshots
+        .library
+        .items_by_file_name(1, "x.mkv")
+        .unwrap();
     assert!(known.is_empty());
     // The killed process's lock died with it: a new refresh goes through at once.
     assert_eq!(
-        after.force_refresh(1, true).unwrap().map(|r| r.items),
+        after
+            .snapshots
+            .force_refresh(1, true)
+            .unwrap()
+            .map(|r| r.items),
         Some(2600 + 2600 / 50)
     );
 }
@@ -223,7 +238,7 @@ fn corrupt_or_foreign_cache_files_are_moved_aside_and_rebuilt() {
         &sections(&backend, &[1]),
     );
     assert_eq!(m.item.map(|i| i.rating_key), Some("101".to_owned()));
-    assert_eq!(backend.matches.len().unwrap(), 1);
+    assert_eq!(backend.decisions.matches.len().unwrap(), 1);
     let aside: Vec<String> = std::fs::read_dir(fx.cache_dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -406,7 +421,7 @@ fn ten_threads_needing_one_stale_section_refresh_it_once() {
     let fx = Fixture::with(&plexmatch_emulator::generate(2000, 3));
     fx.emulator.set_listing_delay(Duration::from_millis(100));
     let shared = fx.backend(CachePolicy::default());
-    shared.sections().unwrap();
+    shared.snapshots.sections().unwrap();
     let others: Vec<_> = (0..3).map(|_| fx.backend(CachePolicy::default())).collect();
     std::thread::scope(|s| {
         for i in 0..10 {
@@ -419,6 +434,7 @@ fn ten_threads_needing_one_stale_section_refresh_it_once() {
             };
             s.spawn(move || {
                 let found = backend
+                    .snapshots
                     .items_by_file_name(1, "nothing-like-this.mkv")
                     .unwrap();
                 assert!(found.is_empty());
@@ -612,7 +628,7 @@ fn a_batch_over_two_resident_sections_records_the_use_of_both() {
     // have fallen on the same one every time.
     let sections = sections(&backend, &[1, 2]);
     for s in &sections {
-        backend.force_refresh(s.id, true).unwrap();
+        backend.snapshots.force_refresh(s.id, true).unwrap();
     }
     let last_uses = || -> Vec<(u32, i64)> {
         let conn = rusqlite::Connection::open(fx.cache_dir().join("library.sqlite3")).unwrap();

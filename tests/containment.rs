@@ -63,7 +63,7 @@ fn identical_searches_reach_the_server_once() {
 fn the_run_budget_caps_every_plugin_together() {
     let fx = Fixture::sample();
     let backend = fx.backend(CachePolicy::default());
-    backend.set_run_request_budget(25);
+    backend.gateway.set_run_request_budget(25);
     let plugin = hostile_plugin(&backend, Limits::default());
     let movies = sections(&backend, &[1]);
     let before = fx.emulator.requests();
@@ -107,7 +107,10 @@ fn one_plugins_decisions_never_change_another_plugins_answer() {
         let hostile = hostile_plugin(&backend, Limits::default());
         let m = match_one(&hostile, &backend, path, &movies);
         assert_eq!(m.item.as_ref().map(|i| i.rating_key.as_str()), Some("109"));
-        assert!(backend.matches.has_any(1, path).unwrap(), "it did write");
+        assert!(
+            backend.decisions.matches.has_any(1, path).unwrap(),
+            "it did write"
+        );
         drop(hostile);
         let later = fx.backend(policy);
         let m = match_one(&default_plugin(&later), &later, path, &movies);
@@ -137,7 +140,13 @@ fn a_plugin_writes_only_for_the_section_it_was_asked_about() {
         &sections(&backend, &[1]),
     );
     assert_eq!(m.outcome, Outcome::NotFound, "the host refused it: {m:?}");
-    assert!(!backend.matches.has_any(2, "/x/othersection.mkv").unwrap());
+    assert!(
+        !backend
+            .decisions
+            .matches
+            .has_any(2, "/x/othersection.mkv")
+            .unwrap()
+    );
 }
 
 #[test]
@@ -167,12 +176,14 @@ fn cache_invalidate_plugin_forgets_one_plugins_decisions() {
     let backend = fx.backend(CachePolicy::default());
     assert!(
         !backend
+            .decisions
             .matches
             .has_any(1, "/data/movies/2019/holiday.mp4")
             .unwrap()
     );
     assert!(
         backend
+            .decisions
             .matches
             .has_any(1, "/x/Inception (2010) - 1080p.mkv")
             .unwrap()

@@ -83,6 +83,7 @@ fn a_high_may_name_a_renamed_file_of_its_item_which_the_host_checks_and_records(
     let file = "/data/movies/Inception (2010)/Inception (2010) - 1080p.mkv";
     assert_eq!(item.matched_file.as_deref(), Some(file));
     let cached = backend
+        .decisions
         .matches
         .get(1, "/x/renamed.mkv", &decider(&plugin))
         .unwrap()
@@ -102,6 +103,7 @@ fn a_high_may_name_a_renamed_file_of_its_item_which_the_host_checks_and_records(
     );
     assert!(
         backend
+            .decisions
             .matches
             .get(1, "/x/renamedwrong.mkv", &decider(&plugin))
             .unwrap()

@@ -246,7 +246,7 @@ fn ctrl_c_stops_a_listing_under_way_and_nothing_of_it_is_stored() {
     );
     let backend = fx.backend(plexmatch_engine::backend::CachePolicy::default());
     assert_eq!(
-        backend.library.snapshot_info(1).unwrap(),
+        backend.snapshots.library.snapshot_info(1).unwrap(),
         None,
         "nothing of a stopped listing is stored"
     );

@@ -92,14 +92,20 @@ fn plugin_claims_are_checked_before_anything_is_cached() {
         msg.contains("item 101") && msg.contains("no file named"),
         "{msg}"
     );
-    assert!(!backend.matches.has_any(1, "/x/lie.mkv").unwrap());
+    assert!(!backend.decisions.matches.has_any(1, "/x/lie.mkv").unwrap());
 
     let poison = match_one(&plugin, &backend, "/x/poison.mkv", &movies);
     assert!(
         matches!(&poison.error, Some(Failure::Plugin(m)) if m.contains("host refused")),
         "{poison:?}"
     );
-    assert!(!backend.matches.has_any(1, "/x/poison.mkv").unwrap());
+    assert!(
+        !backend
+            .decisions
+            .matches
+            .has_any(1, "/x/poison.mkv")
+            .unwrap()
+    );
 }
 
 #[test]

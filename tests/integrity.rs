@@ -99,23 +99,27 @@ fn listing_is_refused(fault: Fault, page: usize, expect: &str) {
     // One page at a time, so that the fault hits page `page` (tests/refresh.rs has the
     // same faults with pages in flight).
     let backend = fx.sequential_backend(CachePolicy::default());
-    backend.sections().unwrap();
+    backend.snapshots.sections().unwrap();
     for _ in 1..page {
         fx.emulator
             .inject_on("listing", Fault::Delay(Duration::ZERO), 1);
     }
     fx.emulator.inject_on("listing", fault.clone(), 1);
-    let e = backend.force_refresh(1, true).unwrap_err();
+    let e = backend.snapshots.force_refresh(1, true).unwrap_err();
     assert!(
         matches!(&e, PlexError::BadResponse(m) if m.contains(expect)),
         "{fault:?}: {e:?}"
     );
     assert!(
-        backend.snapshot(1).is_none(),
+        backend.snapshots.snapshot(1).is_none(),
         "{fault:?}: nothing was cached"
     );
     assert_eq!(
-        backend.force_refresh(1, true).unwrap().map(|r| r.items),
+        backend
+            .snapshots
+            .force_refresh(1, true)
+            .unwrap()
+            .map(|r| r.items),
         Some(2500 + 50),
         "{fault:?}"
     );
@@ -194,14 +198,18 @@ fn an_empty_listing_is_trusted_only_for_the_negative_ttl() {
         negative_ttl: Duration::ZERO,
         ..CachePolicy::default()
     });
-    backend.sections().unwrap();
+    backend.snapshots.sections().unwrap();
     fx.emulator.inject_on("listing", Fault::Empty, 1);
     assert_eq!(
-        backend.force_refresh(1, true).unwrap().map(|r| r.items),
+        backend
+            .snapshots
+            .force_refresh(1, true)
+            .unwrap()
+            .map(|r| r.items),
         Some(0)
     );
     assert_eq!(
-        backend.snapshot(1).map(|(_, fresh)| fresh),
+        backend.snapshots.snapshot(1).map(|(_, fresh)| fresh),
         Some(false),
         "an empty snapshot is not trusted past the negative TTL"
     );
@@ -219,7 +227,7 @@ fn a_broken_section_list_is_refused_and_a_404_lists_sections_again() {
     let fx = Fixture::sample();
     let backend = fx.backend(CachePolicy::default());
     fx.emulator.inject_on("sections", Fault::BadSectionKey, 1);
-    let e = backend.sections().unwrap_err();
+    let e = backend.snapshots.sections().unwrap_err();
     assert!(
         matches!(&e, PlexError::BadResponse(m) if m.contains("section entry 1") && m.contains("not a section id")),
         "{e:?}"
@@ -227,7 +235,7 @@ fn a_broken_section_list_is_refused_and_a_404_lists_sections_again() {
     drop(backend);
     let backend = fx.backend(CachePolicy::default());
     assert_eq!(
-        backend.sections().unwrap().len(),
+        backend.snapshots.sections().unwrap().len(),
         3,
         "nothing broken was cached"
     );
@@ -237,15 +245,22 @@ fn a_broken_section_list_is_refused_and_a_404_lists_sections_again() {
     lib.sections.retain(|s| s.id != 2);
     fx.emulator.set_library(&lib).unwrap();
     let listed = fx.emulator.requests_to("sections");
-    let e = backend.refresh_if_stale(2).unwrap_err();
+    let e = backend.snapshots.refresh_if_stale(2).unwrap_err();
     assert!(matches!(e, PlexError::NotFound(_)), "{e:?}");
     assert_eq!(
         fx.emulator.requests_to("sections"),
         listed + 1,
         "listed again once"
     );
-    assert!(backend.sections().unwrap().iter().all(|s| s.id != 2));
-    let _ = backend.refresh_if_stale(2);
+    assert!(
+        backend
+            .snapshots
+            .sections()
+            .unwrap()
+            .iter()
+            .all(|s| s.id != 2)
+    );
+    let _ = backend.snapshots.refresh_if_stale(2);
     assert_eq!(
         fx.emulator.requests_to("sections"),
         listed + 1,
@@ -402,7 +417,7 @@ fn a_cache_file_damaged_inside_is_moved_aside_and_rebuilt_while_the_run_goes_on(
     let fx = Fixture::with(&plexmatch_emulator::generate(3000, 5));
     let backend = fx.backend(CachePolicy::default());
     let movies = sections(&backend, &[1]);
-    backend.force_refresh(1, true).unwrap();
+    backend.snapshots.force_refresh(1, true).unwrap();
     let probe = |b: &std::sync::Arc<plexmatch_engine::backend::Backend>| {
         let lib = plexmatch_emulator::generate(3000, 5);
         let path = lib.sections[0].items[1500].files[0].parts()[0].to_owned();

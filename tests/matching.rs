@@ -161,7 +161,7 @@ fn warm_match_cache_costs_no_plex_request() {
         cold_requests,
         "a warm match must not ask Plex anything"
     );
-    let hits = warm.matches.stats.session()["match"];
+    let hits = warm.decisions.matches.stats.session()["match"];
     assert_eq!(
         hits.hits, 1,
         "the match cache answered for section Movies: {hits:?}"
@@ -174,7 +174,7 @@ fn cached_match_without_a_snapshot_costs_one_fetch() {
     let cold = fx.backend(CachePolicy::default());
     let movies = sections(&cold, &[1]);
     match_inception(&cold, &movies);
-    cold.library.clear(Some(1)).unwrap(); // no snapshot of Movies any more
+    cold.snapshots.library.clear(Some(1)).unwrap(); // no snapshot of Movies any more
     let (before, metadata_before) = (fx.emulator.requests(), fx.emulator.requests_to("metadata"));
     let warm = fx.backend(CachePolicy::default());
     let m = match_one(&default_plugin(&warm), &warm, INCEPTION, &movies);
@@ -241,6 +241,7 @@ fn stale_match_cache_entry_is_replaced_when_plex_answers_404() {
     assert_eq!((m.outcome, key(&m)), (Outcome::High, Some("150")), "{m:?}");
     assert_eq!(
         stale
+            .decisions
             .matches
             .get(1, INCEPTION, &decider(&default_plugin(&stale)))
             .unwrap()
@@ -259,7 +260,7 @@ fn stale_match_cache_entry_is_replaced_from_a_fresh_snapshot() {
     match_inception(&backend, &movies);
 
     fx.emulator.set_library(&inception_replaced()).unwrap();
-    backend.refresh_snapshot(1, true).unwrap();
+    backend.snapshots.refresh_snapshot(1, true).unwrap();
     let before = fx.emulator.requests();
     let m = match_one(&plugin, &backend, INCEPTION, &movies);
     assert_eq!(key(&m), Some("150"), "{m:?}");
@@ -287,7 +288,7 @@ fn a_duplicate_added_later_turns_a_cached_match_low() {
     )];
     lib.sections[0].items.push(copy);
     fx.emulator.set_library(&lib).unwrap();
-    backend.refresh_snapshot(1, true).unwrap();
+    backend.snapshots.refresh_snapshot(1, true).unwrap();
     let m = match_one(&plugin, &backend, INCEPTION, &movies);
     assert_eq!(
         m.outcome,
@@ -317,7 +318,11 @@ fn snapshot_ttl_expiry_refreshes_once() {
         key(&match_one(&plugin, &backend, episode, &tv)),
         Some("203")
     );
-    backend.matches.invalidate(2, episode, None).unwrap();
+    backend
+        .decisions
+        .matches
+        .invalidate(2, episode, None)
+        .unwrap();
     assert_eq!(fx.emulator.requests_to("listing"), 1);
     std::thread::sleep(Duration::from_millis(2100));
     assert_eq!(
@@ -335,21 +340,27 @@ fn snapshot_ttl_expiry_refreshes_once() {
 fn empty_search_answers_are_cached_only_briefly() {
     let fx = Fixture::sample();
     let backend = fx.backend(CachePolicy::default());
-    backend.search(1, "Nothing Like This").unwrap();
-    assert_eq!(backend.cached_search(1, "Nothing Like This"), Some(vec![]));
+    backend.snapshots.search(1, "Nothing Like This").unwrap();
+    assert_eq!(
+        backend.snapshots.cached_search(1, "Nothing Like This"),
+        Some(vec![])
+    );
     let brief = fx.backend(CachePolicy {
         negative_ttl: Duration::ZERO,
         ..CachePolicy::default()
     });
-    brief.search(1, "Nothing Like This").unwrap();
-    brief.search(1, "Inception").unwrap();
+    brief.snapshots.search(1, "Nothing Like This").unwrap();
+    brief.snapshots.search(1, "Inception").unwrap();
     assert_eq!(
-        brief.cached_search(1, "Nothing Like This"),
+        brief.snapshots.cached_search(1, "Nothing Like This"),
         None,
         "W1: an empty answer must not hide new items for an hour"
     );
     assert_eq!(
-        brief.cached_search(1, "inception").map(|v| v.len()),
+        brief
+            .snapshots
+            .cached_search(1, "inception")
+            .map(|v| v.len()),
         Some(1)
     );
 }
@@ -379,7 +390,7 @@ fn a_refused_token_is_an_error_not_a_miss() {
         )
         .unwrap(),
     );
-    let err = bad.plex.sections().unwrap_err();
+    let err = bad.gateway.plex.sections().unwrap_err();
     assert!(
         matches!(err, plexmatch_engine::plex::PlexError::Unauthorized(_)),
         "{err:?}"
@@ -444,6 +455,7 @@ fn an_unreachable_server_keeps_cached_matches() {
     assert!(matches!(m.error, Some(Failure::Plex(_))), "{m:?}");
     assert_eq!(
         stale
+            .decisions
             .matches
             .get(1, INCEPTION, &decider(&default_plugin(&stale)))
             .unwrap()

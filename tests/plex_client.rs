@@ -366,9 +366,9 @@ fn refused_connections_are_unavailable_and_the_server_coming_back_works() {
 fn a_failed_or_partial_listing_never_replaces_the_snapshot() {
     let fx = Fixture::with(&plexmatch_emulator::generate(2500, 2));
     let backend = fx.backend(CachePolicy::default());
-    backend.sections().unwrap();
-    backend.force_refresh(1, true).unwrap();
-    let before = backend.snapshot(1).unwrap().0;
+    backend.snapshots.sections().unwrap();
+    backend.snapshots.force_refresh(1, true).unwrap();
+    let before = backend.snapshots.snapshot(1).unwrap().0;
     fx.emulator
         .set_library(&plexmatch_emulator::generate(2600, 2))
         .unwrap();
@@ -378,19 +378,23 @@ fn a_failed_or_partial_listing_never_replaces_the_snapshot() {
     // which page the first request was is not known.)
     fx.emulator.inject(Fault::Delay(Duration::ZERO), 1);
     fx.emulator.inject(Fault::status(503), 100);
-    let e = backend.force_refresh(1, true).unwrap_err();
+    let e = backend.snapshots.force_refresh(1, true).unwrap_err();
     assert!(
         matches!(e, PlexError::Unavailable(ref m) if m.contains("answered HTTP 503")),
         "{e:?}"
     );
     fx.emulator.clear_faults();
     assert_eq!(
-        backend.snapshot(1).unwrap().0,
+        backend.snapshots.snapshot(1).unwrap().0,
         before,
         "the old snapshot stands"
     );
     assert_eq!(
-        backend.force_refresh(1, true).unwrap().map(|r| r.items),
+        backend
+            .snapshots
+            .force_refresh(1, true)
+            .unwrap()
+            .map(|r| r.items),
         Some(2600 + 52)
     );
 }

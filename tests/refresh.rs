@@ -19,7 +19,7 @@ fn policy() -> CachePolicy {
 
 /// The section's snapshot, item by item.
 fn snapshot(backend: &Backend, section: u32) -> Vec<Item> {
-    let mut items = backend.library.snapshot_items(section).unwrap();
+    let mut items = backend.snapshots.library.snapshot_items(section).unwrap();
     items.sort_by(|a, b| a.rating_key.cmp(&b.rating_key));
     items
 }
@@ -29,7 +29,11 @@ fn full_listing(fx: &Fixture, section: u32) -> Vec<Item> {
     let dir = tempfile::tempdir().unwrap();
     let config = fx.config_with_token(fx.emulator.token());
     let other = Backend::open(&config, dir.path(), policy()).unwrap();
-    let r = other.force_refresh(section, true).unwrap().unwrap();
+    let r = other
+        .snapshots
+        .force_refresh(section, true)
+        .unwrap()
+        .unwrap();
     assert!(r.full);
     snapshot(&other, section)
 }
@@ -50,7 +54,11 @@ fn movie(key: u64, title: &str, file: &str) -> ItemSpec {
 /// Brings `section` up to date as a stale snapshot would be; checks that it took the
 /// incremental way (or not) and matches a full listing.
 fn refresh_and_compare(fx: &Fixture, backend: &Backend, section: u32, full: bool) {
-    let r = backend.force_refresh(section, false).unwrap().unwrap();
+    let r = backend
+        .snapshots
+        .force_refresh(section, false)
+        .unwrap()
+        .unwrap();
     assert_eq!(r.full, full, "section {section}: {r:?}");
     if !full {
         assert_eq!(r.requests, 2, "the changed items and the count: {r:?}");
@@ -67,7 +75,14 @@ fn incremental_refresh_gives_what_a_full_listing_gives() {
     let fx = Fixture::sample();
     let backend = fx.backend(policy());
     for s in [1, 2, 3] {
-        assert!(backend.force_refresh(s, true).unwrap().unwrap().full);
+        assert!(
+            backend
+                .snapshots
+                .force_refresh(s, true)
+                .unwrap()
+                .unwrap()
+                .full
+        );
     }
     // Nothing changed: two requests, nothing new.
     refresh_and_compare(&fx, &backend, 1, false);
@@ -112,6 +127,7 @@ fn incremental_refresh_gives_what_a_full_listing_gives() {
     }
     assert!(
         backend
+            .snapshots
             .library
             .items_by_file_name(1, "The Matrix (1999).mkv")
             .unwrap()
@@ -122,7 +138,7 @@ fn incremental_refresh_gives_what_a_full_listing_gives() {
     // A deletion: the count gives it away, and the section is listed in full.
     e.change(&Change::Delete { rating_key: 106 }).unwrap();
     refresh_and_compare(&fx, &backend, 1, true);
-    assert!(backend.library.item(1, "106").unwrap().is_none());
+    assert!(backend.snapshots.library.item(1, "106").unwrap().is_none());
 
     // A deletion and an addition at once: the count alone would not change.
     e.change(&Change::Delete { rating_key: 101 }).unwrap();
@@ -151,7 +167,7 @@ fn incremental_refresh_gives_what_a_full_listing_gives() {
 fn deletions_are_detected_every_time() {
     let fx = Fixture::with(&plexmatch_emulator::generate(3000, 4));
     let backend = fx.backend(policy());
-    backend.force_refresh(1, true).unwrap();
+    backend.snapshots.force_refresh(1, true).unwrap();
     let mut rng = fastrand::Rng::with_seed(16);
     for round in 0..6u64 {
         let keys = fx.emulator.leaf_keys(1);
@@ -169,10 +185,11 @@ fn deletions_are_detected_every_time() {
                 })
                 .unwrap();
         }
-        let r = backend.force_refresh(1, false).unwrap().unwrap();
+        let r = backend.snapshots.force_refresh(1, false).unwrap().unwrap();
         assert!(r.full, "round {round}: a deletion is never missed: {r:?}");
         assert!(
             backend
+                .snapshots
                 .library
                 .item(1, &gone.to_string())
                 .unwrap()
@@ -194,7 +211,7 @@ fn deletions_are_detected_every_time() {
 fn a_server_that_ignores_the_filter_is_handled() {
     let fx = Fixture::with(&plexmatch_emulator::generate(2500, 9));
     let backend = fx.backend(policy());
-    backend.force_refresh(1, true).unwrap();
+    backend.snapshots.force_refresh(1, true).unwrap();
     fx.emulator.set_ignore_filters(true);
     fx.emulator
         .change(&Change::Add {
@@ -203,7 +220,7 @@ fn a_server_that_ignores_the_filter_is_handled() {
         })
         .unwrap();
     let listed = fx.emulator.requests_to("listing");
-    let r = backend.force_refresh(1, false).unwrap().unwrap();
+    let r = backend.snapshots.force_refresh(1, false).unwrap().unwrap();
     // Its answer to the filtered request is every item: used as the full listing it is,
     // with no second listing.
     assert!(r.full, "{r:?}");
@@ -223,12 +240,40 @@ fn a_full_listing_comes_after_n_incremental_ones() {
         full_listing_every: 2,
         ..policy()
     });
-    backend.force_refresh(1, true).unwrap();
-    assert!(!backend.force_refresh(1, false).unwrap().unwrap().full);
-    assert!(!backend.force_refresh(1, false).unwrap().unwrap().full);
+    backend.snapshots.force_refresh(1, true).unwrap();
+    assert!(
+        !backend
+            .snapshots
+            .force_refresh(1, false)
+            .unwrap()
+            .unwrap()
+            .full
+    );
+    assert!(
+        !backend
+            .snapshots
+            .force_refresh(1, false)
+            .unwrap()
+            .unwrap()
+            .full
+    );
     // The backstop: after two incremental refreshes in a row, a full listing.
-    assert!(backend.force_refresh(1, false).unwrap().unwrap().full);
-    assert!(!backend.force_refresh(1, false).unwrap().unwrap().full);
+    assert!(
+        backend
+            .snapshots
+            .force_refresh(1, false)
+            .unwrap()
+            .unwrap()
+            .full
+    );
+    assert!(
+        !backend
+            .snapshots
+            .force_refresh(1, false)
+            .unwrap()
+            .unwrap()
+            .full
+    );
 }
 
 #[test]
@@ -236,7 +281,7 @@ fn parallel_pages_keep_every_integrity_check() {
     let fx = Fixture::with(&plexmatch_emulator::generate(6800, 3));
     // 7 pages, 4 in flight.
     let backend = fx.backend(policy());
-    backend.force_refresh(1, true).unwrap();
+    backend.snapshots.force_refresh(1, true).unwrap();
     let before = snapshot(&backend, 1);
     let faults: [(Fault, &str); 4] = [
         (Fault::DropItems(1), "items where"),
@@ -253,7 +298,7 @@ fn parallel_pages_keep_every_integrity_check() {
         fx.emulator
             .inject_on("listing", Fault::Delay(Duration::ZERO), 3);
         fx.emulator.inject_on("listing", fault.clone(), 1);
-        let e = backend.force_refresh(1, true).unwrap_err();
+        let e = backend.snapshots.force_refresh(1, true).unwrap_err();
         assert!(
             matches!(&e, PlexError::BadResponse(m) if m.contains(says)),
             "{fault:?}: {e}"
@@ -274,7 +319,7 @@ fn parallel_pages_keep_every_integrity_check() {
         },
         2,
     );
-    let r = backend.force_refresh(1, true).unwrap().unwrap();
+    let r = backend.snapshots.force_refresh(1, true).unwrap().unwrap();
     assert_eq!(r.items, 6800 + 136);
     assert_eq!(snapshot(&backend, 1), before);
 }
@@ -347,7 +392,7 @@ fn the_in_memory_index_answers_as_sqlite_does() {
     let lib = plexmatch_emulator::generate(3000, 21);
     let fx = Fixture::with(&lib);
     let backend = fx.backend(policy());
-    backend.force_refresh(1, true).unwrap();
+    backend.snapshots.force_refresh(1, true).unwrap();
     let mut names: Vec<String> = lib.sections[0]
         .items
         .iter()
@@ -362,19 +407,35 @@ fn the_in_memory_index_answers_as_sqlite_does() {
     };
     let compare = |backend: &Backend| {
         for name in &names {
-            let fast = backend.snapshot_items_by_file_name(1, name).unwrap();
-            let sqlite = backend.library.items_by_file_name(1, name).unwrap();
+            let fast = backend
+                .snapshots
+                .snapshot_items_by_file_name(1, name)
+                .unwrap();
+            let sqlite = backend
+                .snapshots
+                .library
+                .items_by_file_name(1, name)
+                .unwrap();
             assert_eq!(sorted(fast), sorted(sqlite), "{name}");
         }
     };
     compare(&backend);
     // The next run reads the copy this one stored, in one piece, and answers alike.
     let next_run = fx.backend(policy());
-    let (_, built) = next_run.library.resident_snapshot(1).unwrap().unwrap();
+    let (_, built) = next_run
+        .snapshots
+        .library
+        .resident_snapshot(1)
+        .unwrap()
+        .unwrap();
     assert!(!built, "the stored copy is read, not the rows");
     compare(&next_run);
     // Not vacuous for what items carry besides files: year, external ids, part sizes.
-    let one = &backend.library.items_by_file_name(1, &names[0]).unwrap()[0];
+    let one = &backend
+        .snapshots
+        .library
+        .items_by_file_name(1, &names[0])
+        .unwrap()[0];
     assert!(one.year().is_some() && one.guids().len() >= 2, "{one:?}");
     assert!(one.part(0).size.is_some() && one.part(0).duration_ms.is_some());
     fx.emulator
@@ -383,11 +444,26 @@ fn the_in_memory_index_answers_as_sqlite_does() {
             files: vec![FileSpec::Single(format!("/data/movies/x/{}", names[20]))],
         })
         .unwrap();
-    assert!(!backend.force_refresh(1, false).unwrap().unwrap().full);
+    assert!(
+        !backend
+            .snapshots
+            .force_refresh(1, false)
+            .unwrap()
+            .unwrap()
+            .full
+    );
     // A refresh leaves no copy of the old snapshot to be read.
-    let (copy, built) = next_run.library.resident_snapshot(1).unwrap().unwrap();
+    let (copy, built) = next_run
+        .snapshots
+        .library
+        .resident_snapshot(1)
+        .unwrap()
+        .unwrap();
     assert!(built, "the copy of the old version is gone");
-    assert_eq!(copy.version(), backend.snapshot(1).unwrap().0.version);
+    assert_eq!(
+        copy.version(),
+        backend.snapshots.snapshot(1).unwrap().0.version
+    );
     compare(&backend);
 }
 
@@ -398,13 +474,13 @@ fn items_keep_year_external_ids_and_part_sizes_through_the_snapshot() {
     let fx = Fixture::sample();
     let backend = fx.backend(policy());
     let name = "Inception (2010) - 1080p.mkv";
-    let stored = backend.items_by_file_name(1, name).unwrap();
+    let stored = backend.snapshots.items_by_file_name(1, name).unwrap();
     assert_eq!(stored.len(), 1);
     let inception = &stored[0];
     assert_eq!(inception.year(), Some(2010));
     assert_eq!(inception.guids(), ["imdb://tt1375666", "tmdb://27205"]);
     assert!(inception.part(0).size.unwrap() > 700_000_000);
     assert_eq!(inception.part(0).duration_ms, Some(5_400_000));
-    let fetched = backend.fetch_item(&inception.rating_key).unwrap();
+    let fetched = backend.gateway.fetch_item(&inception.rating_key).unwrap();
     assert_eq!(&fetched, inception);
 }

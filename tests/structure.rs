@@ -83,8 +83,17 @@ fn every_w_number_the_source_names_is_defined_in_docs() {
 /// for the tests. (`cargo build -p plexmatch` builds the command line without that
 /// feature, so the compiler refuses them too; this says which file when the tests run.)
 const INTERNAL: &[&str] = &[
-    "backend", "batch", "cache", "capabilities", "chain", "matching", "pinning", "plex",
-    "runtime", "sections", "servers",
+    "backend",
+    "batch",
+    "cache",
+    "capabilities",
+    "chain",
+    "matching",
+    "pinning",
+    "plex",
+    "runtime",
+    "sections",
+    "servers",
 ];
 
 #[test]
@@ -107,6 +116,9 @@ fn the_command_line_uses_only_the_engine_api() {
     let lib = std::fs::read_to_string(root.join("host/src/lib.rs")).unwrap();
     let declared = lib.split("internal_modules!(").nth(1).unwrap();
     for m in INTERNAL {
-        assert!(declared.contains(&format!("    {m},")), "{m} is not internal");
+        assert!(
+            declared.contains(&format!("    {m},")),
+            "{m} is not internal"
+        );
     }
 }

@@ -369,10 +369,10 @@ fn hold(plugins: &[Arc<Plugin>], backend: &Arc<Backend>, sections: &[Section]) {
     let started = Instant::now();
     std::thread::scope(|scope| {
         for s in sections.iter().filter(|s| s.kind.leaf_type().is_some()) {
-            scope.spawn(|| backend.hold_snapshot(s.id));
+            scope.spawn(|| backend.snapshots.hold_snapshot(s.id));
             for p in plugins {
                 let by = p.identity().decider();
-                scope.spawn(move || backend.matches.hold(s.id, &by));
+                scope.spawn(move || backend.decisions.matches.hold(s.id, &by));
             }
         }
     });
@@ -384,13 +384,13 @@ fn hold(plugins: &[Arc<Plugin>], backend: &Arc<Backend>, sections: &[Section]) {
 
 /// Refreshes the missing or stale snapshots of `sections`, several at a time.
 fn prefetch(backend: &Arc<Backend>, sections: &[Section], workers: usize) {
-    if backend.plex.is_offline() {
+    if backend.gateway.plex.is_offline() {
         return;
     }
     let stale: Vec<&Section> = sections
         .iter()
         .filter(|s| {
-            s.kind.leaf_type().is_some() && !backend.snapshot(s.id).is_some_and(|(_, fresh)| fresh)
+            s.kind.leaf_type().is_some() && !backend.snapshots.snapshot(s.id).is_some_and(|(_, fresh)| fresh)
         })
         .collect();
     let next = Mutex::new(stale.into_iter());
@@ -401,7 +401,7 @@ fn prefetch(backend: &Arc<Backend>, sections: &[Section], workers: usize) {
                     let Some(s) = next.lock().unwrap_or_else(|p| p.into_inner()).next() else {
                         break;
                     };
-                    if let Err(e) = backend.refresh_if_stale(s.id) {
+                    if let Err(e) = backend.snapshots.refresh_if_stale(s.id) {
                         // The plugin will meet the same error per path and report it there.
                         tracing::info!("cannot list section {:?} ahead of the batch: {e}", s.title);
                     }

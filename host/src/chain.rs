@@ -50,7 +50,7 @@ impl Chain {
     /// plugins'; `plugin` names who decided (`a → b` when LOW candidates came from several, or none found anything).
     pub fn match_path(&mut self, path: &str, sections: &[Section]) -> PathMatch {
         if self.checked.is_none_or(|at| at.elapsed() >= CHECK_EVERY) {
-            self.backend.keep_current(sections);
+            self.backend.snapshots.keep_current(sections);
             self.checked = Some(Instant::now());
         }
         if let Some(pinned) = crate::pinning::answer(&self.backend, path, sections, self.explain) {

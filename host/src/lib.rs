@@ -3,24 +3,31 @@
 //!
 //! # The design
 //!
-//! One [`engine::Engine`] is what every door opens — the `plexmatch` command line now, a
-//! local service and a Python package next. It is opened from one [`engine::EngineOptions`]
-//! value and matches one path or a stream of paths. Under it, the flow runs one way:
+//! One [`Engine`] is what every door opens — the `plexmatch` command line now, a local
+//! service and a Python package next. It is opened from one [`EngineOptions`] value (made
+//! by hand, or from [`options::Settings`], where every option is defined once) and
+//! matches one path or a stream of paths. Next to it, [`Server`] is one server's client
+//! and caches without plugins, [`Caches`] a data dir's caches opened with no request, and
+//! [`PluginKit`] loads and inspects plugins with no server. That is the API; the modules
+//! under it are the crate's own (public only with the `internals` feature, for the
+//! tests), and the flow through them runs one way:
 //!
-//! - [`batch`] and [`chain`] take paths in input order on every core, each worker with its
-//!   own plugin instances;
-//! - [`matching`] asks each plugin per section, checks every item a plugin names against
-//!   Plex or a fresh snapshot, and merges the sections' answers (the path decides between
-//!   sections each sure of one item);
-//! - [`runtime`] runs plugins in wasmtime under CPU, memory and request limits, and
-//!   [`capabilities`] is the host side of each WIT interface (`wit/`): Plex requests, the
-//!   library cache, the match cache, settings, logging — a plugin never sees the network,
-//!   the disk or the token;
-//! - [`backend`] stands between plugins and Plex: snapshots of each section kept current
-//!   (incrementally, once across threads and processes, as their TTL passes however long a
-//!   run lives), the run's failure gate, memo and request budget, and the decisions cache;
-//! - [`plex`] is the HTTP client (paged, checked listings; errors classified by what a
-//!   caller can do) and [`cache`] the SQLite files, one folder per server ([`servers`]).
+//! - `batch` and `chain` take paths in input order on every core, each worker with its
+//!   own plugin instances; `matching` asks each plugin per section, checks every item a
+//!   plugin names against Plex or a fresh snapshot, and merges the sections' answers (the
+//!   path decides between sections each sure of one item); each step is a typed event
+//!   (`trace`), rendered as the explanation and as the debug log line;
+//! - the sandbox: `runtime` runs plugins in wasmtime under CPU, memory and request limits;
+//!   `capabilities` is the host side of each WIT interface (`wit/`), each module owning the
+//!   state its interface keeps per store, composed into the store's data — a plugin never
+//!   sees the network, the disk or the token;
+//! - the services (`backend`), each owning its state and reached by the sandbox through
+//!   its own handle: the gateway (the Plex client behind the run's failure gate, memo and
+//!   request budget), the snapshot library (each section's snapshot kept current —
+//!   incrementally, once across threads and processes, as its TTL passes however long a
+//!   run lives) and the decision store (the match cache and the user's pins);
+//! - `plex` is the HTTP client (paged, checked listings; errors classified by what a
+//!   caller can do) and `cache` the SQLite files, one folder per server (`servers`).
 //!
 //! A wrong HIGH is the worst answer: every cached decision and pin is verified against
 //! the current snapshot or Plex before it is used, and what cannot be verified is an error.
@@ -69,10 +76,13 @@
 #![cfg_attr(not(feature = "internals"), allow(dead_code, unused_imports))]
 
 pub mod bench;
+mod builtin;
 pub mod engine;
 pub mod input;
 pub mod options;
 pub mod text;
+mod trace;
+mod wit;
 
 pub use backend::{CachePolicy, Refreshed};
 pub use batch::Answer;
@@ -114,43 +124,4 @@ internal_modules!(
     servers,
 );
 
-/// The default matcher plugin, built from `guest/default-matcher` and embedded.
-pub const DEFAULT_PLUGIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/default_matcher.wasm"));
-
-/// The `path-matcher` plugin, built from `guest/path-matcher` and embedded.
-pub const PATH_MATCHER_PLUGIN: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/path_matcher.wasm"));
-
-/// The digests of the built-in plugins (see `runtime::compile_cache::digest`), computed
-/// when they were built.
-const BUILTIN_DIGESTS: &[(&[u8], &str)] = &[
-    (
-        DEFAULT_PLUGIN,
-        include_str!(concat!(env!("OUT_DIR"), "/default_matcher.wasm.digest")),
-    ),
-    (
-        PATH_MATCHER_PLUGIN,
-        include_str!(concat!(env!("OUT_DIR"), "/path_matcher.wasm.digest")),
-    ),
-];
-
-/// The digest of `bytes` if they are a built-in plugin's: usually the embedded slice
-/// itself, else compared (a comparison costs a tenth of hashing them).
-pub fn builtin_digest(bytes: &[u8]) -> Option<&'static str> {
-    BUILTIN_DIGESTS
-        .iter()
-        .find(|(b, _)| std::ptr::eq(*b, bytes) || *b == bytes)
-        .map(|(_, d)| *d)
-}
-
-/// Whether `digest` is a built-in plugin's (both decide between the holders of a name by
-/// the path before they answer LOW).
-pub fn is_builtin_digest(digest: &str) -> bool {
-    BUILTIN_DIGESTS.iter().any(|(_, d)| d.trim() == digest)
-}
-
-/// The built-in plugins, by the name `--plugin` accepts.
-pub const BUILTIN_PLUGINS: &[(&str, &[u8])] = &[
-    ("default", DEFAULT_PLUGIN),
-    ("path-matcher", PATH_MATCHER_PLUGIN),
-];
+pub use builtin::{BUILTIN_PLUGINS, DEFAULT_PLUGIN, PATH_MATCHER_PLUGIN};

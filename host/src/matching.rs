@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::backend::Backend;
 use crate::capabilities::{from_wit_plex_error, to_wit_section};
 use crate::plex::{Item, PlexError, Section};
-use crate::runtime::bindings::plexmatch::plugin::types::{Confidence, MatchError};
+use crate::wit::bindings::plexmatch::plugin::types::{Confidence, MatchError};
 use crate::runtime::{Answer, Claim, Instance, Plugin, PluginFailure, Step};
 
 mod answer;
@@ -138,9 +138,10 @@ impl Matcher {
                 {
                     Ok(())
                 }
-                Some(_) => self.backend.matches.reconfirm(it.section_id, path, by),
+                Some(_) => self.backend.decisions.matches.reconfirm(it.section_id, path, by),
                 None => self
                     .backend
+                    .decisions
                     .matches
                     .put(it.section_id, path, by, &it.rating_key, &file),
             };
@@ -240,7 +241,7 @@ impl Matcher {
                 };
                 // Several holders of the name: which step of the path rule singled it out.
                 let holders = plexmatch_matchkit::file_name(path)
-                    .and_then(|n| self.backend.snapshot_items_by_file_name(it.section_id, n))
+                    .and_then(|n| self.backend.snapshots.snapshot_items_by_file_name(it.section_id, n))
                     .unwrap_or_default();
                 let rule = (holders.len() > 1)
                     .then(|| {
@@ -263,7 +264,7 @@ impl Matcher {
             // The host tried the path across sections, or the plugin (a built-in one) did
             // within its section: it did not single one out.
             (Outcome::Low, _)
-                if all_sure || crate::is_builtin_digest(&self.plugin.identity().digest) =>
+                if all_sure || crate::builtin::is_builtin_digest(&self.plugin.identity().digest) =>
             {
                 format!(
                     "{plugin}: {} items hold a file of that name and the path does not tell them apart",
@@ -397,6 +398,7 @@ impl Matcher {
             let served = instance.take_served(&c.rating_key);
             let (item, file) = self
                 .backend
+                .snapshots
                 .confirm(
                     section.id,
                     path,

@@ -18,7 +18,7 @@ pub fn answer(
     sections: &[Section],
     explain: bool,
 ) -> Option<PathMatch> {
-    let pin = backend.pinned.get(path)?;
+    let pin = backend.decisions.pins.get(path)?;
     let section = sections.iter().find(|s| s.id == pin.section_id)?;
     let before = crate::plex::thread_requests();
     let checked = verify(backend, &pin);
@@ -72,7 +72,7 @@ pub fn pin(
     if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric()) {
         bail!("{key:?} is not a rating key (a number, such as 501)");
     }
-    let item = match backend.fetch_item(key) {
+    let item = match backend.gateway.fetch_item(key) {
         Ok(i) => i,
         Err(PlexError::NotFound(_)) => bail!("the Plex server has no item {key}"),
         Err(e) => return Err(e.into()),
@@ -115,7 +115,7 @@ pub fn pin(
         file,
         pinned_at: crate::cache::now(),
     };
-    let before = backend.pinned.set(&pin)?;
+    let before = backend.decisions.pins.set(&pin)?;
     Ok((pin, before))
 }
 
@@ -124,8 +124,9 @@ fn verify(backend: &Backend, pin: &Pin) -> Result<(Item, &'static str), Failure>
     // Not in a fresh snapshot (or none): Plex itself says, so that a pin is never called
     // gone on the word of a cache.
     let (fetched, from_snapshot) = backend
+        .snapshots
         .item_at_hand(pin.section_id, &pin.rating_key)
-        .unwrap_or_else(|| (backend.fetch_item(&pin.rating_key), false));
+        .unwrap_or_else(|| (backend.gateway.fetch_item(&pin.rating_key), false));
     if from_snapshot && let Ok(item) = fetched {
         return Ok((item, "the fresh snapshot"));
     }

@@ -158,13 +158,13 @@ pub fn repo_root() -> PathBuf {
 
 /// Every movie and show section of the backend's server.
 pub fn all_sections(backend: &Backend) -> Vec<Section> {
-    plexmatch_engine::sections::resolve(&[], &backend.sections().expect("sections list"))
+    plexmatch_engine::sections::resolve(&[], &backend.snapshots.sections().expect("sections list"))
         .expect("sections resolve")
 }
 
 /// The sections with these ids.
 pub fn sections(backend: &Backend, ids: &[u32]) -> Vec<Section> {
-    let all = backend.sections().expect("sections list");
+    let all = backend.snapshots.sections().expect("sections list");
     ids.iter()
         .map(|id| {
             all.iter()

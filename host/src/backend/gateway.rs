@@ -1,22 +1,36 @@
-//! The Plex side of the backend: requests through the run's failure gate (a refused
-//! token stops asking; a failed server or section is not asked again during the back-off),
-//! the run's memo of identical requests (reused for their TTL) and its request budget, the
-//! section list, and title searches with their cache.
+//! The Plex gateway: every request plugins and snapshots cause goes through the run's
+//! failure gate (a refused token stops asking; a failed server or section is not asked
+//! again during the back-off), its memo of identical requests (reused for their TTL) and
+//! its request budget. It owns that state, and nothing of the caches.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use super::{Backend, MIN_HOLD};
-use crate::plex::{Item, PlexError, Section};
+use super::{CachePolicy, DEFAULT_RUN_REQUEST_BUDGET, MIN_HOLD};
+use crate::plex::{Item, PlexClient, PlexError};
 use plexmatch_matchkit::name_key;
+
+/// The Plex client behind the run's failure gate, memo and request budget.
+pub struct Gateway {
+    pub plex: PlexClient,
+    policy: CachePolicy,
+    /// Failures remembered within the run.
+    failures: Mutex<Failures>,
+    /// Answers to plugins' requests within this run, so that asking twice costs nothing.
+    memo: Mutex<Memo>,
+    /// Plex requests made for plugins in this run, and the most allowed (0: no limit).
+    run_requests: AtomicU64,
+    run_budget: AtomicU64,
+}
 
 /// Plugins' identical requests within a run, answered once, each with when it was
 /// answered: an answer is reused for the TTL its kind of cache entry has (the negative
 /// TTL for an empty one), and at least [`MIN_HOLD`], however long the run lives.
 #[derive(Default)]
-pub(super) struct Memo {
-    searches: HashMap<(u32, String), (Instant, Vec<Item>)>,
+pub(crate) struct Memo {
+    pub(super) searches: HashMap<(u32, String), (Instant, Vec<Item>)>,
     items: HashMap<String, (Instant, Result<Item, PlexError>)>,
 }
 
@@ -35,9 +49,30 @@ pub(super) struct Failures {
 }
 
 /// The key under which a failed section list is remembered.
-const SECTION_LIST: u32 = u32::MAX;
+pub(super) const SECTION_LIST: u32 = u32::MAX;
 
-impl Backend {
+impl Gateway {
+    /// The gateway of `plex`, with nothing remembered yet.
+    pub fn new(plex: PlexClient, policy: CachePolicy) -> Gateway {
+        Gateway {
+            plex,
+            policy,
+            failures: Mutex::new(Failures::default()),
+            memo: Mutex::new(Memo::default()),
+            run_requests: AtomicU64::new(0),
+            run_budget: AtomicU64::new(DEFAULT_RUN_REQUEST_BUDGET),
+        }
+    }
+
+    /// Whether the server refused the token in this run.
+    pub fn refused(&self) -> bool {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .refused
+            .is_some()
+    }
+
     /// Sets how many Plex requests plugins may cause in this run (0: no limit).
     pub fn set_run_request_budget(&self, n: u64) {
         self.run_budget.store(n, Ordering::Relaxed);
@@ -82,7 +117,7 @@ impl Backend {
             .map(|(_, r)| r.clone())
     }
 
-    pub(super) fn remember(&self, f: impl FnOnce(&mut Memo)) {
+    pub(crate) fn remember(&self, f: impl FnOnce(&mut Memo)) {
         let mut memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
         if memo.searches.len() + memo.items.len() >= MEMO_LIMIT {
             *memo = Memo::default();
@@ -159,113 +194,5 @@ impl Backend {
             });
         }
         r
-    }
-
-    /// Every section of the server, from the cache while it is fresh (an empty list only
-    /// for the negative TTL).
-    pub fn sections(&self) -> Result<Vec<Section>, PlexError> {
-        if let Some(s) = self.sections.lock().expect("sections lock").clone() {
-            return Ok(s);
-        }
-        let cached = self.library.sections().unwrap_or_else(|e| {
-            tracing::warn!("cannot read the cached section list: {e:#}");
-            None
-        });
-        let fresh = cached.filter(|(s, listed_at)| self.is_fresh_for(*listed_at, s.is_empty()));
-        self.library
-            .stats
-            .record(crate::cache::LookupKind::Sections, fresh.is_some());
-        let sections = match fresh {
-            Some((s, _)) => s,
-            None => {
-                let s = self.ask(Some(SECTION_LIST), || self.plex.sections())?;
-                if let Err(e) = self.library.store_sections(&s) {
-                    tracing::warn!("cannot cache the section list: {e:#}");
-                }
-                s
-            }
-        };
-        *self.sections.lock().expect("sections lock") = Some(sections.clone());
-        Ok(sections)
-    }
-
-    /// After a section answered 404, lists the sections again (once per run): the cached
-    /// list is out of date.
-    pub(super) fn relist_sections(&self, section_id: u32) {
-        if self
-            .relisted
-            .swap(true, std::sync::atomic::Ordering::SeqCst)
-        {
-            return;
-        }
-        tracing::info!("section {section_id} answered 404: listing the sections again");
-        *self.sections.lock().expect("sections lock") = None;
-        if let Err(e) = self.library.forget_sections() {
-            tracing::warn!("cannot update the cached section list: {e:#}");
-        }
-        if let Err(e) = self.sections() {
-            tracing::warn!("cannot list the sections again: {e}");
-        }
-    }
-
-    /// A section's title as this run knows it (quoted), without a request; else its id.
-    pub(super) fn section_title(&self, id: u32) -> String {
-        self.sections
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .and_then(|all| all.iter().find(|s| s.id == id))
-            .map(|s| format!("{:?}", s.title))
-            .unwrap_or_else(|| id.to_string())
-    }
-
-    /// One section by id.
-    pub fn section(&self, id: u32) -> Result<Section, PlexError> {
-        self.sections()?
-            .into_iter()
-            .find(|s| s.id == id)
-            .ok_or_else(|| {
-                PlexError::NotFound(format!("the server has no library section with id {id}"))
-            })
-    }
-
-    /// A title search, asked of Plex and cached (empty answers only briefly).
-    pub fn search(&self, section_id: u32, title: &str) -> Result<Vec<Item>, PlexError> {
-        let items = self
-            .ask(Some(section_id), || self.plex.search(section_id, title))
-            .inspect_err(|e| {
-                if matches!(e, PlexError::NotFound(_)) {
-                    self.relist_sections(section_id);
-                }
-            })?;
-        if let Err(e) = self.library.store_search(section_id, title, &items) {
-            tracing::warn!("cannot cache a search answer: {e:#}");
-        }
-        self.remember(|m| {
-            m.searches.insert(
-                (section_id, name_key(title)),
-                (Instant::now(), items.clone()),
-            );
-        });
-        Ok(items)
-    }
-
-    /// A cached search answer, if one is still valid.
-    pub fn cached_search(&self, section_id: u32, title: &str) -> Option<Vec<Item>> {
-        let (ttl, negative_ttl) = (
-            self.policy.library_ttl.as_secs(),
-            self.policy.negative_ttl.as_secs(),
-        );
-        let found = self
-            .library
-            .cached_search(section_id, title, ttl, negative_ttl)
-            .unwrap_or_else(|e| {
-                tracing::warn!("cannot read a cached search: {e:#}");
-                None
-            });
-        self.library
-            .stats
-            .record(crate::cache::LookupKind::Search, found.is_some());
-        found
     }
 }

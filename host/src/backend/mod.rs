@@ -1,17 +1,20 @@
-//! What plugins reach through the host: the Plex server behind the library cache, and
-//! the match cache. Cache trouble is logged and treated as a miss — it is only a cache.
+//! The services plugins and matching reach through the host, each owning its state.
+//! Cache trouble is logged and treated as a miss — it is only a cache.
 //!
-//! - `gateway.rs`: Plex requests through the run's failure gate, memo and budget; the
-//!   section list and title searches;
-//! - `snapshots.rs`: whether a section's snapshot is fresh, keeping it current, file-name
-//!   look-ups and resident copies; `freshness.rs` how long a run trusts a snapshot;
-//!   `refresh.rs` bringing one up to date, once across threads and processes;
-//! - here: the policy, opening a server's caches, and checking a plugin's claim about an
-//!   item (`confirm`) before anything is cached.
+//! - [`Gateway`] (`gateway.rs`): the Plex client behind the run's failure gate, memo and
+//!   request budget;
+//! - [`Snapshots`], the snapshot library: the library cache and what a run knows of it —
+//!   whether a section's snapshot is fresh, keeping it current, file-name look-ups and
+//!   resident copies (`snapshots.rs`), how long a run trusts a snapshot (`freshness.rs`),
+//!   bringing one up to date once across threads and processes (`refresh.rs`), the
+//!   section list and title searches (`sections.rs`), and checking a plugin's claim about
+//!   an item before anything is cached (`confirm`, here);
+//! - [`Decisions`]: the match cache and the user's pins;
+//! - [`Backend`]: one server's services, opened together from its data dir.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,7 +27,10 @@ use crate::servers::{self, ServerIdentity};
 mod freshness;
 mod gateway;
 mod refresh;
+mod sections;
 mod snapshots;
+
+pub use gateway::Gateway;
 
 pub use freshness::{DEFAULT_STALE_LIMIT, MIN_HOLD};
 use plexmatch_matchkit::{file_name, has_file_named, has_key, name_key};
@@ -112,47 +118,57 @@ impl Default for CachePolicy {
     }
 }
 
-/// Plex access and both caches, shared by every plugin instance.
-pub struct Backend {
-    pub plex: PlexClient,
+/// The snapshot library: the library cache, and what this run knows of its snapshots.
+pub struct Snapshots {
+    /// The Plex requests a refresh or a search sends.
+    pub(crate) gateway: Arc<Gateway>,
+    /// The library cache file.
     pub library: LibraryCache,
-    pub matches: MatchCache,
-    /// People's decisions (`plexmatch pin`), answered before any plugin is asked.
-    pub pinned: cache::Pins,
-    /// Where compiled plugins are kept (`plugins/` in the data dir unless set otherwise).
-    pub plugins_dir: PathBuf,
-    pub policy: CachePolicy,
+    policy: CachePolicy,
     /// One lock per section so that concurrent lookups refresh a stale snapshot once.
     refreshing: Mutex<HashMap<u32, Arc<Mutex<()>>>>,
     /// Where the per-section lock files are, which do the same across processes.
     locks_dir: PathBuf,
-    /// The data dir (caches, locks, compiled plugins).
-    pub data_dir: PathBuf,
+    /// The section list as this run knows it.
     sections: Mutex<Option<Vec<Section>>>,
+    /// Whether the section list was listed again this run after a section answered 404.
+    relisted: AtomicBool,
     /// What this run knows of each snapshot's freshness beyond the cache file: stored
     /// just now, being refreshed, or kept while Plex fails.
     run: freshness::RunFreshness,
     /// Snapshot bookkeeping read recently, by section, and when (every lookup asks for it;
-    /// a refresh by another process is seen within [`SNAPSHOT_MEMO`]). No time: a listing
-    /// that could not be stored (a full disk, a read-only or broken cache file), held in
-    /// `residents` and trusted for the library TTL so that every path does not list the
-    /// section again; it is not read from the file.
+    /// a refresh by another process is seen within [`snapshots::SNAPSHOT_MEMO`]). No
+    /// time: a listing that could not be stored (a full disk, a read-only or broken cache
+    /// file), held in `residents` and trusted for the library TTL so that every path does
+    /// not list the section again; it is not read from the file.
     snapshot_memo: Mutex<HashMap<u32, MemoSnapshot>>,
+    /// Snapshots of sections in steady use, held in memory while they are current.
+    residents: cache::Residents,
+}
+
+/// The decision store: what plugins decided (the match cache) and what people decided
+/// (`plexmatch pin`), each verified against the snapshots before it is used.
+pub struct Decisions {
+    /// The match cache file.
+    pub matches: MatchCache,
+    /// People's decisions, answered before any plugin is asked.
+    pub pins: cache::Pins,
+}
+
+/// One server's services, opened together from its folder of the data dir and shared by
+/// every plugin instance.
+pub struct Backend {
+    pub gateway: Arc<Gateway>,
+    pub snapshots: Arc<Snapshots>,
+    pub decisions: Arc<Decisions>,
+    /// Where compiled plugins are kept (`plugins/` in the data dir unless set otherwise):
+    /// the sandbox's cache, handed to it when plugins are loaded.
+    pub plugins_dir: PathBuf,
+    pub policy: CachePolicy,
     /// The Plex server the caches belong to.
     pub server: ServerIdentity,
     /// The folder of this server's caches and locks.
     pub cache_dir: PathBuf,
-    /// Failures remembered within the run.
-    failures: Mutex<gateway::Failures>,
-    /// Whether the section list was listed again this run after a section answered 404.
-    relisted: std::sync::atomic::AtomicBool,
-    /// Answers to plugins' requests within this run, so that asking twice costs nothing.
-    memo: Mutex<gateway::Memo>,
-    /// Plex requests made for plugins in this run, and the most allowed (0: no limit).
-    run_requests: AtomicU64,
-    run_budget: AtomicU64,
-    /// Snapshots of sections in steady use, held in memory while they are current.
-    residents: cache::Residents,
 }
 
 /// When a section's snapshot bookkeeping was read (`None`: held in memory, never read
@@ -189,27 +205,31 @@ impl Backend {
         policy: CachePolicy,
     ) -> Result<Backend> {
         let cache_dir = servers::prepare(data_dir, &server)?;
-        Ok(Backend {
-            plex,
+        let gateway = Arc::new(Gateway::new(plex, policy));
+        let snapshots = Snapshots {
+            gateway: gateway.clone(),
             library: LibraryCache::open(&cache_dir, policy.library_limit)?,
-            matches: MatchCache::open(&cache_dir, policy.match_limit)?,
-            pinned: cache::Pins::open(&cache_dir),
-            plugins_dir: data_dir.join("plugins"),
             policy,
             refreshing: Mutex::new(HashMap::new()),
             locks_dir: cache_dir.join("locks"),
-            data_dir: data_dir.to_path_buf(),
             sections: Mutex::new(None),
+            relisted: AtomicBool::new(false),
             run: freshness::RunFreshness::new(),
             snapshot_memo: Mutex::new(HashMap::new()),
+            residents: cache::Residents::default(),
+        };
+        let decisions = Decisions {
+            matches: MatchCache::open(&cache_dir, policy.match_limit)?,
+            pins: cache::Pins::open(&cache_dir),
+        };
+        Ok(Backend {
+            gateway,
+            snapshots: Arc::new(snapshots),
+            decisions: Arc::new(decisions),
+            plugins_dir: data_dir.join("plugins"),
+            policy,
             server,
             cache_dir,
-            failures: Mutex::new(gateway::Failures::default()),
-            relisted: std::sync::atomic::AtomicBool::new(false),
-            memo: Mutex::new(gateway::Memo::default()),
-            run_requests: AtomicU64::new(0),
-            run_budget: AtomicU64::new(DEFAULT_RUN_REQUEST_BUDGET),
-            residents: cache::Residents::default(),
         })
     }
 
@@ -220,6 +240,22 @@ impl Backend {
         self
     }
 
+    /// Writes this process's cache counters and last uses to the cache files.
+    pub fn flush(&self) {
+        let flushed = self.snapshots.library.flush();
+        if let Err(e) = flushed.and_then(|_| self.decisions.matches.flush()) {
+            tracing::warn!("cannot save cache statistics: {e:#}");
+        }
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+impl Snapshots {
     /// Checks that `rating_key` is an item of the section holding `matched_file` (one of its
     /// files, case and Unicode form aside) if given, else a file named like `path`'s file
     /// name, using what is at hand (`known`, then the fresh snapshot, then this run's memo,
@@ -242,7 +278,7 @@ impl Backend {
                 Some((r, _)) => r,
                 None => {
                     charge().map_err(|why| format!("cannot check item {rating_key}: {why}"))?;
-                    self.fetch_item(rating_key)
+                    self.gateway.fetch_item(rating_key)
                 }
             }
             .map_err(|e| format!("cannot check item {rating_key}: {e}"))?,
@@ -278,19 +314,6 @@ impl Backend {
         }
         let file = best_file(&item.files, path).unwrap_or_default();
         Ok((item, file))
-    }
-
-    /// Writes this process's cache counters and last uses to the cache files.
-    pub fn flush(&self) {
-        if let Err(e) = self.library.flush().and_then(|_| self.matches.flush()) {
-            tracing::warn!("cannot save cache statistics: {e:#}");
-        }
-    }
-}
-
-impl Drop for Backend {
-    fn drop(&mut self) {
-        self.flush();
     }
 }
 

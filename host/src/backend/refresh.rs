@@ -6,7 +6,7 @@ use std::fs::File;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{Backend, freshness};
+use super::{Snapshots, freshness};
 use crate::cache;
 use crate::plex::{PlexError, Section};
 
@@ -26,7 +26,7 @@ pub struct Refreshed {
     pub requests: u64,
 }
 
-impl Backend {
+impl Snapshots {
     /// Refreshes the section's snapshot unless another caller just did.
     ///
     /// Single-flight across threads (a mutex per section) and processes (an advisory lock
@@ -56,7 +56,7 @@ impl Backend {
         // A section that just failed is not listed again for every path (a refresh the
         // user asks for is).
         if force.is_none()
-            && let Err(e) = self.gate(Some(section_id))
+            && let Err(e) = self.gateway.gate(Some(section_id))
         {
             return self.serve_stale_instead(section_id, e).map(|_| None);
         }
@@ -81,7 +81,7 @@ impl Backend {
         let _under_way = self.run.refreshing(section_id);
         // It may have failed while this caller waited for the lock.
         if force.is_none()
-            && let Err(e) = self.gate(Some(section_id))
+            && let Err(e) = self.gateway.gate(Some(section_id))
         {
             return self.serve_stale_instead(section_id, e).map(|_| None);
         }
@@ -191,9 +191,9 @@ impl Backend {
             )));
         };
         let started = Instant::now();
-        let requests = self.plex.requests();
+        let requests = self.gateway.plex.requests();
         let failed = |e: &PlexError| {
-            self.note_failure(Some(section_id), e);
+            self.gateway.note_failure(Some(section_id), e);
             if matches!(e, PlexError::NotFound(_)) {
                 self.relist_sections(section_id);
             }
@@ -215,6 +215,7 @@ impl Backend {
         };
         if let Some(since) = since {
             let changed = self
+                .gateway
                 .plex
                 .list_section_changed(section_id, item_type, since)
                 .inspect_err(failed)?;
@@ -234,6 +235,7 @@ impl Backend {
                 ));
             }
             let count = self
+                .gateway
                 .plex
                 .count_items(section_id, item_type)
                 .inspect_err(failed)?;
@@ -252,7 +254,7 @@ impl Backend {
                         listed: changed.items.len(),
                         changed: differing as usize,
                         full: false,
-                        requests: self.plex.requests() - requests,
+                        requests: self.gateway.plex.requests() - requests,
                     };
                     tracing::info!(
                         "brought section {:?} up to date: {} item(s) changed since {since}, {} in all, {} request(s) in {:.0?}",
@@ -279,6 +281,7 @@ impl Backend {
             }
         }
         let listing = self
+            .gateway
             .plex
             .list_section(section_id, item_type, info.map(|i| u64::from(i.item_count)))
             .inspect_err(failed)?;
@@ -349,7 +352,7 @@ impl Backend {
             listed: count,
             changed: count,
             full: true,
-            requests: self.plex.requests() - requests,
+            requests: self.gateway.plex.requests() - requests,
         };
         tracing::info!(
             "listed section {:?} in full ({why}): {} items, {} request(s) in {:.0?}",

@@ -7,19 +7,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::{Backend, freshness};
+use super::{Snapshots, freshness};
 use crate::cache;
 use crate::plex::{Item, PlexError, Section};
 
 /// How long this process reuses a section's snapshot bookkeeping without reading it again.
-const SNAPSHOT_MEMO: Duration = Duration::from_secs(1);
+pub(super) const SNAPSHOT_MEMO: Duration = Duration::from_secs(1);
 
-impl Backend {
+impl Snapshots {
     /// Whether something cached at `at` is still trusted: an empty answer (no sections,
     /// no items) only for the negative TTL, anything else for the library TTL.
     /// Offline, whatever is cached is trusted: it is all there is.
     pub(super) fn is_fresh_for(&self, at: i64, empty: bool) -> bool {
-        self.plex.is_offline()
+        self.gateway.plex.is_offline()
             || cache::now().saturating_sub(at) < self.policy.ttl_for(empty).as_secs() as i64
     }
 
@@ -62,13 +62,8 @@ impl Backend {
         section_id: u32,
         info: &cache::SnapshotInfo,
     ) -> Option<freshness::Kept> {
-        let refused = self
-            .failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .refused
-            .is_some();
-        self.run.keeps(section_id, info, &self.policy, refused)
+        self.run
+            .keeps(section_id, info, &self.policy, self.gateway.refused())
     }
 
     /// Brings the snapshots of `sections` up to date where their TTL has passed, before a
@@ -77,7 +72,7 @@ impl Backend {
     /// caller; the others go on with the previous snapshot meanwhile. A failure is left
     /// to the path's matching, which meets it (or the snapshot kept while Plex fails).
     pub fn keep_current(&self, sections: &[Section]) {
-        if self.plex.is_offline() {
+        if self.gateway.plex.is_offline() {
             return;
         }
         for s in sections.iter().filter(|s| s.kind.leaf_type().is_some()) {
@@ -238,6 +233,6 @@ impl Backend {
         {
             return Some((Ok(i), true));
         }
-        self.memo_item(rating_key).map(|r| (r, false))
+        self.gateway.memo_item(rating_key).map(|r| (r, false))
     }
 }

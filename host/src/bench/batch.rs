@@ -91,7 +91,7 @@ pub fn run(items: usize, paths: usize, workers: usize) -> Result<BatchReport> {
         let started = Instant::now();
         let plugin = Arc::new(Plugin::load(
             "default",
-            crate::DEFAULT_PLUGIN,
+            crate::builtin::DEFAULT_PLUGIN,
             Vec::new(),
             Limits::default(),
             backend.clone(),
@@ -182,7 +182,7 @@ pub(super) fn run_pass(
 ) -> Result<Pass> {
     reset_peak_rss();
     let before = emulator.requests()?;
-    let sections = crate::sections::resolve(&[], &backend.sections()?)?;
+    let sections = crate::sections::resolve(&[], &backend.snapshots.sections()?)?;
     let mut samples = Histogram::default();
     let mut turnarounds = Histogram::default();
     let (mut high, mut low, mut not_found, mut errors) = (0, 0, 0, 0);

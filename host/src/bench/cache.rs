@@ -56,10 +56,10 @@ pub fn run(items: usize, page_sizes: &[usize], lookups: usize) -> Result<CacheRe
     for &page_size in page_sizes {
         let config = plex_config(&emulator, page_size);
         let b = Arc::new(Backend::open(&config, dir.path(), CachePolicy::default())?);
-        b.sections()?;
+        b.snapshots.sections()?;
         let before = emulator.requests();
         let started = Instant::now();
-        b.force_refresh(1, true)?;
+        b.snapshots.force_refresh(1, true)?;
         refreshes.push(Refresh {
             page_size,
             millis: started.elapsed().as_secs_f64() * 1e3,
@@ -81,28 +81,28 @@ pub fn run(items: usize, page_sizes: &[usize], lookups: usize) -> Result<CacheRe
                 .to_owned()
         };
         let started = Instant::now();
-        let found = backend.library.items_by_file_name(1, &name)?;
+        let found = backend.snapshots.library.items_by_file_name(1, &name)?;
         samples.push(started.elapsed());
         if i % 10 != 9 && found.is_empty() {
             anyhow::bail!("benchmark lookup of {name:?} found nothing: the snapshot is wrong");
         }
     }
     let lookup = Latency::of(&mut samples);
-    let footprint = backend.library.footprint()?;
+    let footprint = backend.snapshots.library.footprint()?;
     let bytes_per_item = footprint.used_bytes as f64 / footprint.items.max(1) as f64;
 
     // Invalidation: 10,000 entries in section 1 among as many in section 2.
     let n = 10_000u64;
     let bench = crate::cache::Decider::new("bench", "0");
     for i in 0..n {
-        backend.matches.put(
+        backend.decisions.matches.put(
             1,
             &format!("/stash/a/file {i}.mkv"),
             &bench,
             &i.to_string(),
             "/data/f.mkv",
         )?;
-        backend.matches.put(
+        backend.decisions.matches.put(
             2,
             &format!("/stash/b/file {i}.mkv"),
             &bench,
@@ -113,12 +113,13 @@ pub fn run(items: usize, page_sizes: &[usize], lookups: usize) -> Result<CacheRe
     let started = Instant::now();
     for i in 0..1000u64 {
         backend
+            .decisions
             .matches
             .invalidate(2, &format!("/stash/b/file {i}.mkv"), None)?;
     }
     let invalidate_path_us = started.elapsed().as_secs_f64() * 1e6 / 1000.0;
     let started = Instant::now();
-    let invalidated = backend.matches.invalidate_section(1, None)?;
+    let invalidated = backend.decisions.matches.invalidate_section(1, None)?;
     let invalidate_section_ms = started.elapsed().as_secs_f64() * 1e3;
 
     Ok(CacheReport {

@@ -57,7 +57,7 @@ pub fn run(items: usize, paths: usize, files: &[PathBuf]) -> Result<PluginsRepor
     let mut plugins = Vec::new();
     for file in std::iter::once(None).chain(files.iter().map(Some)) {
         let wasm = match file {
-            None => Wasm::Bytes(crate::DEFAULT_PLUGIN),
+            None => Wasm::Bytes(crate::builtin::DEFAULT_PLUGIN),
             Some(f) => Wasm::File(f),
         };
         plugins.push(

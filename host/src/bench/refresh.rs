@@ -49,7 +49,7 @@ pub fn run(items: usize, page_delay: Duration, in_flight: &[usize]) -> Result<Re
         let mut config = plex_config(&emulator, crate::plex::DEFAULT_PAGE_SIZE);
         config.pages_in_flight = pages_in_flight;
         let b = Backend::open(&config, dir.path(), CachePolicy::default())?;
-        b.sections()?;
+        b.snapshots.sections()?;
         Ok(b)
     };
     let mut scenarios = Vec::new();
@@ -58,6 +58,7 @@ pub fn run(items: usize, page_delay: Duration, in_flight: &[usize]) -> Result<Re
         let before = emulator.requests();
         let started = Instant::now();
         let r = b
+            .snapshots
             .force_refresh(1, full)?
             .ok_or_else(|| anyhow::anyhow!("another process refreshed the benchmark's section"))?;
         let millis = started.elapsed().as_secs_f64() * 1e3;

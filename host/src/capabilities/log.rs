@@ -1,15 +1,35 @@
 //! `log`: a plugin's log lines, into the host's log, tagged with the plugin's name.
 
-use crate::runtime::State;
-use crate::runtime::bindings::plexmatch::plugin::log::{Host, Level};
+use super::{MAX_LOG_LINES, State};
+use crate::wit::bindings::plexmatch::plugin::log::{Host, Level};
 
 /// Longest message kept; with the per-call line cap, a plugin cannot flood the log.
 const MAX_MESSAGE: usize = 4096;
 
+/// What the log interface keeps per store: the current call's log lines.
+#[derive(Debug, Default)]
+pub struct LogState {
+    /// Lines written during the current call, and those dropped past the cap.
+    lines: u32,
+    pub dropped: u64,
+}
+
+impl LogState {
+    /// Counts one log line of the current call; `false` once past [`MAX_LOG_LINES`].
+    pub fn line_allowed(&mut self) -> bool {
+        if self.lines >= MAX_LOG_LINES {
+            self.dropped += 1;
+            return false;
+        }
+        self.lines += 1;
+        true
+    }
+}
+
 impl Host for State {
     fn log(&mut self, level: Level, message: String) {
         self.host_call(|s| {
-            if !s.log_line_allowed() {
+            if !s.log.line_allowed() {
                 return;
             }
             let mut message = message;
@@ -31,7 +51,7 @@ impl Host for State {
                 Level::Warn => "warn",
                 Level::Error => "error",
             };
-            s.note(|| crate::runtime::Step::Log {
+            s.note(|| crate::trace::Step::Log {
                 level: word,
                 message: message.clone().into_owned(),
             });

@@ -4,14 +4,54 @@
 //! was matched to before the plugin sees it.
 
 use crate::backend::holds_file;
-use crate::runtime::bindings::plexmatch::plugin::match_cache::{CachedMatch, Host};
-use crate::runtime::bindings::plexmatch::plugin::types::CacheError;
-use crate::runtime::{State, Step, Verified};
+use crate::wit::bindings::plexmatch::plugin::match_cache::{CachedMatch, Host};
+use crate::wit::bindings::plexmatch::plugin::types::CacheError;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::State;
+use crate::backend::{Backend, Decisions, Snapshots};
+use crate::cache::Decider;
+use crate::trace::{Step, Verified};
+
+/// What the match-cache interface keeps per store: the decision store, the snapshots
+/// (every claim is checked against them), who decides, and what the current call read and
+/// may write.
+pub struct MatchState {
+    pub(crate) decisions: Arc<Decisions>,
+    pub(crate) snapshots: Arc<Snapshots>,
+    /// The identity match-cache entries are written and read under.
+    pub decider: Decider,
+    /// Match-cache entries the plugin read during the current call, by section: the
+    /// host need not write back an answer the cache already holds.
+    pub cached_matches: HashMap<u32, crate::cache::CachedMatch>,
+    /// The section the current `find` is about: the only one the plugin may write for.
+    pub section: Option<u32>,
+}
+
+impl MatchState {
+    /// The state of a new store over `backend`'s decisions, deciding as `decider`.
+    pub fn new(backend: &Backend, decider: Decider) -> MatchState {
+        MatchState {
+            decisions: backend.decisions.clone(),
+            snapshots: backend.snapshots.clone(),
+            decider,
+            cached_matches: HashMap::new(),
+            section: None,
+        }
+    }
+
+    /// Forgets what the last call read; no section is being matched.
+    pub fn begin_call(&mut self) {
+        self.cached_matches.clear();
+        self.section = None;
+    }
+}
 
 impl State {
     /// Refuses a write for another section than the one asked about.
     fn own_section(&self, section_id: u32) -> Result<(), String> {
-        match self.section {
+        match self.matches.section {
             Some(s) if s == section_id => Ok(()),
             Some(s) => Err(format!(
                 "a plugin asked about section {s} may write match-cache entries for that section only, not {section_id}"
@@ -23,22 +63,22 @@ impl State {
     /// Whether the entry's item still holds the entry's file: from a fresh snapshot, this
     /// run's memo, or one request. `None`: it cannot be told now (Plex failing).
     fn still_holds(&mut self, section_id: u32, m: &crate::cache::CachedMatch) -> Option<bool> {
-        if self.snapshot(section_id).is_some_and(|(_, fresh)| fresh) {
+        if self.library.snapshot(section_id).is_some_and(|(_, fresh)| fresh) {
             // Every holder of the file's name: the plugin usually asks for them next.
             let name = plexmatch_matchkit::file_name(&m.file)?;
-            let holders = self.snapshot_items(section_id, name)?;
+            let holders = self.library.snapshot_items(section_id, name)?;
             let holds = holders
                 .iter()
                 .any(|i| i.rating_key == m.rating_key && holds_file(&i.files, &m.file));
-            self.index_memo = Some((section_id, plexmatch_matchkit::name_key(name), holders));
+            self.library.index_memo = Some((section_id, plexmatch_matchkit::name_key(name), holders));
             return Some(holds);
         }
-        let backend = self.backend.clone();
-        let fetched = match backend.memo_item(&m.rating_key) {
+        let gateway = self.plex.gateway.clone();
+        let fetched = match gateway.memo_item(&m.rating_key) {
             Some(r) => r,
             None => {
                 self.charge_request().ok()?;
-                backend.fetch_item(&m.rating_key)
+                gateway.fetch_item(&m.rating_key)
             }
         };
         match fetched {
@@ -56,14 +96,14 @@ impl State {
 impl Host for State {
     fn get(&mut self, section_id: u32, path: String) -> Option<CachedMatch> {
         self.host_call(|s| {
-            let m = match s.backend.matches.get(section_id, &path, &s.decider) {
+            let m = match s.matches.decisions.matches.get(section_id, &path, &s.matches.decider) {
                 Ok(m) => m?,
                 Err(e) => {
                     tracing::warn!("cannot read the match cache: {e:#}");
                     return None;
                 }
             };
-            let fresh = s.snapshot(section_id).is_some_and(|(_, f)| f);
+            let fresh = s.library.snapshot(section_id).is_some_and(|(_, f)| f);
             let by = if fresh {
                 Verified::Snapshot
             } else {
@@ -85,14 +125,15 @@ impl Host for State {
                         m.file
                     );
                     let _ = s
-                        .backend
                         .matches
-                        .invalidate(section_id, &path, Some(&s.decider));
+                        .decisions
+                        .matches
+                        .invalidate(section_id, &path, Some(&s.matches.decider));
                     return None;
                 }
                 None => return None,
             }
-            s.cached_matches.insert(section_id, m.clone());
+            s.matches.cached_matches.insert(section_id, m.clone());
             Some(CachedMatch {
                 rating_key: m.rating_key,
                 verified_at: m.verified_at.max(0) as u64,
@@ -111,8 +152,8 @@ impl Host for State {
         self.host_call(|s| {
             s.own_section(section_id).map_err(CacheError::Rejected)?;
             let known = s.served.get(&rating_key).cloned();
-            let backend = s.backend.clone();
-            let (_, file) = backend
+            let (snapshots, decisions) = (s.matches.snapshots.clone(), s.matches.decisions.clone());
+            let (_, file) = snapshots
                 .confirm(
                     section_id,
                     &path,
@@ -122,9 +163,9 @@ impl Host for State {
                     || s.charge_request(),
                 )
                 .map_err(CacheError::Rejected)?;
-            backend
+            decisions
                 .matches
-                .put(section_id, &path, &s.decider, &rating_key, &file)
+                .put(section_id, &path, &s.matches.decider, &rating_key, &file)
                 .map_err(|e| CacheError::Storage(format!("{e:#}")))
         })
     }
@@ -136,9 +177,10 @@ impl Host for State {
                 return;
             }
             if let Err(e) = s
-                .backend
                 .matches
-                .invalidate(section_id, &path, Some(&s.decider))
+                .decisions
+                .matches
+                .invalidate(section_id, &path, Some(&s.matches.decider))
             {
                 tracing::warn!("cannot update the match cache: {e:#}");
             }
@@ -152,9 +194,10 @@ impl Host for State {
                 return;
             }
             if let Err(e) = s
-                .backend
                 .matches
-                .invalidate_section(section_id, Some(&s.decider))
+                .decisions
+                .matches
+                .invalidate_section(section_id, Some(&s.matches.decider))
             {
                 tracing::warn!("cannot update the match cache: {e:#}");
             }

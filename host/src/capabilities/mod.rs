@@ -5,13 +5,20 @@
 mod library_cache;
 mod log;
 mod match_cache;
+mod output;
 mod plex;
 mod settings;
+mod store;
 mod v0_1;
 
+pub use output::CapturedOutput;
+pub use store::{
+    CallClock, DEFAULT_CPU_DEADLINE, DEFAULT_REQUESTS_PER_CALL, DEFAULT_WALL_LIMIT, Limiter, Limits,
+    MAX_LOG_LINES, PluginIdentity, State, thread_cpu_time,
+};
+
 use crate::plex as model;
-use crate::runtime::State;
-use crate::runtime::bindings::plexmatch::plugin::types;
+use crate::wit::bindings::plexmatch::plugin::types;
 
 impl types::Host for State {}
 

@@ -3,19 +3,86 @@
 //! are taken from the call's and the run's request budgets first.
 
 use super::{to_wit_item, to_wit_plex_error, to_wit_section};
-use crate::runtime::bindings::plexmatch::plugin::plex::Host;
-use crate::runtime::bindings::plexmatch::plugin::types::{Item, PlexError, Section};
-use crate::runtime::{State, Step};
+use crate::wit::bindings::plexmatch::plugin::plex::Host;
+use crate::wit::bindings::plexmatch::plugin::types::{Item, PlexError, Section};
+use std::sync::Arc;
+
+use super::State;
+use crate::backend::{Backend, Gateway, Snapshots};
+use crate::trace::Step;
 
 /// The error a plugin gets when a budget (or its call's wall-clock limit) refuses a request.
 fn refused(why: String) -> PlexError {
     PlexError::Unavailable(format!("not sent: {why}"))
 }
 
+/// What the plex interface keeps per store: the gateway, the snapshots (a file-name
+/// look-up brings a stale one up to date), and the current call's request budget.
+pub struct PlexState {
+    pub(crate) gateway: Arc<Gateway>,
+    pub(crate) snapshots: Arc<Snapshots>,
+    /// Plex requests made for the plugin during the current call, and the most it may make.
+    requests: u32,
+    request_budget: u32,
+    /// Set when a Plex call was refused because a request budget was spent: what it said.
+    pub budget_spent: Option<String>,
+}
+
+impl PlexState {
+    /// The state of a new store over `backend`, allowed `request_budget` requests a call.
+    pub fn new(backend: &Backend, request_budget: u32) -> PlexState {
+        PlexState {
+            gateway: backend.gateway.clone(),
+            snapshots: backend.snapshots.clone(),
+            requests: 0,
+            request_budget,
+            budget_spent: None,
+        }
+    }
+
+    /// Starts a call's budget afresh.
+    pub fn begin_call(&mut self) {
+        self.requests = 0;
+        self.budget_spent = None;
+    }
+
+    /// Takes one Plex request from the call's and the run's budgets for plugin `name`, or
+    /// says why not.
+    pub fn charge(&mut self, name: &str) -> Result<(), String> {
+        if let Some(why) = &self.budget_spent {
+            return Err(why.clone());
+        }
+        let why = if self.requests >= self.request_budget {
+            Some(format!(
+                "plugin {name:?} used its budget of {} Plex requests for one path ([limits] requests_per_path)",
+                self.request_budget
+            ))
+        } else if !self.gateway.charge_run_request() {
+            Some(format!(
+                "plugins used this run's budget of {} Plex requests ([limits] requests_per_run)",
+                self.gateway.run_request_budget()
+            ))
+        } else {
+            None
+        };
+        match why {
+            Some(w) => {
+                self.budget_spent = Some(w.clone());
+                Err(w)
+            }
+            None => {
+                self.requests += 1;
+                Ok(())
+            }
+        }
+    }
+}
+
 impl Host for State {
     fn sections(&mut self) -> Result<Vec<Section>, PlexError> {
         self.plex_call(|s| {
-            s.backend
+            s.plex
+                .snapshots
                 .sections()
                 .map(|v| v.iter().map(to_wit_section).collect())
                 .map_err(to_wit_plex_error)
@@ -24,13 +91,14 @@ impl Host for State {
 
     fn search(&mut self, section_id: u32, title: String) -> Result<Vec<Item>, PlexError> {
         self.plex_call(|s| {
-            let memo = s.backend.memo_search(section_id, &title);
+            let memo = s.plex.gateway.memo_search(section_id, &title);
             let asked = memo.is_none();
             let items = match memo {
                 Some(items) => items,
                 None => {
                     s.charge_request().map_err(refused)?;
-                    s.backend
+                    s.plex
+                        .snapshots
                         .search(section_id, &title)
                         .inspect_err(|e| {
                             s.note(|| Step::TitleSearchFailed {
@@ -54,11 +122,11 @@ impl Host for State {
 
     fn fetch_item(&mut self, rating_key: String) -> Result<Item, PlexError> {
         self.plex_call(|s| {
-            let item = match s.backend.memo_item(&rating_key) {
+            let item = match s.plex.gateway.memo_item(&rating_key) {
                 Some(r) => r,
                 None => {
                     s.charge_request().map_err(refused)?;
-                    s.backend.fetch_item(&rating_key)
+                    s.plex.gateway.fetch_item(&rating_key)
                 }
             }
             .inspect_err(|e| {
@@ -85,14 +153,16 @@ impl Host for State {
         self.plex_call(|s| {
             // A stale snapshot is listed again (once for everyone): one request's worth.
             if !s
-                .backend
+                .plex
+                .snapshots
                 .snapshot(section_id)
                 .is_some_and(|(_, fresh)| fresh)
             {
                 s.charge_request().map_err(refused)?;
             }
             let items = s
-                .backend
+                .plex
+                .snapshots
                 .items_by_file_name(section_id, &file_name)
                 .map_err(to_wit_plex_error)?;
             s.serve(&items);

@@ -1,7 +1,7 @@
 //! `settings`: the plugin's key/value settings from the user's configuration.
 
-use crate::runtime::State;
-use crate::runtime::bindings::plexmatch::plugin::settings::Host;
+use super::State;
+use crate::wit::bindings::plexmatch::plugin::settings::Host;
 
 impl Host for State {
     fn get(&mut self, key: String) -> Option<String> {

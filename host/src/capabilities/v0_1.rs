@@ -1,12 +1,12 @@
 //! The host interfaces for plugins built for contract 0.1: each function is the current
-//! one's, its answer described in 0.1's types (`runtime::v0_1`).
+//! one's, its answer described in 0.1's types (`wit::v0_1`).
 
-use crate::runtime::State;
-use crate::runtime::bindings::plexmatch::plugin as now;
-use crate::runtime::bindings_v0_1::plexmatch::plugin::{
+use super::State;
+use crate::wit::bindings::plexmatch::plugin as now;
+use crate::wit::bindings_v0_1::plexmatch::plugin::{
     library_cache, log, match_cache, plex, settings, types,
 };
-use crate::runtime::v0_1 as to;
+use crate::wit::v0_1 as to;
 
 impl types::Host for State {}
 

@@ -111,7 +111,7 @@ impl PluginKit {
     /// What `spec` is: what it declares (read even when it cannot run here) and whether it
     /// loads.
     pub fn inspect(&self, spec: &str) -> Result<Inspection> {
-        let builtin = crate::BUILTIN_PLUGINS
+        let builtin = crate::builtin::BUILTIN_PLUGINS
             .iter()
             .find(|(n, _)| *n == spec && !Path::new(spec).exists());
         let bytes = match builtin {

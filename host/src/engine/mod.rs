@@ -147,8 +147,10 @@ impl Engine {
 
     /// The engine over an opened `backend` (its server and caches), as `options` say.
     pub(crate) fn with_backend(backend: Arc<Backend>, options: &EngineOptions) -> Result<Engine> {
-        backend.set_run_request_budget(options.requests_per_run);
-        backend.plex.stop_listings_on(&crate::input::STOP);
+        backend
+            .gateway
+            .set_run_request_budget(options.requests_per_run);
+        backend.gateway.plex.stop_listings_on(&crate::input::STOP);
         let plugins = plugins::plugins(
             &options.plugins,
             &options.settings,
@@ -156,11 +158,11 @@ impl Engine {
             options.limits,
             &backend,
         )?;
-        let all = backend.sections()?;
+        let all = backend.snapshots.sections()?;
         let sections = crate::sections::resolve(&options.sections, &all)?;
         if options.refresh {
             for s in sections.iter().filter(|s| s.kind.leaf_type().is_some()) {
-                backend.force_refresh(s.id, false)?;
+                backend.snapshots.force_refresh(s.id, false)?;
             }
         }
         Ok(Engine {
@@ -192,7 +194,7 @@ impl Engine {
 
     /// Plex requests sent since the engine opened.
     pub fn requests(&self) -> u64 {
-        self.backend.plex.requests()
+        self.backend.gateway.plex.requests()
     }
 
     /// The answer for one path (with an explanation when `explain`). A path that cannot be
@@ -258,7 +260,7 @@ impl Engine {
             .iter()
             .filter(|s| s.kind.leaf_type().is_some())
         {
-            done.push((s.clone(), self.backend.force_refresh(s.id, full)?));
+            done.push((s.clone(), self.backend.snapshots.force_refresh(s.id, full)?));
         }
         Ok(done)
     }

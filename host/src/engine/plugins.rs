@@ -20,7 +20,7 @@ pub fn plugin(
     backend: Arc<Backend>,
 ) -> Result<Arc<Plugin>> {
     let spec = spec.unwrap_or("default");
-    let builtin = crate::BUILTIN_PLUGINS
+    let builtin = crate::builtin::BUILTIN_PLUGINS
         .iter()
         .find(|(n, _)| *n == spec && !Path::new(spec).exists());
     let (name, origin, wasm) = match builtin {
@@ -29,7 +29,7 @@ pub fn plugin(
             let path = Path::new(spec);
             // Read only when the compiled-plugin cache does not know the file.
             std::fs::File::open(path).with_context(|| {
-                let known = crate::BUILTIN_PLUGINS
+                let known = crate::builtin::BUILTIN_PLUGINS
                     .iter()
                     .map(|(n, _)| *n)
                     .collect::<Vec<_>>()

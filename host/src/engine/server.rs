@@ -48,7 +48,7 @@ impl Server {
 
     /// The server's library sections (from the cache while fresh).
     pub fn sections(&self) -> Result<Vec<Section>, PlexError> {
-        self.backend.sections()
+        self.backend.snapshots.sections()
     }
 
     /// The sections `selectors` name (titles or ids; none: every movie and show section).
@@ -60,6 +60,7 @@ impl Server {
     /// What the cache holds of a section's snapshot, if anything.
     pub fn snapshot(&self, section_id: u32) -> Option<SnapshotState> {
         self.backend
+            .snapshots
             .snapshot(section_id)
             .map(|(info, fresh): (SnapshotInfo, bool)| SnapshotState {
                 items: u64::from(info.item_count),
@@ -70,7 +71,7 @@ impl Server {
     /// Brings a section's snapshot up to date now (`full`: list it in full); `None`:
     /// another process just did it.
     pub fn refresh(&self, section_id: u32, full: bool) -> Result<Option<Refreshed>, PlexError> {
-        self.backend.force_refresh(section_id, full)
+        self.backend.snapshots.force_refresh(section_id, full)
     }
 
     /// Pins `path` to item `rating_key` of one of `sections`, checked against Plex (the
@@ -88,42 +89,42 @@ impl Server {
 
     /// Removes the pin of `path`; the pin it was, if any.
     pub fn unpin(&self, path: &str) -> Result<Option<Pin>> {
-        self.backend.pinned.remove(path)
+        self.backend.decisions.pins.remove(path)
     }
 
     /// Asks the server who it is (one request, checking the token).
     pub fn server_info(&self) -> Result<ServerInfo, PlexError> {
-        self.backend.plex.server_info()
+        self.backend.gateway.plex.server_info()
     }
 
     /// Asks the server for its sections, bypassing the cache.
     pub fn list_sections(&self) -> Result<Vec<Section>, PlexError> {
-        self.backend.plex.sections()
+        self.backend.gateway.plex.sections()
     }
 
     /// Asks the server how many items of `item_type` a section holds (one request).
     pub fn count_items(&self, section_id: u32, item_type: u32) -> Result<u64, PlexError> {
-        self.backend.plex.count_items(section_id, item_type)
+        self.backend.gateway.plex.count_items(section_id, item_type)
     }
 
     /// What the library cache holds.
     pub fn footprint(&self) -> Result<LibraryFootprint> {
-        self.backend.library.footprint()
+        self.backend.snapshots.library.footprint()
     }
 
     /// How many decisions the match cache holds.
     pub fn decisions(&self) -> Result<u64> {
-        self.backend.matches.len()
+        self.backend.decisions.matches.len()
     }
 
     /// Reports the progress of section listings to `watch`.
     pub fn watch_listings(&self, watch: ListingWatch) {
-        self.backend.plex.watch_listings(watch);
+        self.backend.gateway.plex.watch_listings(watch);
     }
 
     /// Plex requests sent since the server was opened.
     pub fn requests(&self) -> u64 {
-        self.backend.plex.requests()
+        self.backend.gateway.plex.requests()
     }
 
     /// Writes the cache counters and last uses to the cache files.

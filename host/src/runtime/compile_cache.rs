@@ -72,7 +72,7 @@ impl Wasm<'_> {
         let path = match *self {
             Wasm::File(path) => path,
             Wasm::Bytes(b) => {
-                return Ok(crate::builtin_digest(b).map_or_else(|| digest(b), str::to_owned));
+                return Ok(crate::builtin::builtin_digest(b).map_or_else(|| digest(b), str::to_owned));
             }
         };
         if let Some(d) = dir.and_then(|dir| remembered(path, dir)) {
@@ -271,9 +271,9 @@ mod tests {
 
     #[test]
     fn a_built_in_plugin_s_digest_from_the_build_is_its_bytes_digest_and_other_bytes_are_hashed() {
-        for (name, bytes) in crate::BUILTIN_PLUGINS {
+        for (name, bytes) in crate::builtin::BUILTIN_PLUGINS {
             assert_eq!(
-                crate::builtin_digest(bytes),
+                crate::builtin::builtin_digest(bytes),
                 Some(digest(bytes).as_str()),
                 "{name}"
             );
@@ -281,7 +281,7 @@ mod tests {
             // A single byte changed is another component, hashed.
             let mut other = bytes.to_vec();
             *other.last_mut().unwrap() ^= 1;
-            assert_eq!(crate::builtin_digest(&other), None);
+            assert_eq!(crate::builtin::builtin_digest(&other), None);
             assert_eq!(Wasm::Bytes(&other).digest(None).unwrap(), digest(&other));
             assert_ne!(digest(&other), digest(bytes));
         }

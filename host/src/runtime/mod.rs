@@ -3,38 +3,24 @@
 
 pub mod compile_cache;
 pub mod contract;
-mod output;
 pub mod settings;
-mod state;
 pub(crate) mod v0_1;
 
-pub mod bindings {
-    //! Rust bindings generated from `wit/plexmatch.wit`: the contract this host implements.
-    wasmtime::component::bindgen!({ path: "../wit/plexmatch.wit", world: "plugin" });
-}
+pub use crate::wit::{bindings, bindings_v0_1};
 
 mod answer;
 pub use answer::{Answer, Claim};
 mod failure;
-mod trace;
 mod wasi_http;
 mod wasm_engine;
 pub use failure::PluginFailure;
 use failure::{classify, explain};
-pub use trace::{Step, Verified};
+pub use crate::trace::{Step, Verified};
 use wasi_http::refuse_http;
 pub use wasm_engine::{POOLED_MEMORY_MAX, engine, engine_for};
 
-pub mod bindings_v0_1 {
-    //! Rust bindings of the frozen contract 0.1.0, for plugins built against it.
-    wasmtime::component::bindgen!({
-        path: "../wit/frozen/plexmatch-plugin-0.1.0.wit",
-        world: "plugin",
-    });
-}
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Result;
 use wasmtime::component::{HasSelf, Linker};
@@ -46,43 +32,11 @@ use bindings::exports::plexmatch::plugin::matcher::{PluginInfo, Setting};
 use bindings::plexmatch::plugin::types::{MatchError, Section};
 pub use compile_cache::DEFAULT_LIMIT as COMPILED_DEFAULT_LIMIT;
 pub use compile_cache::Wasm;
-pub use state::{PluginIdentity, State};
+pub use crate::capabilities::{PluginIdentity, State};
 
-/// Per-call limits of a plugin.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// CPU time one `find` call may use: the thread's own CPU time, so a busy machine or
-    /// more workers than cores never stops an honest plugin (time in host calls is not
-    /// counted).
-    pub cpu_deadline: Duration,
-    /// Wall-clock time one call may take, host calls (Plex requests) included.
-    pub wall_limit: Duration,
-    /// Linear memory a plugin instance may grow to.
-    pub memory_bytes: usize,
-    /// Plex requests the host makes for a plugin during one `find` call (identical
-    /// requests within a run are answered from a memo and not counted).
-    pub requests_per_call: u32,
-}
-
-/// Default CPU deadline per call.
-pub const DEFAULT_CPU_DEADLINE: Duration = Duration::from_secs(5);
-/// Default wall-clock limit per call: far above any honest call, which needs a few
-/// requests of at most a read timeout (30 s) each only when Plex is slow.
-pub const DEFAULT_WALL_LIMIT: Duration = Duration::from_secs(60);
-/// Default Plex requests per call: the default plugin needs at most about a dozen
-/// (title variants, a listing's refresh counted once, a few checks).
-pub const DEFAULT_REQUESTS_PER_CALL: u32 = 40;
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            cpu_deadline: DEFAULT_CPU_DEADLINE,
-            wall_limit: DEFAULT_WALL_LIMIT,
-            memory_bytes: 128 << 20,
-            requests_per_call: DEFAULT_REQUESTS_PER_CALL,
-        }
-    }
-}
+pub use crate::capabilities::{
+    DEFAULT_CPU_DEADLINE, DEFAULT_REQUESTS_PER_CALL, DEFAULT_WALL_LIMIT, Limits,
+};
 
 /// Whether a long first compile is announced on stderr (off for `match --quiet`).
 pub static ANNOUNCE_COMPILES: std::sync::atomic::AtomicBool =
@@ -313,11 +267,7 @@ impl Plugin {
 
     /// A fresh instance in its own store.
     pub fn instantiate(&self) -> Result<Instance, PluginFailure> {
-        let state = State::new(
-            Arc::clone(&self.backend),
-            Arc::clone(&self.identity),
-            self.limits,
-        );
+        let state = State::new(&self.backend, Arc::clone(&self.identity), self.limits);
         let engine = match &self.pre {
             Pre::Current(p) => p.pre.engine(),
             Pre::V0_1(p) => p.engine(),
@@ -452,7 +402,7 @@ impl Instance {
         path: &str,
     ) -> Result<Result<Answer, MatchError>, PluginFailure> {
         self.begin_call();
-        self.store.data_mut().section = Some(section.id);
+        self.store.data_mut().matches.section = Some(section.id);
         let r = match &self.bindings {
             World::Current(_, find) => {
                 // SAFETY: `find` was type-checked against these types when the instance
@@ -475,7 +425,7 @@ impl Instance {
 
     /// The match-cache entry the plugin read for this section during the last call.
     pub fn cached_match(&self, section_id: u32) -> Option<&crate::cache::CachedMatch> {
-        self.store.data().cached_matches.get(&section_id)
+        self.store.data().matches.cached_matches.get(&section_id)
     }
 
     /// Keeps (or stops keeping) the steps of each call for explanations.
@@ -490,7 +440,7 @@ impl Instance {
 
     /// Why the last call's Plex calls were refused, if a request budget was spent.
     pub fn budget_spent(&self) -> Option<&str> {
-        self.store.data().budget_spent.as_deref()
+        self.store.data().plex.budget_spent.as_deref()
     }
 
     /// Takes one Plex request from the last call's budget (the host checking its answer).
@@ -509,20 +459,7 @@ impl Instance {
     }
 
     fn begin_call(&mut self) {
-        let data = self.store.data_mut();
-        data.served.clear();
-        data.cached_matches.clear();
-        data.section = None;
-        data.requests = 0;
-        data.budget_spent = None;
-        data.log_lines = 0;
-        data.log_dropped = 0;
-        data.index_memo = None;
-        data.snapshots.clear();
-        if let Some(t) = data.trace.as_mut() {
-            t.clear();
-        }
-        data.clock.restart();
+        self.store.data_mut().begin_call();
         self.store.set_epoch_deadline(1);
     }
 
@@ -530,18 +467,18 @@ impl Instance {
         let data = self.store.data_mut();
         let out = data.stderr.drain();
         for line in out.lines().filter(|l| !l.trim().is_empty()) {
-            if data.log_line_allowed() {
+            if data.log.line_allowed() {
                 let line = crate::text::escape_controls(line);
                 tracing::info!(target: "plugin", plugin = %self.name, "{line}");
             }
         }
-        if data.log_dropped > 0 {
+        if data.log.dropped > 0 {
             tracing::warn!(
                 target: "plugin",
                 plugin = %self.name,
                 "{} more log line(s) of this call dropped (at most {} per call)",
-                data.log_dropped,
-                state::MAX_LOG_LINES
+                data.log.dropped,
+                crate::capabilities::MAX_LOG_LINES
             );
         }
     }

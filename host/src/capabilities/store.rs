@@ -13,6 +13,42 @@ use super::output::CapturedOutput;
 use crate::backend::Backend;
 use crate::plex::Item;
 
+/// Per-call limits of a plugin.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// CPU time one `find` call may use: the thread's own CPU time, so a busy machine or
+    /// more workers than cores never stops an honest plugin (time in host calls is not
+    /// counted).
+    pub cpu_deadline: Duration,
+    /// Wall-clock time one call may take, host calls (Plex requests) included.
+    pub wall_limit: Duration,
+    /// Linear memory a plugin instance may grow to.
+    pub memory_bytes: usize,
+    /// Plex requests the host makes for a plugin during one `find` call (identical
+    /// requests within a run are answered from a memo and not counted).
+    pub requests_per_call: u32,
+}
+
+/// Default CPU deadline per call.
+pub const DEFAULT_CPU_DEADLINE: Duration = Duration::from_secs(5);
+/// Default wall-clock limit per call: far above any honest call, which needs a few
+/// requests of at most a read timeout (30 s) each only when Plex is slow.
+pub const DEFAULT_WALL_LIMIT: Duration = Duration::from_secs(60);
+/// Default Plex requests per call: the default plugin needs at most about a dozen
+/// (title variants, a listing's refresh counted once, a few checks).
+pub const DEFAULT_REQUESTS_PER_CALL: u32 = 40;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            cpu_deadline: DEFAULT_CPU_DEADLINE,
+            wall_limit: DEFAULT_WALL_LIMIT,
+            memory_bytes: 128 << 20,
+            requests_per_call: DEFAULT_REQUESTS_PER_CALL,
+        }
+    }
+}
+
 /// Who the plugin is, and its settings from the user's configuration.
 #[derive(Debug, Clone, Default)]
 pub struct PluginIdentity {
@@ -139,62 +175,38 @@ impl ResourceLimiter for Limiter {
     }
 }
 
-/// The data of one plugin store.
+/// The data of one plugin store: what every interface shares (the WASI context, the
+/// limits and clock, who the plugin is, the items handed to it, the trace), and each
+/// interface's own state, owned by its module.
 pub struct State {
     wasi: WasiCtx,
     table: ResourceTable,
     pub limiter: Limiter,
     pub clock: CallClock,
-    pub backend: Arc<Backend>,
     pub identity: Arc<PluginIdentity>,
-    /// The identity match-cache entries are written and read under.
-    pub decider: crate::cache::Decider,
     pub stderr: CapturedOutput,
     /// Items the host handed to the plugin during the current call, by rating key: a
     /// plugin's claims about them are checked against these.
     pub served: HashMap<String, Item>,
-    /// Match-cache entries the plugin read during the current call, by section: the
-    /// host need not write back an answer the cache already holds.
-    pub cached_matches: HashMap<u32, crate::cache::CachedMatch>,
-    /// The section the current `find` is about: the only one the plugin may write for.
-    pub section: Option<u32>,
-    /// Plex requests made for the plugin during the current call, and the most it may make.
-    pub requests: u32,
-    pub request_budget: u32,
-    /// Set when a Plex call was refused because a request budget was spent: what it said.
-    pub budget_spent: Option<String>,
-    /// Log lines written during the current call, and those dropped past the cap.
-    pub log_lines: u32,
-    pub log_dropped: u64,
     /// What the plugin asked of the host during the current call, when explaining.
-    pub trace: Option<Vec<super::Step>>,
-    /// The snapshot's holders of one file name, looked up during the current call (to
-    /// verify a match-cache hit): the plugin's own look-up of that name reuses it.
-    pub index_memo: Option<(u32, String, Vec<Item>)>,
-    /// The sections' snapshot bookkeeping (and freshness) read during the current call:
-    /// read once a call, not by every host function that needs it. Forgotten after any
-    /// Plex call (which may refresh a snapshot).
-    pub snapshots: Vec<(u32, Option<(crate::cache::SnapshotInfo, bool)>)>,
-    /// The resident snapshots this instance looks names up in, by section, each with its
-    /// look-ups since its use was last recorded: kept from call to call and used while the
-    /// snapshot is at that version (no shared lock per look-up).
-    residents: Vec<(u32, Option<Arc<crate::cache::ResidentSnapshot>>, u32)>,
+    pub trace: Option<Vec<crate::trace::Step>>,
+    /// `plex`: the gateway and the call's request budget.
+    pub plex: super::plex::PlexState,
+    /// `library-cache`: the snapshots and what the call read of them.
+    pub library: super::library_cache::LibraryState,
+    /// `match-cache`: the decisions and the section the call may write for.
+    pub matches: super::match_cache::MatchState,
+    /// `log`: the call's log lines.
+    pub log: super::log::LogState,
 }
-
-/// Look-ups in a resident snapshot between two records of its use (for eviction): a
-/// shared write per path would cost more than the look-up.
-const TOUCH_EVERY: u32 = 256;
 
 /// Steps of one call kept for an explanation; the rest are counted.
 const MAX_TRACE: usize = 40;
 
 impl State {
-    /// A store's data with nothing granted: no preopened dirs, no sockets, no env, no args.
-    pub fn new(
-        backend: Arc<Backend>,
-        identity: Arc<PluginIdentity>,
-        limits: super::Limits,
-    ) -> State {
+    /// A store's data with nothing granted: no preopened dirs, no sockets, no env, no args;
+    /// each interface gets the service it needs of `backend`.
+    pub fn new(backend: &Backend, identity: Arc<PluginIdentity>, limits: Limits) -> State {
         let stderr = CapturedOutput::new();
         let stdout = CapturedOutput::sharing(&stderr);
         let wasi = WasiCtx::builder()
@@ -212,66 +224,46 @@ impl State {
                 memory_exceeded: false,
             },
             clock: CallClock::new(limits.cpu_deadline, limits.wall_limit),
-            backend,
-            decider: identity.decider(),
+            plex: super::plex::PlexState::new(backend, limits.requests_per_call),
+            library: super::library_cache::LibraryState::new(backend),
+            matches: super::match_cache::MatchState::new(backend, identity.decider()),
+            log: super::log::LogState::default(),
             identity,
             stderr,
             served: HashMap::new(),
-            cached_matches: HashMap::new(),
-            section: None,
-            requests: 0,
-            request_budget: limits.requests_per_call,
-            budget_spent: None,
-            log_lines: 0,
-            log_dropped: 0,
             trace: None,
-            index_memo: None,
-            snapshots: Vec::new(),
-            residents: Vec::new(),
         }
     }
 
-    /// The section's snapshot bookkeeping and whether it is fresh, read once a call.
-    pub fn snapshot(&mut self, section_id: u32) -> Option<(crate::cache::SnapshotInfo, bool)> {
-        if let Some((_, known)) = self.snapshots.iter().find(|(id, _)| *id == section_id) {
-            return *known;
+    /// Forgets what the last call did: every interface starts the next one afresh.
+    pub fn begin_call(&mut self) {
+        self.served.clear();
+        self.plex.begin_call();
+        self.library.begin_call();
+        self.matches.begin_call();
+        self.log = super::log::LogState::default();
+        if let Some(t) = self.trace.as_mut() {
+            t.clear();
         }
-        let read = self.backend.snapshot(section_id);
-        self.snapshots.push((section_id, read));
-        read
+        self.clock.restart();
     }
 
-    /// Items of the section's snapshot (fresh or not) with a file named like `name`;
-    /// `None` when there is no snapshot.
-    pub fn snapshot_items(&mut self, section_id: u32, name: &str) -> Option<Vec<Item>> {
-        let (info, _) = self.snapshot(section_id)?;
-        let at = match self.residents.iter().position(|r| r.0 == section_id) {
-            Some(at) => at,
-            None => {
-                self.residents.push((section_id, None, 0));
-                self.residents.len() - 1
-            }
-        };
-        let (_, resident, uses) = &mut self.residents[at];
-        let items = self
-            .backend
-            .items_named_in(section_id, &info, resident, name)
-            .ok()?;
-        if uses.is_multiple_of(TOUCH_EVERY) {
-            self.backend.touch_snapshot(section_id);
+    /// Records a step of the current call for its explanation and logs it at debug level
+    /// (the step is not even built when neither is wanted).
+    pub fn note(&mut self, step: impl FnOnce() -> crate::trace::Step) {
+        let logged = tracing::enabled!(tracing::Level::DEBUG);
+        if self.trace.is_none() && !logged {
+            return;
         }
-        *uses = uses.wrapping_add(1);
-        Some(items)
-    }
-
-    /// Records a step of the current call for its explanation (only when explaining: the
-    /// step is not even built otherwise).
-    pub fn note(&mut self, step: impl FnOnce() -> super::Step) {
+        let step = step();
+        if logged {
+            tracing::debug!(plugin = %self.identity.name, "{step}");
+        }
         if let Some(t) = self.trace.as_mut() {
             if t.len() < MAX_TRACE {
-                t.push(step());
+                t.push(step);
             } else if t.len() == MAX_TRACE {
-                t.push(super::Step::More);
+                t.push(crate::trace::Step::More);
             }
         }
     }
@@ -291,7 +283,7 @@ impl State {
     /// snapshot): the call's snapshot bookkeeping is read again afterwards.
     pub fn plex_call<R>(&mut self, f: impl FnOnce(&mut State) -> R) -> R {
         let r = self.host_call(f);
-        self.snapshots.clear();
+        self.library.forget_reads();
         r
     }
 
@@ -304,42 +296,7 @@ impl State {
                 self.clock.wall_limit
             ));
         }
-        if let Some(why) = &self.budget_spent {
-            return Err(why.clone());
-        }
-        let why = if self.requests >= self.request_budget {
-            Some(format!(
-                "plugin {:?} used its budget of {} Plex requests for one path ([limits] requests_per_path)",
-                self.identity.name, self.request_budget
-            ))
-        } else if !self.backend.charge_run_request() {
-            Some(format!(
-                "plugins used this run's budget of {} Plex requests ([limits] requests_per_run)",
-                self.backend.run_request_budget()
-            ))
-        } else {
-            None
-        };
-        match why {
-            Some(w) => {
-                self.budget_spent = Some(w.clone());
-                Err(w)
-            }
-            None => {
-                self.requests += 1;
-                Ok(())
-            }
-        }
-    }
-
-    /// Counts one log line of the current call; `false` once past [`MAX_LOG_LINES`].
-    pub fn log_line_allowed(&mut self) -> bool {
-        if self.log_lines >= MAX_LOG_LINES {
-            self.log_dropped += 1;
-            return false;
-        }
-        self.log_lines += 1;
-        true
+        self.plex.charge(&self.identity.name)
     }
 
     /// Remembers items handed to the plugin.
