@@ -256,7 +256,8 @@ impl State {
             return;
         }
         let step = step();
-        if logged {
+        // A plugin's own log line is logged as it is written (target `plugin`), once.
+        if logged && !matches!(step, crate::trace::Step::Log { .. }) {
             tracing::debug!(plugin = %self.identity.name, "{step}");
         }
         if let Some(t) = self.trace.as_mut() {
