@@ -210,6 +210,15 @@ fn check_server(r: &mut Report, config: &PlexConfig, server: &Server) {
             )),
         }
     }
+    // Whether a path of a section with no snapshot yet can be answered in one request.
+    if let Some(s) = sections.iter().find(|s| s.kind.leaf_type().is_some()) {
+        match server.probe_file_lookups(s) {
+            Ok(()) => {
+                r.ok("the server finds items by file: a new data dir answers a path in one request")
+            }
+            Err(why) => r.note(&format!("the server does not find items by file: {why}")),
+        }
+    }
 }
 
 fn check_caches(r: &Report, server: &Server) {

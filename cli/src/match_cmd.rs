@@ -183,6 +183,9 @@ pub fn run(args: MatchArgs) -> Result<i32> {
     {
         e.server().watch_listings(watch);
     }
+    if let Ok(e) = &engine {
+        e.expect_paths(known);
+    }
     let paths = paths.take_while(|_| !super::interrupt::stopped());
     let mut tally = Tally::default();
     // The bar is cleared and drawn again around what goes to the same terminal, once per

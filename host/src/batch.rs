@@ -390,7 +390,9 @@ fn prefetch(backend: &Arc<Backend>, sections: &[Section], workers: usize) {
     let stale: Vec<&Section> = sections
         .iter()
         .filter(|s| {
-            s.kind.leaf_type().is_some() && !backend.snapshots.snapshot(s.id).is_some_and(|(_, fresh)| fresh)
+            s.kind.leaf_type().is_some()
+                && !backend.snapshots.snapshot(s.id).is_some_and(|(_, fresh)| fresh)
+                && backend.snapshots.lists_up_front(s.id)
         })
         .collect();
     let next = Mutex::new(stale.into_iter());

@@ -32,7 +32,7 @@ impl Matcher for DefaultMatcher {
         PluginInfo {
             name: "default".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            description: "Match cache, then the section's file-name index, then title search (Stash2Plex, fixed)".into(),
+            description: "Match cache, then the section's file-name index (or the server's file look-up), then title search (Stash2Plex, fixed)".into(),
         }
     }
 
@@ -76,7 +76,21 @@ impl Matcher for DefaultMatcher {
             return decide(&section, name, items);
         }
 
+        // No fresh snapshot: the host finds the file's holders, by one look-up where the
+        // server can, else by bringing the section up to date — which a title search's
+        // uniqueness check (W29) would need anyway. Title searches are the way on only
+        // when that fails.
         let mut search_error: Option<PlexError> = None;
+        match plex::items_by_file_name(section.id, name) {
+            Ok(items) => return decide(&section, name, items),
+            Err(e) => {
+                log(
+                    Level::Warn,
+                    &format!("cannot find the holders of {name:?}: {}", describe(&e)),
+                );
+                search_error = Some(e);
+            }
+        }
         if section.kind != SectionKind::Show {
             for title in title_variants(&path) {
                 let results = match library_cache::cached_search(section.id, &title) {

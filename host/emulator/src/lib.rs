@@ -19,4 +19,4 @@ mod server;
 pub use faults::{BadItem, Fault};
 pub use generate::generate;
 pub use library::{Change, FileSpec, ItemSpec, LibraryFile, SectionSpec, SectionType};
-pub use server::{COUNTERS_PATH, Emulator, Options};
+pub use server::{COUNTERS_PATH, Emulator, FileFilter, Options};

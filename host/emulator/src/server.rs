@@ -62,8 +62,23 @@ struct Shared {
     /// Whether `addedAt`/`updatedAt` filters are ignored (as a server that does not know
     /// them would), answering the whole listing.
     ignore_filters: std::sync::atomic::AtomicBool,
+    /// How a `file=` filter is answered (see [`FileFilter`]), as a number.
+    file_filter: std::sync::atomic::AtomicU8,
     #[cfg(feature = "faults")]
     faults: Faults,
+}
+
+/// How the server answers a listing filtered by `file=` (finding items by their file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFilter {
+    /// As Plex does: `file=NAME` holds the items with a file whose path contains NAME
+    /// (ASCII letters in either case, other characters exactly, as SQLite's LIKE),
+    /// `file==PATH` those with a file of exactly that path; HTTP 500 without `type`.
+    Honoured,
+    /// A server that does not know the filter: the whole listing.
+    Ignored,
+    /// A server that refuses it: HTTP 500.
+    Refused,
 }
 
 /// A running emulator; it stops when dropped.
@@ -83,6 +98,7 @@ impl Emulator {
             counters: Counters::default(),
             listing_delay_ms: AtomicU64::new(0),
             ignore_filters: std::sync::atomic::AtomicBool::new(false),
+            file_filter: std::sync::atomic::AtomicU8::new(0),
             #[cfg(feature = "faults")]
             faults: Faults::default(),
         });
@@ -124,7 +140,8 @@ impl Emulator {
     }
 
     /// Requests served so far to one endpoint: `root`, `identity`, `library`, `sections`,
-    /// `listing` (`/all` without `title`), `search` (`/all?title=`), `metadata`,
+    /// `listing` (`/all` without `title`), `search` (`/all?title=`), `file-lookup`
+    /// (`/all?file=`), `metadata`,
     /// `children`, `unauthorized`, `not-found`.
     pub fn requests_to(&self, endpoint: &str) -> u64 {
         self.shared
@@ -182,6 +199,16 @@ impl Emulator {
     /// an older or different server might.
     pub fn set_ignore_filters(&self, ignore: bool) {
         self.shared.ignore_filters.store(ignore, Ordering::SeqCst);
+    }
+
+    /// How `file=` filters are answered from now on.
+    pub fn set_file_filter(&self, how: FileFilter) {
+        let n = match how {
+            FileFilter::Honoured => 0,
+            FileFilter::Ignored => 1,
+            FileFilter::Refused => 2,
+        };
+        self.shared.file_filter.store(n, Ordering::SeqCst);
     }
 
     /// Makes every page of a section listing wait `delay` before it is answered (as a
@@ -283,6 +310,7 @@ enum Reply {
     Unauthorized,
     NotFound,
     BadRequest(String),
+    ServerError(String),
 }
 
 /// The emulator's own endpoint (not Plex's, not counted): requests served so far, as
@@ -320,6 +348,12 @@ fn handle(shared: &Shared, request: &Request) -> Delivery {
             400,
             &format!(
                 "<html><head><title>Bad Request</title></head><body><h1>400 Bad Request</h1><p>{why}</p></body></html>"
+            ),
+        ),
+        Reply::ServerError(why) => html(
+            500,
+            &format!(
+                "<html><head><title>Internal Server Error</title></head><body><h1>500 Internal Server Error</h1><p>{why}</p></body></html>"
             ),
         ),
         Reply::Doc(doc, page) => {
@@ -377,6 +411,11 @@ fn route(shared: &Shared, req: &Incoming) -> (&'static str, Reply) {
             let Some(section) = id.parse().ok().and_then(|id| lib.section(id)) else {
                 return ("not-found", Reply::NotFound);
             };
+            let file = req.param("file");
+            // A real server answers a `file` filter without `type` with HTTP 500.
+            if file.is_some() && req.param("type").is_none() {
+                return ("file-lookup", Reply::ServerError("no type".into()));
+            }
             let default_kind = match section.kind {
                 crate::SectionType::Movie => EntryKind::Movie,
                 crate::SectionType::Show => EntryKind::Show,
@@ -413,12 +452,20 @@ fn route(shared: &Shared, req: &Incoming) -> (&'static str, Reply) {
                     Err(why) => return ("bad-request", Reply::BadRequest(why)),
                 }
             }
-            let endpoint = match req.param("title") {
-                Some(t) => {
+            let endpoint = match (req.param("title"), file) {
+                (Some(t), _) => {
                     items.retain(|e| title_matches(&e.title, t));
                     "search"
                 }
-                None => "listing",
+                (None, Some(f)) => match shared.file_filter.load(Ordering::SeqCst) {
+                    0 => {
+                        items.retain(|e| e.media.iter().flatten().any(|p| file_matches(p, f)));
+                        "file-lookup"
+                    }
+                    1 => "file-lookup",
+                    _ => return ("file-lookup", Reply::ServerError("file".into())),
+                },
+                (None, None) => "listing",
             };
             let (window, page) = paginate(&items, req);
             (

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,11 +26,13 @@ use crate::servers::{self, ServerIdentity};
 
 mod freshness;
 mod gateway;
+mod lookup;
 mod refresh;
 mod sections;
 mod snapshots;
 
 pub use gateway::Gateway;
+pub use lookup::{FIRST_LOOKUPS, LookupMode, UNSUPPORTED_FILE, query_for};
 
 pub use freshness::{DEFAULT_STALE_LIMIT, MIN_HOLD};
 use plexmatch_matchkit::{file_name, has_file_named, has_key, name_key};
@@ -69,6 +71,8 @@ pub struct CachePolicy {
     /// The oldest a snapshot may be to keep answering from it while Plex cannot be asked
     /// during a run (stale-while-error); older, the paths that need it get the Plex error.
     pub stale_limit: Duration,
+    /// How a section with no snapshot answers which items hold a file (`--lookup`).
+    pub lookup: LookupMode,
 }
 
 /// Default library TTL. Bringing a stale snapshot up to date costs two requests when
@@ -114,6 +118,7 @@ impl Default for CachePolicy {
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             compiled_limit: cache::COMPILED_DEFAULT_LIMIT,
             stale_limit: DEFAULT_STALE_LIMIT,
+            lookup: LookupMode::Listing,
         }
     }
 }
@@ -144,6 +149,12 @@ pub struct Snapshots {
     snapshot_memo: Mutex<HashMap<u32, MemoSnapshot>>,
     /// Snapshots of sections in steady use, held in memory while they are current.
     residents: cache::Residents,
+    /// How a section with no snapshot answers which items hold a file.
+    lookup_mode: LookupMode,
+    /// What this run knows of file look-ups (see `lookup.rs`).
+    lookups: Mutex<lookup::Lookups>,
+    /// Paths the run is known to match (0: not known), weighed against listing a section.
+    expected_paths: AtomicU64,
 }
 
 /// The decision store: what plugins decided (the match cache) and what people decided
@@ -217,6 +228,9 @@ impl Backend {
             run: freshness::RunFreshness::new(),
             snapshot_memo: Mutex::new(HashMap::new()),
             residents: cache::Residents::default(),
+            lookup_mode: policy.lookup,
+            lookups: Mutex::new(lookup::Lookups::remembered(&cache_dir)),
+            expected_paths: AtomicU64::new(0),
         };
         let decisions = Decisions {
             matches: MatchCache::open(&cache_dir, policy.match_limit)?,

@@ -91,6 +91,11 @@ impl Snapshots {
         self.library
             .stats
             .record(crate::cache::LookupKind::FileName, fresh);
+        if snapshot.is_none()
+            && let Some(found) = self.looked_up(section_id, name)
+        {
+            return found;
+        }
         if !fresh {
             self.refresh_if_stale(section_id)?;
             snapshot = self.snapshot(section_id);

@@ -93,6 +93,12 @@ pub struct LibraryFootprint {
     pub file_bytes: u64,
 }
 
+/// The searches table's key of a file look-up's answer: no title's key starts with a
+/// control character (titles are keyed by their name key, and Plex titles hold none).
+fn file_lookup_key(query: &str) -> String {
+    format!("\u{1}file\u{1}{}", query.to_ascii_lowercase())
+}
+
 /// Something of the library cache that is used and evicted as a whole.
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
 enum Unit {
@@ -437,8 +443,18 @@ impl LibraryCache {
         ttl_secs: u64,
         negative_ttl_secs: u64,
     ) -> Result<Option<Vec<Item>>> {
+        self.cached_by_key(section_id, &name_key(title), ttl_secs, negative_ttl_secs)
+    }
+
+    fn cached_by_key(
+        &self,
+        section_id: u32,
+        title_key: &str,
+        ttl_secs: u64,
+        negative_ttl_secs: u64,
+    ) -> Result<Option<Vec<Item>>> {
         self.conns.healing(|| {
-            let title_key = name_key(title);
+            let title_key = title_key.to_owned();
             let json: Option<String> = {
                 let conn = self.conn();
                 let mut st = conn.prepare_cached(
@@ -466,7 +482,27 @@ impl LibraryCache {
     }
 
     /// Stores a search answer.
+    /// A cached file look-up's answer (see [`LibraryCache::store_file_lookup`]), if still valid.
+    pub fn cached_file_lookup(
+        &self,
+        section_id: u32,
+        query: &str,
+        ttl_secs: u64,
+        negative_ttl_secs: u64,
+    ) -> Result<Option<Vec<Item>>> {
+        self.cached_by_key(section_id, &file_lookup_key(query), ttl_secs, negative_ttl_secs)
+    }
+
+    /// Stores a file look-up's answer beside the title searches, under a key no title has.
+    pub fn store_file_lookup(&self, section_id: u32, query: &str, items: &[Item]) -> Result<()> {
+        self.store_by_key(section_id, &file_lookup_key(query), items)
+    }
+
     pub fn store_search(&self, section_id: u32, title: &str, items: &[Item]) -> Result<()> {
+        self.store_by_key(section_id, &name_key(title), items)
+    }
+
+    fn store_by_key(&self, section_id: u32, title_key: &str, items: &[Item]) -> Result<()> {
         self.conns.healing(|| {
             self.conn()
                 .prepare_cached(
@@ -475,7 +511,7 @@ impl LibraryCache {
                 )?
                 .execute(params![
                     section_id,
-                    name_key(title),
+                    title_key,
                     db::now(),
                     items.len() as i64,
                     db::now_millis(),

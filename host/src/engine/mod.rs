@@ -12,6 +12,7 @@ pub mod kit;
 pub(crate) mod plugins;
 mod server;
 
+pub use crate::backend::LookupMode;
 pub use crate::batch::MAX_WORKERS;
 pub use server::{Server, SnapshotState};
 
@@ -228,6 +229,13 @@ impl Engine {
         answer
     }
 
+    /// Tells the engine how many paths are coming (`None`: not known), so that a section
+    /// with no snapshot is listed at once for a large batch rather than looked up path by
+    /// path. A stream of known length says so itself.
+    pub fn expect_paths(&self, n: Option<u64>) {
+        self.backend.snapshots.set_expected_paths(n);
+    }
+
     /// Matches every path of `paths` on the engine's workers and hands each answer to
     /// `sink` in input order, as soon as it and every earlier one are ready.
     pub fn match_stream<P: Into<Input>>(
@@ -241,6 +249,11 @@ impl Engine {
             explain,
             ..BatchOptions::default()
         };
+        if let (lower, Some(upper)) = paths.size_hint()
+            && lower == upper
+        {
+            self.expect_paths(Some(lower as u64));
+        }
         batch::run(
             &self.plugins,
             &self.backend,

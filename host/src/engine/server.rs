@@ -92,6 +92,35 @@ impl Server {
         self.backend.decisions.pins.remove(path)
     }
 
+    /// Whether the server was found not to find items by file (this run or before), and why.
+    pub fn file_lookups_unsupported(&self) -> Option<String> {
+        self.backend.snapshots.file_lookups_unsupported()
+    }
+
+    /// Asks the server for the items holding a file no library holds (one request): `Ok`
+    /// when it answers none, as a server that finds items by file does; else why not.
+    pub fn probe_file_lookups(&self, section: &Section) -> Result<(), String> {
+        let Some(item_type) = section.kind.leaf_type() else {
+            return Ok(());
+        };
+        let probe = "plexmatch-probe-no-such-file.mkv";
+        match self
+            .backend
+            .gateway
+            .plex
+            .items_by_file(section.id, item_type, probe)
+        {
+            Ok(items) if items.is_empty() => Ok(()),
+            Ok(items) => Err(format!(
+                "it ignores the file filter (a look-up for a file no item has answered {} item(s)); sections are listed instead",
+                items.len()
+            )),
+            Err(e) => Err(format!(
+                "it refused a file look-up ({e}); sections are listed instead"
+            )),
+        }
+    }
+
     /// Asks the server who it is (one request, checking the token).
     pub fn server_info(&self) -> Result<ServerInfo, PlexError> {
         self.backend.gateway.plex.server_info()

@@ -318,6 +318,13 @@ options! {
     plugins: Vec<String> = Vec::new();
         key "match.plugins", flag "plugin", takes Flag::Repeat, env None,
         value "NAME|FILE", check ok, show list_or("default (built in)", " → ");
+    /// How a section with no snapshot yet finds the items holding a file: auto (ask Plex
+    /// for them while that costs fewer requests than listing the section), file (always
+    /// ask), listing (list the section).
+    lookup: String = "listing".to_owned();
+        key "match.lookup", flag "lookup", takes Flag::Value, env Some("PLEXMATCH_LOOKUP"),
+        value "auto|file|listing",
+        check |v: &String| crate::backend::LookupMode::parse(v).map(|_| ()), show |v: &String| v.clone();
     /// Paths matched at once (one plugin instance each; at most 64); default: one per core.
     workers: Option<usize> = None;
         key "match.workers", flag "workers", takes Flag::Value, env Some("PLEXMATCH_WORKERS"),
@@ -366,6 +373,7 @@ impl Settings {
             full_listing_every: self.full_listing_every,
             compiled_limit: self.compiled_plugins_mib.max(1) << 20,
             stale_limit: Duration::from_secs(self.stale_limit),
+            lookup: crate::backend::LookupMode::parse(&self.lookup).unwrap_or_default(),
             ..Default::default()
         }
     }

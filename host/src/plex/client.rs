@@ -319,6 +319,27 @@ impl PlexClient {
         })
     }
 
+    /// The items of type `item_type` in a section with a file whose path contains `query`
+    /// (`file=`, which Plex compares as SQLite's LIKE: ASCII case folded), checked as a
+    /// listing is: complete, consistent, every item readable.
+    pub fn items_by_file(
+        &self,
+        section_id: u32,
+        item_type: u32,
+        query: &str,
+    ) -> Result<Vec<Item>, PlexError> {
+        let path = format!(
+            "/library/sections/{section_id}/all?includeGuids=1&type={item_type}&file={}",
+            encode(query)
+        );
+        Ok(self.list(&path, section_id, None)?.items)
+    }
+
+    /// Items per page of a listing.
+    pub fn page_size(&self) -> usize {
+        self.page_size
+    }
+
     /// How many items of `item_type` a section holds (a count-only request: page size 0).
     pub fn count_items(&self, section_id: u32, item_type: u32) -> Result<u64, PlexError> {
         let c = self.get(

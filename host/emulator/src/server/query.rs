@@ -19,6 +19,17 @@ pub(super) fn title_matches(title: &str, query: &str) -> bool {
     }
 }
 
+/// Plex's `file=` filter on a part's path: "contains" (`file==x`, value `=x`: equals).
+/// How a real server compares is not documented; assumed no more than SQLite's LIKE does
+/// (which Plex's database is): ASCII letters in either case, every other character exactly.
+pub(super) fn file_matches(path: &str, query: &str) -> bool {
+    let (path, query) = (path.to_ascii_lowercase(), query.to_ascii_lowercase());
+    match query.strip_prefix('=') {
+        Some(exact) => path == exact,
+        None => path.contains(&query),
+    }
+}
+
 /// A date filter of a listing: `addedAt>>=T` ("is after": later than T), `updatedAt<<=T`
 /// ("is before": earlier than T). Where the rule comes from: the operators and their
 /// meaning are what a real server's section metadata lists for date fields
@@ -149,6 +160,21 @@ mod tests {
         assert!(time_filters(&q("updatedAt>>", "soon")).is_err());
         assert!(time_filters(&q("updatedAt", "5")).is_err());
         assert!(time_filters(&q("title", "x")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn file_filter_folds_ascii_case_only() {
+        assert!(file_matches("/m/The Heat (1995).mkv", "heat (1995).MKV"));
+        assert!(file_matches("/m/Heat.mkv", "=/M/HEAT.MKV"));
+        assert!(!file_matches("/m/The Heat.mkv", "=heat.mkv"));
+        assert!(
+            !file_matches("/m/Amélie.mkv", "AMÉLIE"),
+            "É is not folded, as in LIKE"
+        );
+        assert!(file_matches(
+            "/m/Amélie.mkv",
+            "amÉlie".to_lowercase().as_str()
+        ));
     }
 
     #[test]

@@ -1,0 +1,297 @@
+//! Finding the items that hold a file by asking Plex for them
+//! (`/library/sections/{id}/all?type=T&file=NAME`) instead of listing a section that has
+//! no snapshot yet: one request for a path rather than a page per thousand items.
+//!
+//! `file=` is not documented by Plex. What is relied on: `=` on a string means *contains*
+//! (Plex's media-query grammar), compared as SQLite's LIKE compares (ASCII letters in
+//! either case, every other character exactly). So the answer to an ASCII query holds
+//! every item with a file whose path contains it in any ASCII case: a superset of the
+//! items holding a file of that name by plexmatch's name rules, which are picked from it.
+//! A name with other characters is asked for by its longest ASCII run (its holders may
+//! differ from the caller's spelling in Unicode form or case, which LIKE would not fold),
+//! and listed when that run is too short to narrow anything. An answer holding an item
+//! with no file that contains the query means the server ignored the filter; an answer
+//! refused (HTTP 400 or 500) means it does not do it: both are remembered for the server,
+//! said once, and the section is listed instead.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::Snapshots;
+use crate::plex::{Item, PlexError};
+use plexmatch_matchkit::{has_file_named, name_key};
+
+/// How a section with no snapshot answers which items hold a file (`--lookup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LookupMode {
+    /// File look-ups while they cost fewer requests than listing the section would.
+    #[default]
+    Auto,
+    /// File look-ups always (a server that does not do them is still listed).
+    File,
+    /// The section is listed, as before file look-ups existed.
+    Listing,
+}
+
+impl LookupMode {
+    /// The mode a word names (`auto`, `file`, `listing`).
+    pub fn parse(word: &str) -> Result<LookupMode, String> {
+        match word.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(LookupMode::Auto),
+            "file" => Ok(LookupMode::File),
+            "listing" => Ok(LookupMode::Listing),
+            other => Err(format!("must be auto, file or listing, not {other:?}")),
+        }
+    }
+}
+
+/// Look-ups sent for one section before its size is asked (one request) to weigh listing
+/// it instead: a batch of up to this many paths never pays for a count.
+pub const FIRST_LOOKUPS: u64 = 15;
+
+/// The shortest query worth sending: a shorter one (`.mkv`) narrows nothing.
+const SHORTEST_QUERY: usize = 6;
+
+/// The name of the file in a server's cache folder recording that it does not do file
+/// look-ups, and why.
+pub const UNSUPPORTED_FILE: &str = "file-lookups-unsupported";
+
+/// What a run knows of file look-ups.
+#[derive(Default)]
+pub(super) struct Lookups {
+    /// Why the server does not do them, when it was found not to (this run or before).
+    unsupported: Option<String>,
+    /// Look-ups sent per section, and the section's size in listing pages once asked.
+    sections: HashMap<u32, (u64, Option<u64>)>,
+    /// Answers of this run, by section and query, with when they came.
+    memo: HashMap<(u32, String), (Instant, Vec<Item>)>,
+}
+
+impl Lookups {
+    /// What the server's cache folder says: whether it was found not to do file look-ups.
+    pub(super) fn remembered(cache_dir: &std::path::Path) -> Lookups {
+        let unsupported = std::fs::read_to_string(cache_dir.join(UNSUPPORTED_FILE))
+            .ok()
+            .filter(|why| !why.trim().is_empty());
+        Lookups {
+            unsupported,
+            ..Lookups::default()
+        }
+    }
+}
+
+/// What to send for `name`: itself when it is ASCII, else its longest ASCII run; `None`
+/// when that is too short to be worth a request.
+pub fn query_for(name: &str) -> Option<String> {
+    let query = if name.is_ascii() {
+        name.to_owned()
+    } else {
+        name.split(|c: char| !c.is_ascii())
+            .max_by_key(|run| run.len())
+            .unwrap_or("")
+            .to_owned()
+    };
+    (query.len() >= SHORTEST_QUERY).then_some(query)
+}
+
+/// Whether `path` contains `query` as the server compares (ASCII case folded only).
+fn contains(path: &str, query: &str) -> bool {
+    path.to_ascii_lowercase()
+        .contains(&query.to_ascii_lowercase())
+}
+
+impl Snapshots {
+    /// Whether the server is known not to do file look-ups, and why.
+    pub fn file_lookups_unsupported(&self) -> Option<String> {
+        self.lookups_state().unsupported.clone()
+    }
+
+    /// Tells how many paths the run is to match (`None`: not known): a batch known to be
+    /// large lists a cold section at once rather than looking its files up one by one.
+    pub fn set_expected_paths(&self, n: Option<u64>) {
+        self.expected_paths
+            .store(n.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn expected_paths(&self) -> Option<u64> {
+        match self.expected_paths.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => None,
+            n => Some(n),
+        }
+    }
+
+    /// Whether a batch lists this section before matching: it has a snapshot to bring up
+    /// to date, or the run will not look its files up.
+    pub fn lists_up_front(&self, section_id: u32) -> bool {
+        self.snapshot(section_id).is_some() || !self.chooses_lookup(section_id)
+    }
+
+    fn lookups_state(&self) -> std::sync::MutexGuard<'_, Lookups> {
+        self.lookups.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The items of a section with no snapshot that hold a file named like `name`, by a
+    /// file look-up when this run chooses one; `None`: list the section instead.
+    pub(super) fn looked_up(
+        &self,
+        section_id: u32,
+        name: &str,
+    ) -> Option<Result<Vec<Item>, PlexError>> {
+        let query = query_for(name)?;
+        if !self.chooses_lookup(section_id) {
+            return None;
+        }
+        let key = name_key(name);
+        let answer = match self.remembered_lookup(section_id, &query) {
+            Some(items) => items,
+            None => match self.send_lookup(section_id, &query) {
+                Ok(Some(items)) => items,
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e)),
+            },
+        };
+        let holders: Vec<Item> = answer
+            .into_iter()
+            .filter(|i| has_file_named(&i.files, &key))
+            .collect();
+        Some(Ok(holders))
+    }
+
+    /// Whether this section's next look-up is a file look-up (see [`LookupMode`]).
+    fn chooses_lookup(&self, section_id: u32) -> bool {
+        let mode = self.lookup_mode;
+        if mode == LookupMode::Listing || self.gateway.plex.is_offline() {
+            return false;
+        }
+        let (sent, pages) = {
+            let state = self.lookups_state();
+            if state.unsupported.is_some() {
+                return false;
+            }
+            state.sections.get(&section_id).copied().unwrap_or((0, None))
+        };
+        if mode == LookupMode::File {
+            return true;
+        }
+        let expected = self.expected_paths();
+        if sent < FIRST_LOOKUPS && expected.is_none_or(|n| n <= FIRST_LOOKUPS) {
+            return true;
+        }
+        // Past the first few: a look-up a path while the paths still to come cost fewer
+        // requests than listing the section (its size asked once).
+        let pages = match pages {
+            Some(p) => p,
+            None => match self.listing_pages(section_id) {
+                Some(p) => p,
+                None => return false,
+            },
+        };
+        match expected {
+            Some(n) => n.saturating_sub(sent) < pages,
+            None => sent < pages,
+        }
+    }
+
+    /// The pages a listing of the section takes (one request for its count).
+    fn listing_pages(&self, section_id: u32) -> Option<u64> {
+        let section = self.section(section_id).ok()?;
+        let item_type = section.kind.leaf_type()?;
+        let count = self
+            .gateway
+            .ask(None, || self.gateway.plex.count_items(section_id, item_type))
+            .ok()?;
+        let pages = count.div_ceil(self.gateway.plex.page_size().max(1) as u64) + 1;
+        self.lookups_state()
+            .sections
+            .entry(section_id)
+            .or_default()
+            .1 = Some(pages);
+        Some(pages)
+    }
+
+    /// An answer to `query` in this section still within its TTL (this run's, or the
+    /// library cache's).
+    fn remembered_lookup(&self, section_id: u32, query: &str) -> Option<Vec<Item>> {
+        let key = (section_id, query.to_ascii_lowercase());
+        if let Some((at, items)) = self.lookups_state().memo.get(&key)
+            && at.elapsed() < self.policy.ttl_for(items.is_empty())
+        {
+            return Some(items.clone());
+        }
+        let (ttl, negative) = (
+            self.policy.library_ttl.as_secs(),
+            self.policy.negative_ttl.as_secs(),
+        );
+        self.library
+            .cached_file_lookup(section_id, &key.1, ttl, negative)
+            .unwrap_or_else(|e| {
+                tracing::warn!("cannot read a cached file look-up: {e:#}");
+                None
+            })
+    }
+
+    /// Asks Plex which items of the section have a file containing `query`; `Ok(None)`
+    /// when the server does not do it (said once, and remembered).
+    fn send_lookup(&self, section_id: u32, query: &str) -> Result<Option<Vec<Item>>, PlexError> {
+        let section = self.section(section_id)?;
+        let Some(item_type) = section.kind.leaf_type() else {
+            return Ok(Some(Vec::new()));
+        };
+        self.lookups_state()
+            .sections
+            .entry(section_id)
+            .or_default()
+            .0 += 1;
+        let asked = self.gateway.ask(None, || {
+            self.gateway
+                .plex
+                .items_by_file(section_id, item_type, query)
+        });
+        let items = match asked {
+            Ok(items) => items,
+            // A refusal of the filter, not of the server: list instead.
+            Err(PlexError::Unavailable(m) | PlexError::BadResponse(m))
+                if m.contains("HTTP 500") || m.contains("HTTP 400") =>
+            {
+                self.file_lookups_fail(&format!("it refused a file look-up ({m})"));
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(stray) = items.iter().find(|i| !i.files.iter().any(|f| contains(f, query))) {
+            self.file_lookups_fail(&format!(
+                "it answered a file look-up for {query:?} with item {} ({:?}), which has no such file: the filter was ignored",
+                stray.rating_key, stray.title
+            ));
+            return Ok(None);
+        }
+        let key = (section_id, query.to_ascii_lowercase());
+        if let Err(e) = self.library.store_file_lookup(section_id, &key.1, &items) {
+            tracing::warn!("cannot cache a file look-up: {e:#}");
+        }
+        let mut state = self.lookups_state();
+        if state.memo.len() >= 50_000 {
+            state.memo.clear();
+        }
+        state.memo.insert(key, (Instant::now(), items.clone()));
+        Ok(Some(items))
+    }
+
+    /// Remembers that the server does not do file look-ups: for this run, and in its
+    /// cache folder for the runs after; said once.
+    fn file_lookups_fail(&self, why: &str) {
+        let mut state = self.lookups_state();
+        if state.unsupported.is_some() {
+            return;
+        }
+        tracing::warn!(
+            "the Plex server does not find items by file ({why}); its sections are listed instead"
+        );
+        state.unsupported = Some(why.to_owned());
+        if let Some(dir) = self.locks_dir.parent()
+            && let Err(e) = std::fs::write(dir.join(UNSUPPORTED_FILE), why)
+        {
+            tracing::warn!("cannot record that the server does not find items by file: {e}");
+        }
+    }
+}

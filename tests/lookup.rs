@@ -1,0 +1,280 @@
+//! Find by file (issue 28): a section with no snapshot answers which items hold a file by
+//! asking Plex for them (`/all?type=1&file=NAME`) instead of being listed, with the same
+//! answers a listing gives; a server that ignores or refuses the filter is listed instead,
+//! and that is remembered.
+
+use plexmatch_emulator::{Emulator, FileFilter, LibraryFile, Options};
+use plexmatch_engine::{Engine, EngineOptions, PathMatch, PlexConfig};
+
+/// Names that contain each other, case and Unicode forms, URL-hostile characters, two
+/// holders of one name in different folders, and one holder a title search cannot see.
+const LIBRARY: &str = r#"
+server_name = "Lookups"
+
+[[sections]]
+id = 1
+title = "Movies"
+type = "movie"
+
+[[sections.items]]
+rating_key = 201
+title = "Heat"
+year = 1995
+files = ["/data/movies/Heat (1995)/Heat (1995).mkv"]
+
+[[sections.items]]
+rating_key = 202
+title = "The Heat"
+year = 2013
+files = ["/data/movies/The Heat (2013)/The Heat (1995).mkv"]
+
+[[sections.items]]
+rating_key = 203
+title = "Tom & Jerry: 100% #1; \"quoted\" + more"
+files = ["/data/movies/Tom/Tom & Jerry 100% #1; \"quoted\" + more.mkv"]
+
+[[sections.items]]
+rating_key = 204
+title = "Amélie"
+year = 2001
+files = ["/data/movies/Amélie (2001)/Amélie (2001).mkv"]
+
+[[sections.items]]
+rating_key = 205
+title = "Holiday"
+files = ["/data/movies/2019/holiday.mp4"]
+
+[[sections.items]]
+rating_key = 206
+title = "Holiday"
+files = ["/data/movies/2020/holiday.mp4"]
+
+[[sections.items]]
+rating_key = 207
+title = "Something Else Entirely"
+files = ["/data/movies/misc/Untitled Home Video.mkv"]
+"#;
+
+struct Setup {
+    emulator: Emulator,
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let library = LibraryFile::from_toml(LIBRARY).expect("library");
+        Setup {
+            emulator: Emulator::start(&library, Options::default()).expect("emulator"),
+            dir: tempfile::tempdir().expect("dir"),
+        }
+    }
+
+    /// A new engine (as a new process would open) on the same data dir.
+    fn engine(&self, lookup: &str) -> Engine {
+        let config = PlexConfig::new(self.emulator.url(), self.emulator.token());
+        let mut options = EngineOptions::new(config, self.dir.path());
+        options.cache.lookup = plexmatch_engine::engine::LookupMode::parse(lookup).unwrap();
+        Engine::open(options).expect("engine opens")
+    }
+}
+
+fn word(m: &PathMatch) -> (&'static str, Option<String>) {
+    (
+        m.outcome.word(),
+        m.item.as_ref().map(|i| i.rating_key.clone()),
+    )
+}
+
+/// Each path with the answer a listing gives, asked of a cold data dir.
+const CASES: &[(&str, &str, Option<&str>)] = &[
+    // The name is inside another one ("The Heat (1995).mkv"): the lookup's answer holds
+    // both, and only the exact name counts.
+    ("/stash/Heat (1995)/Heat (1995).mkv", "high", Some("201")),
+    // Case differs from Plex's file: the same item.
+    ("/stash/heat (1995)/HEAT (1995).MKV", "high", Some("201")),
+    // Characters a URL must encode.
+    (
+        "/stash/Tom & Jerry 100% #1; \"quoted\" + more.mkv",
+        "high",
+        Some("203"),
+    ),
+    // NFD against Plex's NFC, and NFC against NFC.
+    ("/stash/Ame\u{301}lie (2001).mkv", "high", Some("204")),
+    ("/stash/Amélie (2001).mkv", "high", Some("204")),
+    // Two holders: the folder tail decides, else LOW.
+    ("/stash/2019/holiday.mp4", "high", Some("205")),
+    ("/stash/holiday.mp4", "low", None),
+    // A holder no title search finds (W29): answered from the file alone.
+    ("/stash/misc/Untitled Home Video.mkv", "high", Some("207")),
+    ("/stash/Not In Plex (2020).mkv", "not-found", None),
+];
+
+#[test]
+fn one_path_on_a_cold_data_dir_costs_one_lookup_and_no_listing() {
+    let s = Setup::new();
+    let before = s.emulator.requests();
+    let engine = s.engine("auto");
+    let m = engine.match_path("/stash/Heat (1995)/Heat (1995).mkv", false);
+    assert_eq!(word(&m), ("high", Some("201".into())));
+    assert_eq!(s.emulator.requests_to("listing"), 0, "no section listed");
+    assert_eq!(s.emulator.requests_to("file-lookup"), 1);
+    let kinds = || -> Vec<(&str, u64)> {
+        [
+            "identity",
+            "root",
+            "sections",
+            "listing",
+            "search",
+            "metadata",
+            "file-lookup",
+        ]
+        .iter()
+        .map(|k| (*k, s.emulator.requests_to(k)))
+        .collect()
+    };
+    assert!(
+        s.emulator.requests() - before <= 3,
+        "identity, sections and one look-up: {} requests {:?}",
+        s.emulator.requests() - before,
+        kinds()
+    );
+    // The answer is cached: a new process asks nothing more for the same file.
+    drop(engine);
+    let again = s.engine("auto");
+    let asked = s.emulator.requests();
+    assert_eq!(
+        word(&again.match_path("/other/Heat (1995).mkv", false)),
+        ("high", Some("201".into()))
+    );
+    let by_kind: Vec<(&str, u64)> = [
+        "identity",
+        "root",
+        "sections",
+        "listing",
+        "search",
+        "metadata",
+        "file-lookup",
+    ]
+    .iter()
+    .map(|k| (*k, s.emulator.requests_to(k)))
+    .collect();
+    assert_eq!(
+        s.emulator.requests(),
+        asked,
+        "answered from the cached look-up: {by_kind:?}"
+    );
+}
+
+#[test]
+fn lookups_give_the_answers_a_listing_gives() {
+    for (path, outcome, key) in CASES {
+        // Each path on its own cold data dir, once by look-up, once by listing.
+        let by_lookup = Setup::new();
+        let looked = by_lookup.engine("file").match_path(path, false);
+        assert_eq!(
+            by_lookup.emulator.requests_to("listing"),
+            0,
+            "{path}: looked up, not listed"
+        );
+        let by_listing = Setup::new();
+        let listed = by_listing.engine("listing").match_path(path, false);
+        assert_eq!(by_listing.emulator.requests_to("file-lookup"), 0);
+        let expected = (*outcome, key.map(str::to_owned));
+        assert_eq!(word(&looked), expected, "{path} by look-up");
+        assert_eq!(word(&listed), expected, "{path} by listing");
+        let keys = |m: &PathMatch| {
+            let mut k: Vec<String> = m.candidates.iter().map(|c| c.rating_key.clone()).collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(&looked), keys(&listed), "{path}: the same candidates");
+    }
+}
+
+#[test]
+fn a_server_that_ignores_or_refuses_the_filter_is_listed_and_remembered() {
+    for how in [FileFilter::Ignored, FileFilter::Refused] {
+        let s = Setup::new();
+        s.emulator.set_file_filter(how);
+        let engine = s.engine("auto");
+        // Right answers all the same, from a listing.
+        for (path, outcome, key) in CASES {
+            let m = engine.match_path(path, false);
+            assert_eq!(
+                word(&m),
+                (*outcome, key.map(str::to_owned)),
+                "{how:?}: {path}"
+            );
+        }
+        assert!(s.emulator.requests_to("listing") >= 1, "{how:?}: listed");
+        let lookups = s.emulator.requests_to("file-lookup");
+        assert!(lookups >= 1, "{how:?}: tried once");
+        drop(engine);
+        // Remembered for the server: a new process does not try again.
+        let s2 = s.engine("auto");
+        s2.match_path("/stash/x/Unknown.mkv", false);
+        assert_eq!(
+            s.emulator.requests_to("file-lookup"),
+            lookups,
+            "{how:?}: not asked again"
+        );
+        assert!(
+            s2.server().file_lookups_unsupported().is_some(),
+            "{how:?}: the finding is kept"
+        );
+    }
+}
+
+#[test]
+fn a_large_known_batch_lists_the_section_instead() {
+    let s = Setup::new();
+    let engine = s.engine("auto");
+    let paths: Vec<String> = (0..40).map(|i| format!("/stash/missing {i}.mkv")).collect();
+    let mut answers = 0;
+    engine.match_stream(paths.iter().cloned(), false, |_| answers += 1);
+    assert_eq!(answers, 40);
+    // 40 look-ups against a one-page listing: the listing (and one count) wins.
+    assert_eq!(s.emulator.requests_to("file-lookup"), 0);
+    assert!(s.emulator.requests_to("listing") >= 1);
+}
+
+#[test]
+fn the_emulator_answers_file_filters_as_plex_does() {
+    let s = Setup::new();
+    let client = reqwest::blocking::Client::new();
+    let get = |q: &str| {
+        let r = client
+            .get(format!("{}/library/sections/1/all?{q}", s.emulator.url()))
+            .header("X-Plex-Token", s.emulator.token())
+            .header("Accept", "application/json")
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        let body: serde_json::Value =
+            serde_json::from_str(&r.text().unwrap_or_default()).unwrap_or(serde_json::Value::Null);
+        let keys: Vec<String> = body["MediaContainer"]["Metadata"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|m| m["ratingKey"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        (status, keys)
+    };
+    assert_eq!(
+        get("type=1&file=Heat%20(1995).mkv"),
+        (200, vec!["201".into(), "202".into()])
+    );
+    assert_eq!(
+        get("type=1&file=heat%20(1995).MKV").1.len(),
+        2,
+        "ASCII case folded"
+    );
+    assert_eq!(
+        get("type=1&file==%2Fdata%2Fmovies%2FHeat%20(1995)%2FHeat%20(1995).mkv").1,
+        vec!["201".to_owned()],
+        "== is equality"
+    );
+    assert_eq!(get("file=Heat").0, 500, "type is required");
+}
