@@ -27,6 +27,29 @@ pub enum BenchCommand {
     ///
     /// Example: plexmatch bench plugins py-matcher/py-matcher.wasm js-matcher/js-matcher.wasm
     Plugins(PluginsBenchArgs),
+    /// A new data dir: batches of 1 to 10,000 paths with the section found by file
+    /// (`--lookup auto`) and listed (`--lookup listing`), with and without a page delay.
+    ///
+    /// Example: plexmatch bench cold --items 50000 --page-delay-ms 200 --json
+    Cold(ColdBenchArgs),
+}
+
+/// Options of `plexmatch bench cold`.
+#[derive(Args, Debug)]
+pub struct ColdBenchArgs {
+    /// Items in the generated section.
+    #[arg(long, default_value_t = 50_000)]
+    pub items: usize,
+    /// Batch sizes (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 10, 100, 1000, 10000])]
+    pub paths: Vec<usize>,
+    /// Milliseconds each listing page (and file look-up) waits at the server in the
+    /// delayed runs; runs without a delay come first.
+    #[arg(long, default_value_t = 200)]
+    pub page_delay_ms: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `plexmatch bench plugins`.
@@ -131,6 +154,18 @@ pub fn run(cmd: BenchCommand) -> Result<i32> {
                 bail!("--items and --paths must be positive");
             }
             let report = plexmatch_engine::bench::plugins::run(a.items, a.paths, &a.files)?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.table());
+            }
+        }
+        BenchCommand::Cold(a) => {
+            if a.items == 0 || a.paths.is_empty() || a.paths.contains(&0) {
+                bail!("--items and every --paths value must be positive");
+            }
+            let report =
+                plexmatch_engine::bench::cold::run(a.items, &a.paths, &[0, a.page_delay_ms])?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -336,7 +336,8 @@ fn handle(shared: &Shared, request: &Request) -> Delivery {
     let (endpoint, reply) = route(shared, &incoming);
     shared.counters.count(endpoint);
     let delay = shared.listing_delay_ms.load(Ordering::SeqCst);
-    if endpoint == "listing" && delay > 0 {
+    // A file look-up is a filtered listing for the server: it waits as a page does.
+    if (endpoint == "listing" || endpoint == "file-lookup") && delay > 0 {
         std::thread::sleep(std::time::Duration::from_millis(delay));
     }
     #[cfg(feature = "faults")]

@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod cache;
+pub mod cold;
 pub mod plugins;
 pub mod refresh;
 
