@@ -119,6 +119,16 @@ pub struct CacheBenchArgs {
     pub json: bool,
 }
 
+/// Prints a report: JSON for comparing runs, else its table.
+fn show<R: serde::Serialize>(report: &R, json: bool, table: impl FnOnce() -> String) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        print!("{}", table());
+    }
+    Ok(())
+}
+
 /// Runs a benchmark.
 pub fn run(cmd: BenchCommand) -> Result<i32> {
     match cmd {
@@ -128,11 +138,7 @@ pub fn run(cmd: BenchCommand) -> Result<i32> {
             }
             let report =
                 plexmatch_engine::bench::cache::run(a.items, &a.page_sizes, a.lookups.max(1))?;
-            if a.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", report.table());
-            }
+            show(&report, a.json, || report.table())?;
         }
         BenchCommand::Refresh(a) => {
             if a.items == 0 || a.in_flight.iter().any(|n| !(1..=32).contains(n)) {
@@ -143,22 +149,14 @@ pub fn run(cmd: BenchCommand) -> Result<i32> {
                 std::time::Duration::from_millis(a.page_delay_ms),
                 &a.in_flight,
             )?;
-            if a.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", report.table());
-            }
+            show(&report, a.json, || report.table())?;
         }
         BenchCommand::Plugins(a) => {
             if a.items == 0 || a.paths == 0 {
                 bail!("--items and --paths must be positive");
             }
             let report = plexmatch_engine::bench::plugins::run(a.items, a.paths, &a.files)?;
-            if a.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", report.table());
-            }
+            show(&report, a.json, || report.table())?;
         }
         BenchCommand::Cold(a) => {
             if a.items == 0 || a.paths.is_empty() || a.paths.contains(&0) {
@@ -166,11 +164,7 @@ pub fn run(cmd: BenchCommand) -> Result<i32> {
             }
             let report =
                 plexmatch_engine::bench::cold::run(a.items, &a.paths, &[0, a.page_delay_ms])?;
-            if a.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", report.table());
-            }
+            show(&report, a.json, || report.table())?;
         }
         BenchCommand::Batch(a) => {
             if a.items == 0 || a.paths == 0 {
@@ -181,11 +175,7 @@ pub fn run(cmd: BenchCommand) -> Result<i32> {
                 .unwrap_or(plexmatch_engine::engine::default_workers())
                 .max(1);
             let report = plexmatch_engine::bench::batch::run(a.items, a.paths, workers)?;
-            if a.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", report.table());
-            }
+            show(&report, a.json, || report.table())?;
         }
     }
     Ok(exit::ALL_HIGH)

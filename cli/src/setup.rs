@@ -1,12 +1,10 @@
 //! Turning command-line options into the parts a command runs with: logging, the Plex
 //! connection and the server's caches; and turning errors into exit codes.
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 
 use super::{CacheArgs, PlexArgs, exit};
-use plexmatch_engine::{PlexConfig, PlexError, Server};
+use plexmatch_engine::{PlexError, Server};
 
 /// Logs go to stderr: warnings by default (only errors with `quiet`), more with -v/-vv,
 /// or as RUST_LOG says. Plain lines by default; times and module paths from -v on.
@@ -63,24 +61,12 @@ pub fn exit_code_for(e: &anyhow::Error) -> i32 {
     }
 }
 
-/// Opens the server the options name: its Plex client and caches.
+/// Opens the server the options name: its Plex client and caches (`--insecure` warned
+/// about once the connection settings are known to be usable).
 pub fn server(plex: &PlexArgs, cache: &CacheArgs) -> Result<Server> {
-    let (config, dir) = connection(plex, cache, false)?;
-    Server::open(&config, &dir, cache.policy())
-}
-
-/// The connection settings and the data dir the options give (`offline`: send nothing);
-/// `--insecure` is warned about here, once.
-pub fn connection(
-    plex: &PlexArgs,
-    cache: &CacheArgs,
-    offline: bool,
-) -> Result<(PlexConfig, PathBuf)> {
-    let dir = cache.data_dir()?;
-    let mut config = plex.plex_config(&dir)?;
-    config.offline = offline;
+    let (config, dir) = plex.connection(false)?;
     warn_if_insecure(plex);
-    Ok((config, dir))
+    Server::open(&config, &dir, cache.policy())
 }
 
 /// `--insecure` is said once, on stderr.
