@@ -164,6 +164,18 @@ fn unparseable_items_fail_the_listing_naming_page_item_and_field() {
         1,
         "with no Media > Part > file",
     );
+    // Once stored under a made-up name, every path of the section was "not found" from the
+    // cache until the TTL passed.
+    listing_is_refused(
+        Fault::BadItem(BadItem::FileNumber),
+        1,
+        "has a Part file that is a number, not a path",
+    );
+    listing_is_refused(
+        Fault::BadItem(BadItem::FileRelative),
+        2,
+        "has a Part file that is not an absolute path",
+    );
 }
 
 #[test]

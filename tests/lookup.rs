@@ -278,3 +278,40 @@ fn the_emulator_answers_file_filters_as_plex_does() {
     );
     assert_eq!(get("file=Heat").0, 500, "type is required");
 }
+
+#[test]
+fn a_short_or_unreadable_lookup_answer_is_refused_and_nothing_cached() {
+    use plexmatch_emulator::{BadItem, Fault};
+    for fault in [
+        // Holds one item fewer than it says: Heat (201) missing would read "not found".
+        Fault::DropItems(1),
+        Fault::TotalSizeOff(1),
+        Fault::BadItem(BadItem::FileNumber),
+        Fault::BadItem(BadItem::FileRelative),
+    ] {
+        let s = Setup::new();
+        s.emulator.inject_on("file-lookup", fault.clone(), 100);
+        let engine = s.engine("file");
+        let m = engine.match_path("/stash/Heat (1995)/Heat (1995).mkv", false);
+        // Read as complete, the answer would say nothing holds the file: never that, and
+        // never another item.
+        assert_ne!(m.outcome.word(), "not-found", "{fault:?}: {m:?}");
+        assert!(
+            m.item.as_ref().is_none_or(|i| i.rating_key == "201"),
+            "{fault:?}: {m:?}"
+        );
+        s.emulator.clear_faults();
+        drop(engine);
+        // Nothing of it was kept: a new process asks again and is right.
+        let lookups = s.emulator.requests_to("file-lookup");
+        let m = s
+            .engine("file")
+            .match_path("/stash/Heat (1995)/Heat (1995).mkv", false);
+        assert_eq!(word(&m), ("high", Some("201".into())), "{fault:?}");
+        assert_eq!(
+            s.emulator.requests_to("file-lookup"),
+            lookups + 1,
+            "{fault:?}"
+        );
+    }
+}

@@ -53,6 +53,10 @@ pub enum BadItem {
     RatingKeyObject,
     /// No `Media` (so no file) on a movie or an episode.
     NoMedia,
+    /// Every `Part`'s `file` a number (`7` in JSON) instead of a path.
+    FileNumber,
+    /// Every `Part`'s `file` a bare file name, not an absolute path.
+    FileRelative,
 }
 
 impl Fault {
@@ -220,6 +224,20 @@ pub(crate) fn spoil(doc: &mut Element, fault: &Fault) {
                         item.attrs.push(("ratingKey", Value::RawJson("{}".into())));
                     }
                     BadItem::NoMedia => item.children.retain(|c| c.tag != "Media"),
+                    BadItem::FileNumber | BadItem::FileRelative => {
+                        for part in item.children.iter_mut().flat_map(|m| m.children.iter_mut()) {
+                            let file = part.attrs.iter_mut().find(|(n, _)| *n == "file");
+                            if let Some((_, value)) = file {
+                                *value = match (how, &value) {
+                                    (BadItem::FileNumber, _) => Value::RawJson("7".into()),
+                                    (_, Value::Str(path)) => Value::Str(
+                                        path.rsplit('/').next().unwrap_or_default().to_owned(),
+                                    ),
+                                    _ => continue,
+                                };
+                            }
+                        }
+                    }
                 }
             }
         }

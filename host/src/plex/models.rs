@@ -341,8 +341,10 @@ pub struct Media {
 /// One file of a version.
 #[derive(Debug, Deserialize)]
 pub struct Part {
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub file: Option<String>,
+    /// Kept as sent: a file that is not a string naming an absolute path makes the whole
+    /// answer unreadable (see [`part_file`]), never a file stored under a made-up name.
+    #[serde(default)]
+    pub file: Option<serde_json::Value>,
     #[serde(default, deserialize_with = "lenient_u64")]
     pub size: Option<u64>,
     #[serde(default, deserialize_with = "lenient_u64")]
@@ -386,22 +388,23 @@ impl Metadata {
             }
         };
         let kind = ItemKind::parse(self.kind.as_deref().unwrap_or(""));
-        let (files, parts): (Vec<String>, Vec<PartInfo>) = self
-            .media
-            .into_iter()
-            .flat_map(|m| {
-                let media_duration = m.duration;
-                m.parts.into_iter().map(move |p| (p, media_duration))
-            })
-            .filter_map(|(p, media_duration)| {
-                let info = PartInfo {
+        let mut files = Vec::new();
+        let mut parts = Vec::new();
+        for m in self.media {
+            for p in m.parts {
+                let Some(file) = part_file(p.file)
+                    .map_err(|why| format!("(ratingKey {rating_key}) has a Part file {why}"))?
+                else {
+                    continue;
+                };
+                files.push(file);
+                parts.push(PartInfo {
                     size: p.size,
                     // A version of one part lasts as long as the part.
-                    duration_ms: p.duration.or(media_duration),
-                };
-                p.file.filter(|f| !f.is_empty()).map(|f| (f, info))
-            })
-            .unzip();
+                    duration_ms: p.duration.or(m.duration),
+                });
+            }
+        }
         let mut guids: Vec<String> = self
             .guids
             .into_iter()
@@ -489,6 +492,36 @@ fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error>
         serde_json::Value::String(s) => s.trim().parse().ok(),
         _ => None,
     })
+}
+
+/// A part's file as sent: `None` when absent or empty; an error when it is not a string
+/// or not an absolute path (a POSIX path, `C:\\…` or `C:/…`, or a UNC `\\\\host\\…`). A
+/// number or a relative name is no file plexmatch can match by path: stored, it would make
+/// every path of the section "not found" from the cache until the TTL passed.
+pub fn part_file(file: Option<serde_json::Value>) -> Result<Option<String>, String> {
+    let file = match file {
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(serde_json::Value::String(f)) => f,
+        Some(other) => return Err(format!("that is {}, not a path", json_kind(&other))),
+    };
+    if file.is_empty() {
+        return Ok(None);
+    }
+    if !is_absolute(&file) {
+        return Err(format!(
+            "that is not an absolute path ({:?})",
+            crate::text::clip_bytes(&file, 80)
+        ));
+    }
+    Ok(Some(file))
+}
+
+/// Whether `file` is absolute on the server's system, whichever that is.
+fn is_absolute(file: &str) -> bool {
+    let b = file.as_bytes();
+    file.starts_with('/')
+        || file.starts_with("\\\\")
+        || (b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && matches!(b[2], b'\\' | b'/'))
 }
 
 /// A string given as a JSON string or a number.
