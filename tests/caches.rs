@@ -130,6 +130,8 @@ fn two_processes_refresh_a_stale_section_once() {
             &[
                 "match",
                 "--json",
+                "--lookup",
+                "listing",
                 "--section",
                 "1",
                 "/stash/no such file.mkv",
@@ -420,9 +422,9 @@ fn file_names_match_across_case_unicode_form_and_windows_separators() {
 fn ten_threads_needing_one_stale_section_refresh_it_once() {
     let fx = Fixture::with(&plexmatch_emulator::generate(2000, 3));
     fx.emulator.set_listing_delay(Duration::from_millis(100));
-    let shared = fx.backend(CachePolicy::default());
+    let shared = fx.backend(listing());
     shared.snapshots.sections().unwrap();
-    let others: Vec<_> = (0..3).map(|_| fx.backend(CachePolicy::default())).collect();
+    let others: Vec<_> = (0..3).map(|_| fx.backend(listing())).collect();
     std::thread::scope(|s| {
         for i in 0..10 {
             // Seven threads share one backend (one process); three have their own (as
@@ -649,6 +651,7 @@ fn a_batch_over_two_resident_sections_records_the_use_of_both() {
             workers: 1,
             window: 1024,
             explain: false,
+            mapping: None,
         };
         let mut answers = 0;
         batch::run(

@@ -254,6 +254,7 @@ fn more_workers_than_cores_never_kill_a_plugin_within_its_cpu_deadline() {
             workers,
             window: 1024,
             explain: false,
+            mapping: None,
         },
         |a| answers.push(a.result),
     );

@@ -185,7 +185,9 @@ fn a_snapshot_listed_during_a_call_is_seen_by_the_rest_of_that_call() {
 /// a fresh data dir.
 fn hostile_says(path: &str) -> String {
     let fx = Fixture::sample();
-    let backend = fx.backend(plexmatch_engine::backend::CachePolicy::default());
+    // Sections are listed, not looked up: the plugin checks what a listing does to the
+    // snapshot bookkeeping it reads.
+    let backend = fx.backend(listing());
     let plugin = hostile_plugin(&backend, Limits::default());
     let m = match_one(&plugin, &backend, path, &sections(&backend, &[1]));
     m.error

@@ -98,12 +98,25 @@ fn run(fx: &Fixture, paths: &[String], extra: &[&str]) -> (u64, String) {
 }
 
 #[test]
-fn cold_runs_list_once_and_warm_runs_ask_nothing() {
+fn cold_runs_cost_a_look_up_a_path_or_a_listing_and_warm_runs_ask_nothing() {
     // A small library: a cold single path costs the server's identity, the section list
     // and one page per section; a warm one nothing.
     let fx = Fixture::sample();
     let one = vec!["/x/Inception (2010) - 1080p.mkv".to_owned()];
+    // By file look-ups (the default): one a section, the path's own requests.
     let (cold, stderr) = run(&fx, &one, &[]);
+    assert_eq!(cold, 1 + 1 + 3, "{stderr}");
+    assert!(
+        stderr.contains("0 answered with no request of their own, 1 needed Plex")
+            && stderr.contains("5 Plex request(s), 2 of them before matching"),
+        "{stderr}"
+    );
+    let (warm, stderr) = run(&fx, &one, &[]);
+    assert_eq!(warm, 0, "{stderr}");
+    // By listing: a page a section, before matching.
+    let fx = Fixture::sample();
+    let listing = ["--lookup", "listing"];
+    let (cold, stderr) = run(&fx, &one, &listing);
     assert_eq!(cold, 1 + 1 + 3, "{stderr}");
     assert!(
         // Issue 27: a cold run's answer came from the listing this run made, so it is not
@@ -115,7 +128,7 @@ fn cold_runs_list_once_and_warm_runs_ask_nothing() {
         stderr.contains("5 Plex request(s), 5 of them before matching"),
         "{stderr}"
     );
-    let (warm, stderr) = run(&fx, &one, &[]);
+    let (warm, stderr) = run(&fx, &one, &listing);
     assert_eq!(warm, 0, "{stderr}");
 
     // A larger section: listed once, in pages, whether one path or ten are cold.
@@ -127,12 +140,24 @@ fn cold_runs_list_once_and_warm_runs_ask_nothing() {
         .map(|i| i.files[0].parts()[0].to_owned())
         .collect();
     let fx = Fixture::with(&lib);
-    let (cold, stderr) = run(&fx, &paths[..1], &[]);
+    let (cold, stderr) = run(&fx, &paths[..1], &listing);
     let pages = (5000 + 100) / 1000 + 1;
     assert_eq!(cold, 1 + 1 + pages as u64, "{stderr}");
     let fx = Fixture::with(&lib);
-    let (cold, stderr) = run(&fx, &paths, &[]);
+    let (cold, stderr) = run(&fx, &paths, &listing);
     assert_eq!(cold, 1 + 1 + pages as u64, "{stderr}");
-    let (warm, _) = run(&fx, &paths, &[]);
+    let (warm, _) = run(&fx, &paths, &listing);
     assert_eq!(warm, 0);
+    // By default: ten paths cost the section's size and its listing (cheaper than ten
+    // look-ups); three cost the size and a look-up each. Warm runs ask nothing either way.
+    let fx = Fixture::with(&lib);
+    let (cold, stderr) = run(&fx, &paths, &[]);
+    assert_eq!(cold, 1 + 1 + 1 + pages as u64, "{stderr}");
+    let (warm, stderr) = run(&fx, &paths, &[]);
+    assert_eq!(warm, 0, "{stderr}");
+    let fx = Fixture::with(&lib);
+    let (cold, stderr) = run(&fx, &paths[..3], &[]);
+    assert_eq!(cold, 1 + 1 + 1 + 3, "{stderr}");
+    let (warm, stderr) = run(&fx, &paths[..3], &[]);
+    assert_eq!(warm, 0, "{stderr}");
 }

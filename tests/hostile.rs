@@ -113,7 +113,7 @@ fn time_waiting_on_the_host_is_not_charged_to_the_plugin() {
     // Listing 20,000 items takes far longer than the plugin's 100 ms CPU deadline,
     // but the plugin is only waiting on the host.
     let fx = Fixture::with(&plexmatch_emulator::generate(20_000, 3));
-    let backend = fx.backend(CachePolicy::default());
+    let backend = fx.backend(listing());
     let plugin = hostile_plugin(
         &backend,
         Limits {

@@ -402,7 +402,10 @@ fn a_failing_listing_costs_a_bounded_number_of_requests_whatever_the_paths() {
         .inject_on("listing", Fault::status(503), 100_000);
     let paths: String = (0..200).map(|i| format!("/m/film {i}.mkv\n")).collect();
     let out = run_with_stdin(
-        plexmatch(&fx, &["match", "--json", "--section", "1"]),
+        plexmatch(
+            &fx,
+            &["match", "--json", "--lookup", "listing", "--section", "1"],
+        ),
         paths.as_bytes(),
     );
     assert_eq!(out.status.code(), Some(3), "{out:?}");
@@ -561,7 +564,7 @@ fn a_full_disk_gives_warnings_and_right_answers() {
     let out = std::process::Command::new("bash")
         .args([
             "-c",
-            "trap '' XFSZ; ulimit -f 1536; exec \"$0\" match --json --section 1 \"$@\"",
+            "trap '' XFSZ; ulimit -f 1536; exec \"$0\" match --json --lookup listing --section 1 \"$@\"",
             env!("CARGO_BIN_EXE_plexmatch"),
         ])
         .args(&paths)

@@ -193,6 +193,7 @@ fn a_co_process_follows_the_server_once_the_ttl_passes() {
 
     std::thread::sleep(Duration::from_millis(ttl * 1000 + 300));
     let listed = fx.emulator.requests_to("listing");
+    let looked = fx.emulator.requests_to("file-lookup");
     let started = Instant::now();
     // Each path three times: the sections are brought up to date once, not per path.
     let mut after = Vec::new();
@@ -208,6 +209,7 @@ fn a_co_process_follows_the_server_once_the_ttl_passes() {
     }
     let periods = 1 + started.elapsed().as_secs() / ttl;
     let listings = fx.emulator.requests_to("listing") - listed;
+    let lookups = fx.emulator.requests_to("file-lookup") - looked;
     let expected = [
         "not-found - -".to_owned(),
         "high 103 Movies".to_owned(),
@@ -225,11 +227,14 @@ fn a_co_process_follows_the_server_once_the_ttl_passes() {
         new_process_says(&fx, &PATHS),
         "as a new process says"
     );
-    // Three sections, each at most an incremental refresh (changes, count) and a full
-    // listing when items went away, per TTL that passed: never a listing per path.
+    // Three sections, each per TTL that passed at most an incremental refresh (changes,
+    // count) and a full listing when items went away, or a file look-up a path (the
+    // sections have no snapshot: they were never listed): never a request a path and
+    // round.
+    let asked = listings + lookups;
     assert!(
-        listings >= 3 && listings <= 9 * periods,
-        "{listings} listing requests for 18 paths over {periods} TTL period(s)"
+        asked >= 3 && asked <= (9 + 3 * PATHS.len() as u64) * periods,
+        "{listings} listing requests and {lookups} look-ups for 18 paths over {periods} TTL period(s)"
     );
     let (code, stderr) = co.finish();
     assert_eq!(code, Some(1), "not every path is HIGH: {stderr}");
@@ -268,6 +273,7 @@ fn a_long_batch_brings_its_sections_up_to_date_as_the_ttl_passes() {
             workers: 1,
             window: 1,
             explain: false,
+            mapping: None,
         },
         |a| {
             answers.push(format!(
@@ -294,31 +300,43 @@ fn a_long_batch_brings_its_sections_up_to_date_as_the_ttl_passes() {
 
 #[test]
 fn with_plex_down_after_the_ttl_a_co_process_answers_from_its_snapshot_and_says_so_once() {
-    let fx = Fixture::sample();
-    let mut co = CoProcess::start(&fx, &[], &["--library-ttl", "1"]);
-    let before: Vec<String> = PATHS.iter().map(|p| gist(&co.ask(p))).collect();
-    fx.emulator.refuse_connections(true);
-    std::thread::sleep(Duration::from_millis(1300));
-    for _ in 0..3 {
-        let now: Vec<String> = PATHS.iter().map(|p| gist(&co.ask(p))).collect();
-        assert_eq!(
-            now, before,
-            "answers stay those of the snapshot, consistently"
-        );
-    }
-    let (code, stderr) = co.finish();
-    assert_eq!(code, Some(1), "{stderr}");
-    for section in ["Movies", "TV Shows", "Movies 4K"] {
-        let said = stderr
-            .lines()
-            .filter(|l| l.contains(&format!("cannot bring section {section:?} up to date")))
-            .collect::<Vec<_>>();
-        assert_eq!(said.len(), 1, "one warning for {section}: {stderr}");
-        assert!(
-            said[0].contains("answering from its snapshot of") && said[0].contains("--offline"),
-            "{}",
-            said[0]
-        );
+    // From snapshots (listed), and from this run's file look-ups (the default).
+    for lookup in ["listing", "auto"] {
+        let fx = Fixture::sample();
+        let mut co = CoProcess::start(&fx, &[], &["--library-ttl", "1", "--lookup", lookup]);
+        let before: Vec<String> = PATHS.iter().map(|p| gist(&co.ask(p))).collect();
+        fx.emulator.refuse_connections(true);
+        std::thread::sleep(Duration::from_millis(1300));
+        for _ in 0..3 {
+            let now: Vec<String> = PATHS.iter().map(|p| gist(&co.ask(p))).collect();
+            assert_eq!(
+                now, before,
+                "{lookup}: answers stay those of the snapshot, consistently"
+            );
+        }
+        let (code, stderr) = co.finish();
+        assert_eq!(code, Some(1), "{stderr}");
+        if lookup == "auto" {
+            let said: Vec<&str> = stderr
+                .lines()
+                .filter(|l| l.contains("answering from look-ups of up to"))
+                .collect();
+            assert_eq!(said.len(), 1, "said once: {stderr}");
+            assert!(said[0].contains("--offline"), "{}", said[0]);
+            continue;
+        }
+        for section in ["Movies", "TV Shows", "Movies 4K"] {
+            let said = stderr
+                .lines()
+                .filter(|l| l.contains(&format!("cannot bring section {section:?} up to date")))
+                .collect::<Vec<_>>();
+            assert_eq!(said.len(), 1, "one warning for {section}: {stderr}");
+            assert!(
+                said[0].contains("answering from its snapshot of") && said[0].contains("--offline"),
+                "{}",
+                said[0]
+            );
+        }
     }
 }
 

@@ -302,7 +302,7 @@ fn snapshot_ttl_expiry_refreshes_once() {
     let fx = Fixture::sample();
     let short = CachePolicy {
         library_ttl: Duration::from_secs(1),
-        ..CachePolicy::default()
+        ..listing()
     };
     let backend = fx.backend(short);
     let plugin = default_plugin(&backend);

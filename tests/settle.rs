@@ -166,7 +166,17 @@ fn a_pin_whose_item_is_gone_or_moved_is_an_error_naming_the_pin() {
 fn offline_answers_from_the_caches_and_never_asks_plex() {
     let fx = Fixture::sample();
     // Online once: the section list and the Movies snapshot are cached.
-    let online = run(&fx, &["match", "--section", "Movies", INCEPTION]);
+    let online = run(
+        &fx,
+        &[
+            "match",
+            "--lookup",
+            "listing",
+            "--section",
+            "Movies",
+            INCEPTION,
+        ],
+    );
     assert_eq!(online.status.code(), Some(0));
     let asked = fx.emulator.requests();
     // Long after the TTL (0 s), offline still answers from what is cached.

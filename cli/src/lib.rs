@@ -10,6 +10,7 @@ mod interrupt;
 mod match_cmd;
 mod options;
 mod output;
+mod paths_cmd;
 mod pin_cmd;
 mod plugin_cmd;
 mod plugin_new;
@@ -86,6 +87,9 @@ pub enum Command {
     /// Inspect or clear the caches.
     #[command(subcommand)]
     Cache(cache_cmd::CacheCommand),
+    /// Path mapping: propose the --map rules that turn your paths into the server's.
+    #[command(subcommand)]
+    Paths(paths_cmd::PathsCommand),
     /// Serve a Plex library on 127.0.0.1 (a library file, or a generated one) until stopped.
     ///
     /// Example: plexmatch emulator --generate 1000 --port 32400
@@ -186,6 +190,7 @@ pub fn run() -> i32 {
         Command::Pin(a) => pin_cmd::pin(a),
         Command::Unpin(a) => pin_cmd::unpin(a),
         Command::Cache(c) => cache_cmd::run(c),
+        Command::Paths(c) => paths_cmd::run(c),
         Command::Emulator(a) => emulator_cmd::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Doctor(a) => doctor_cmd::run(a),
@@ -219,6 +224,7 @@ fn configure(
         Command::Pin(a) => vec![&mut a.plex, &mut a.cache],
         Command::Unpin(a) => vec![&mut a.cache],
         Command::Cache(c) => c.groups(),
+        Command::Paths(c) => c.groups(),
         Command::Config(config_cmd::ConfigCommand::Show(a)) => {
             vec![&mut a.plex, &mut a.cache, &mut a.options]
         }

@@ -145,7 +145,7 @@ group!(
 group!(
     /// What to match with: sections, plugins, their settings, parallelism and limits
     /// (`[match]` and `[limits]`).
-    MatchOptions, ["match", "limits"], true
+    MatchOptions, ["match", "paths", "limits"], true
 );
 
 /// A group of option flags a command flattens.

@@ -30,7 +30,7 @@ use crate::runtime::Plugin;
 pub const MAX_WORKERS: usize = 64;
 
 /// How a batch runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct BatchOptions {
     /// Worker threads (plugin instances).
     pub workers: usize,
@@ -38,6 +38,8 @@ pub struct BatchOptions {
     pub window: usize,
     /// Whether answers carry an explanation (`--explain`).
     pub explain: bool,
+    /// How the caller's paths become the server's (`--map`).
+    pub mapping: Option<std::sync::Arc<crate::paths::Mapping>>,
 }
 
 impl Default for BatchOptions {
@@ -49,6 +51,7 @@ impl Default for BatchOptions {
             workers,
             window: 256 * workers,
             explain: false,
+            mapping: None,
         }
     }
 }
@@ -167,6 +170,13 @@ pub fn run<P: Into<Input>>(
     options: BatchOptions,
     mut emit: impl FnMut(Answer),
 ) {
+    // A stream of known length says how many paths are coming, weighed against listing
+    // a cold section (see `backend/lookup.rs`).
+    if let (lower, Some(upper)) = paths.size_hint()
+        && lower == upper
+    {
+        backend.snapshots.set_expected_paths(Some(lower as u64));
+    }
     let workers = options.workers.clamp(1, MAX_WORKERS);
     let window = options.window.max(workers);
     let slack = (window / 2).max(1);
@@ -188,11 +198,12 @@ pub fn run<P: Into<Input>>(
     let shared = &shared;
     let (answer_tx, answers) = mpsc::channel::<Vec<Answer>>();
 
+    let (mapping, explain) = (&options.mapping, options.explain);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let answer_tx = answer_tx.clone();
-            let mut matcher = Chain::new(plugins, backend);
-            matcher.set_explain(options.explain);
+            let mut matcher = Chain::new(plugins, backend).with_mapping(mapping.clone());
+            matcher.set_explain(explain);
             scope.spawn(move || {
                 while let Some((paths, taken)) = shared.take(workers) {
                     let answers = paths
@@ -218,8 +229,8 @@ pub fn run<P: Into<Input>>(
                                     matcher.match_path(&path, sections)
                                 }))
                                 .unwrap_or_else(|panic| {
-                                    matcher = Chain::new(plugins, backend);
-                                    matcher.set_explain(options.explain);
+                                    matcher = Chain::new(plugins, backend).with_mapping(mapping.clone());
+                                    matcher.set_explain(explain);
                                     internal_error(&path, panic)
                                 });
                             Answer {

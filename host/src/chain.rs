@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::backend::Backend;
 use crate::matching::{MatchedItem, Matcher, Outcome, PathMatch};
+use crate::paths::Mapping;
 use crate::plex::Section;
 use crate::runtime::Plugin;
 
@@ -17,6 +18,8 @@ pub struct Chain {
     explain: bool,
     /// When this chain last checked that its sections' snapshots are within their TTL.
     checked: Option<Instant>,
+    /// How the caller's paths become the server's.
+    mapping: Option<Arc<Mapping>>,
 }
 
 /// How often a chain checks its sections' TTLs: per path, that check (a shared lock per
@@ -35,7 +38,14 @@ impl Chain {
             backend: Arc::clone(backend),
             explain: false,
             checked: None,
+            mapping: None,
         }
+    }
+
+    /// The same chain, mapping paths by `mapping` before its plugins see them.
+    pub fn with_mapping(mut self, mapping: Option<Arc<Mapping>>) -> Chain {
+        self.mapping = mapping.filter(|m| !m.maps().is_empty());
+        self
     }
 
     /// Makes every answer carry an explanation.
@@ -49,12 +59,44 @@ impl Chain {
     /// The answer for one path: its pin if it has one in these sections, else the
     /// plugins'; `plugin` names who decided (`a → b` when LOW candidates came from several, or none found anything).
     pub fn match_path(&mut self, path: &str, sections: &[Section]) -> PathMatch {
+        // A pin is the user's word for the path as they give it; everything else sees
+        // the path as the server does, and the answer shows the caller's.
+        if let Some(pinned) = crate::pinning::answer(&self.backend, path, sections, self.explain) {
+            return pinned;
+        }
+        let mapped = self.mapping.as_ref().and_then(|m| m.apply(path));
+        let Some((rule, server_path)) = mapped else {
+            return self.match_server_path(path, sections);
+        };
+        let mut answer = self.match_server_path(&server_path, sections);
+        answer.path = path.to_owned();
+        let mapping = self.mapping.as_ref().expect("mapped");
+        let chosen = answer.item.as_ref().map(|it| {
+            it.matched_file
+                .clone()
+                .or_else(|| crate::backend::best_file(&it.files, &server_path))
+                .unwrap_or_default()
+        });
+        let files = answer
+            .item
+            .iter()
+            .chain(answer.candidates.iter())
+            .flat_map(|c| c.files.iter());
+        mapping.record(rule, path, &server_path, files, chosen.as_deref());
+        if let Some(e) = answer.explain.as_mut() {
+            e.decided_by = format!(
+                "the path was mapped by --map {} to {server_path:?}; {}",
+                mapping.maps().0[rule],
+                e.decided_by
+            );
+        }
+        answer
+    }
+
+    fn match_server_path(&mut self, path: &str, sections: &[Section]) -> PathMatch {
         if self.checked.is_none_or(|at| at.elapsed() >= CHECK_EVERY) {
             self.backend.snapshots.keep_current(sections);
             self.checked = Some(Instant::now());
-        }
-        if let Some(pinned) = crate::pinning::answer(&self.backend, path, sections, self.explain) {
-            return pinned;
         }
         if self.matchers.len() == 1 {
             return self.matchers[0].match_path(path, sections);

@@ -80,6 +80,7 @@ mod builtin;
 pub mod engine;
 pub mod input;
 pub mod options;
+pub mod paths;
 pub mod text;
 mod trace;
 mod wit;

@@ -236,12 +236,29 @@ impl Matcher {
                     label
                 } else if found.iter().any(|s| matches!(s, Step::FileIndex { .. })) {
                     "the section's file-name index".to_owned()
+                } else if let Some(via) = found.iter().find_map(|s| match s {
+                    Step::Holders { via, .. } => Some(*via),
+                    _ => None,
+                }) {
+                    match via {
+                        crate::backend::Via::Lookup { .. } => {
+                            "a file look-up (the items holding the file)".to_owned()
+                        }
+                        crate::backend::Via::Snapshot { .. } => {
+                            "the section's file-name index".to_owned()
+                        }
+                    }
                 } else {
                     "its own means".to_owned()
                 };
                 // Several holders of the name: which step of the path rule singled it out.
                 let holders = plexmatch_matchkit::file_name(path)
-                    .and_then(|n| self.backend.snapshots.snapshot_items_by_file_name(it.section_id, n))
+                    .and_then(|n| {
+                        let snapshots = &self.backend.snapshots;
+                        snapshots
+                            .snapshot_items_by_file_name(it.section_id, n)
+                            .or_else(|| snapshots.cached_holders(it.section_id, n))
+                    })
                     .unwrap_or_default();
                 let rule = (holders.len() > 1)
                     .then(|| {

@@ -12,6 +12,8 @@ pub enum Verified {
     Snapshot,
     /// Against the item fetched from Plex.
     Fetch,
+    /// Against a file look-up's answer within its TTL.
+    Lookup,
 }
 
 /// One step of a plugin call.
@@ -27,6 +29,13 @@ pub enum Step {
     CacheStale { rating_key: String },
     /// The section snapshot's file-name index (no request): the items holding the name.
     FileIndex { name: String, keys: Vec<String> },
+    /// The holders of a name as the host found them for `plex.items-by-file-name`: by a
+    /// file look-up (sent, or its answer within the TTL) or the section's snapshot.
+    Holders {
+        name: String,
+        keys: Vec<String>,
+        via: crate::backend::Via,
+    },
     /// A title search: from the search cache (`cached`), answered earlier in this run
     /// (`repeated`), or asked of Plex.
     TitleSearch {
@@ -56,9 +65,9 @@ impl Step {
     pub fn found(&self, rating_key: &str) -> bool {
         match self {
             Step::CacheHit { rating_key: k, .. } => k == rating_key,
-            Step::FileIndex { keys, .. } | Step::TitleSearch { keys, .. } => {
-                keys.iter().any(|k| k == rating_key)
-            }
+            Step::FileIndex { keys, .. }
+            | Step::Holders { keys, .. }
+            | Step::TitleSearch { keys, .. } => keys.iter().any(|k| k == rating_key),
             _ => false,
         }
     }
@@ -84,6 +93,7 @@ impl fmt::Display for Step {
                 let how = match by {
                     Verified::Snapshot => "the fresh snapshot",
                     Verified::Fetch => "a fetch",
+                    Verified::Lookup => "a file look-up within its TTL",
                 };
                 write!(
                     f,
@@ -99,6 +109,21 @@ impl fmt::Display for Step {
                 k.len(),
                 keys(k)
             ),
+            Step::Holders { name, keys: k, via } => {
+                use crate::backend::Via;
+                let how = match via {
+                    Via::Lookup { cached: false } => "file look-up (1 request)",
+                    Via::Lookup { cached: true } => "file look-up (cached, no request)",
+                    Via::Snapshot { fresh: true } => "the fresh snapshot (no request)",
+                    Via::Snapshot { fresh: false } => "the snapshot, brought up to date",
+                };
+                write!(
+                    f,
+                    "holders of {name:?} by {how}: {} item(s) [{}]",
+                    k.len(),
+                    keys(k)
+                )
+            }
             Step::TitleSearch {
                 title,
                 keys: k,

@@ -97,7 +97,7 @@ pub fn tester() -> plexmatch_engine::cache::Decider {
 
 /// Who a loaded plugin is, as the match cache records its decisions.
 pub fn decider(plugin: &Plugin) -> plexmatch_engine::cache::Decider {
-    plexmatch_engine::cache::Decider::new(&plugin.identity().name, &plugin.identity().digest)
+    plugin.identity().decider()
 }
 
 /// The embedded default plugin, loaded against `backend`.
@@ -223,4 +223,13 @@ pub fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
+}
+
+/// The default policy with sections listed rather than files looked up (`--lookup
+/// listing`): for tests of snapshots, refreshes and listings themselves.
+pub fn listing() -> CachePolicy {
+    CachePolicy {
+        lookup: plexmatch_engine::backend::LookupMode::Listing,
+        ..CachePolicy::default()
+    }
 }

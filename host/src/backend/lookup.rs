@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use super::Snapshots;
+use super::snapshots::Via;
 use crate::plex::{Item, PlexError};
 use plexmatch_matchkit::{has_file_named, name_key};
 
@@ -45,9 +46,10 @@ impl LookupMode {
     }
 }
 
-/// Look-ups sent for one section before its size is asked (one request) to weigh listing
-/// it instead: a batch of up to this many paths never pays for a count.
-pub const FIRST_LOOKUPS: u64 = 15;
+/// Look-ups sent for one section of a stream of unknown length before its size is asked
+/// (one request) to weigh listing it instead. A batch of known length asks at once unless
+/// it is one path: on a section of a page or two, ten paths cost more by look-ups.
+pub const FIRST_LOOKUPS: u64 = 2;
 
 /// The shortest query worth sending: a shorter one (`.mkv`) narrows nothing.
 const SHORTEST_QUERY: usize = 6;
@@ -65,6 +67,8 @@ pub(super) struct Lookups {
     sections: HashMap<u32, (u64, Option<u64>)>,
     /// Answers of this run, by section and query, with when they came.
     memo: HashMap<(u32, String), (Instant, Vec<Item>)>,
+    /// Whether this run said it answers from look-ups past their TTL while Plex fails.
+    warned_stale: bool,
 }
 
 impl Lookups {
@@ -136,25 +140,75 @@ impl Snapshots {
         &self,
         section_id: u32,
         name: &str,
-    ) -> Option<Result<Vec<Item>, PlexError>> {
+    ) -> Option<(Result<Vec<Item>, PlexError>, Via)> {
         let query = query_for(name)?;
+        // Offline, a look-up's answer of any age is as good as a snapshot of any age.
+        if self.gateway.plex.is_offline() {
+            return self
+                .remembered_lookup(section_id, &query)
+                .map(|answer| (Ok(holders(answer, name)), Via::Lookup { cached: true }));
+        }
         if !self.chooses_lookup(section_id) {
             return None;
         }
-        let key = name_key(name);
-        let answer = match self.remembered_lookup(section_id, &query) {
-            Some(items) => items,
+        let (answer, cached) = match self.remembered_lookup(section_id, &query) {
+            Some(items) => (items, true),
             None => match self.send_lookup(section_id, &query) {
-                Ok(Some(items)) => items,
+                Ok(Some(items)) => (items, false),
                 Ok(None) => return None,
-                Err(e) => return Some(Err(e)),
+                Err(e) => match self.stale_lookup(section_id, &query, &e) {
+                    Some(items) => (items, true),
+                    None => return Some((Err(e), Via::Lookup { cached: false })),
+                },
             },
         };
-        let holders: Vec<Item> = answer
-            .into_iter()
-            .filter(|i| has_file_named(&i.files, &key))
-            .collect();
-        Some(Ok(holders))
+        Some((Ok(holders(answer, name)), Via::Lookup { cached }))
+    }
+
+    /// While Plex fails, this run's own answer to `query` past its TTL but under the stale
+    /// limit (stale-while-error, as for snapshots: said once, and only for an answer this
+    /// run had, so a new run with Plex down says so).
+    fn stale_lookup(&self, section_id: u32, query: &str, e: &PlexError) -> Option<Vec<Item>> {
+        if matches!(
+            e,
+            PlexError::NotFound(_) | PlexError::Offline(_) | PlexError::Unauthorized(_)
+        ) {
+            return None;
+        }
+        let mut state = self.lookups_state();
+        let (at, items) = state.memo.get(&(section_id, query.to_ascii_lowercase()))?;
+        if at.elapsed() >= self.policy.stale_limit {
+            return None;
+        }
+        let (age, items) = (at.elapsed(), items.clone());
+        if !std::mem::replace(&mut state.warned_stale, true) {
+            tracing::warn!(
+                "cannot ask Plex which items hold a file ({e}); answering from look-ups of up to {:.0?} ago until Plex answers again (--offline answers from the caches without asking Plex)",
+                age
+            );
+        }
+        Some(items)
+    }
+}
+
+/// Of a look-up's answer, the items holding a file named like `name` by plexmatch's rules.
+fn holders(answer: Vec<Item>, name: &str) -> Vec<Item> {
+    let key = name_key(name);
+    answer
+        .into_iter()
+        .filter(|i| has_file_named(&i.files, &key))
+        .collect()
+}
+
+impl Snapshots {
+    /// The items of a section holding a file named like `name` by a file look-up's answer
+    /// still within its TTL (this run's or the library cache's), with no request; `None`
+    /// when there is none. Within its TTL such an answer is as good as a fresh snapshot:
+    /// a cached decision is verified against it, so a warm run after a cold one that
+    /// looked files up asks Plex nothing.
+    pub fn cached_holders(&self, section_id: u32, name: &str) -> Option<Vec<Item>> {
+        let query = query_for(name)?;
+        Some(holders(self.remembered_lookup(section_id, &query)?, name))
     }
 
     /// Whether this section's next look-up is a file look-up (see [`LookupMode`]).
@@ -173,17 +227,21 @@ impl Snapshots {
         if mode == LookupMode::File {
             return true;
         }
+        // One path: a look-up is never dearer than a count and a listing. A stream of
+        // unknown length: the first few, before the section's size is asked.
         let expected = self.expected_paths();
-        if sent < FIRST_LOOKUPS && expected.is_none_or(|n| n <= FIRST_LOOKUPS) {
+        if expected == Some(1) || (expected.is_none() && sent < FIRST_LOOKUPS) {
             return true;
         }
-        // Past the first few: a look-up a path while the paths still to come cost fewer
-        // requests than listing the section (its size asked once).
+        // Otherwise a look-up a path while the paths still to come cost fewer requests
+        // than listing the section (its size asked once).
         let pages = match pages {
             Some(p) => p,
+            // The count failed: so would a listing. A look-up may still be answered
+            // from this run's answers while Plex fails.
             None => match self.listing_pages(section_id) {
                 Some(p) => p,
-                None => return false,
+                None => return true,
             },
         };
         match expected {
@@ -214,14 +272,19 @@ impl Snapshots {
     fn remembered_lookup(&self, section_id: u32, query: &str) -> Option<Vec<Item>> {
         let key = (section_id, query.to_ascii_lowercase());
         if let Some((at, items)) = self.lookups_state().memo.get(&key)
-            && at.elapsed() < self.policy.ttl_for(items.is_empty())
+            && (self.gateway.plex.is_offline()
+                || at.elapsed() < self.policy.ttl_for(items.is_empty()))
         {
             return Some(items.clone());
         }
-        let (ttl, negative) = (
-            self.policy.library_ttl.as_secs(),
-            self.policy.negative_ttl.as_secs(),
-        );
+        let (ttl, negative) = if self.gateway.plex.is_offline() {
+            (u64::MAX / 4, u64::MAX / 4)
+        } else {
+            (
+                self.policy.library_ttl.as_secs(),
+                self.policy.ttl_for(true).as_secs(),
+            )
+        };
         self.library
             .cached_file_lookup(section_id, &key.1, ttl, negative)
             .unwrap_or_else(|e| {

@@ -37,6 +37,7 @@ pub use lookup::{FIRST_LOOKUPS, LookupMode, UNSUPPORTED_FILE, query_for};
 pub use freshness::{DEFAULT_STALE_LIMIT, MIN_HOLD};
 use plexmatch_matchkit::{file_name, has_file_named, has_key, name_key};
 pub use refresh::Refreshed;
+pub use snapshots::Via;
 
 /// How long an empty title search is trusted. Plex indexes a new file within a minute or
 /// two of it appearing; the reference trusted "nothing found" for an hour (W1), while a
@@ -96,10 +97,12 @@ pub const FAILURE_BACKOFF: Duration = Duration::from_secs(30);
 
 impl CachePolicy {
     /// How long an answer is trusted: an empty one (no sections, no items, a 404) for the
-    /// negative TTL, anything else for the library TTL.
+    /// negative TTL, but never longer than anything else, which is trusted for the
+    /// library TTL (with a TTL of seconds, a file moved into another section was "not
+    /// found" there for the minute of the negative TTL).
     pub fn ttl_for(&self, empty: bool) -> Duration {
         if empty {
-            self.negative_ttl
+            self.negative_ttl.min(self.library_ttl)
         } else {
             self.library_ttl
         }
@@ -118,7 +121,7 @@ impl Default for CachePolicy {
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             compiled_limit: cache::COMPILED_DEFAULT_LIMIT,
             stale_limit: DEFAULT_STALE_LIMIT,
-            lookup: LookupMode::Listing,
+            lookup: LookupMode::Auto,
         }
     }
 }

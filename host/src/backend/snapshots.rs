@@ -11,6 +11,15 @@ use super::{Snapshots, freshness};
 use crate::cache;
 use crate::plex::{Item, PlexError, Section};
 
+/// Where the holders of a file name came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The section's snapshot: `fresh` already, or brought up to date first.
+    Snapshot { fresh: bool },
+    /// A file look-up: sent now (`cached` false), or its answer within the TTL.
+    Lookup { cached: bool },
+}
+
 /// How long this process reuses a section's snapshot bookkeeping without reading it again.
 pub(super) const SNAPSHOT_MEMO: Duration = Duration::from_secs(1);
 
@@ -86,25 +95,35 @@ impl Snapshots {
 
     /// Items of a section with a file named like `name`, refreshing a stale snapshot first.
     pub fn items_by_file_name(&self, section_id: u32, name: &str) -> Result<Vec<Item>, PlexError> {
+        self.holders(section_id, name).0
+    }
+
+    /// Like [`Snapshots::items_by_file_name`], with where the answer came from.
+    pub fn holders(&self, section_id: u32, name: &str) -> (Result<Vec<Item>, PlexError>, Via) {
         let mut snapshot = self.snapshot(section_id);
         let fresh = snapshot.is_some_and(|(_, f)| f);
         self.library
             .stats
             .record(crate::cache::LookupKind::FileName, fresh);
         if snapshot.is_none()
-            && let Some(found) = self.looked_up(section_id, name)
+            && let Some((found, via)) = self.looked_up(section_id, name)
         {
-            return found;
+            return (found, via);
+        }
+        if !fresh && let Err(e) = self.refresh_if_stale(section_id) {
+            return (Err(e), Via::Snapshot { fresh });
         }
         if !fresh {
-            self.refresh_if_stale(section_id)?;
             snapshot = self.snapshot(section_id);
         }
         let lookup = match snapshot {
             Some((info, _)) => self.snapshot_lookup(section_id, &info, name),
             None => self.library.items_by_file_name(section_id, name),
         };
-        lookup.map_err(|e| PlexError::BadResponse(format!("cache read failed: {e:#}")))
+        (
+            lookup.map_err(|e| PlexError::BadResponse(format!("cache read failed: {e:#}"))),
+            Via::Snapshot { fresh },
+        )
     }
 
     /// Items of a section's snapshot named like `name`, with no request; `None` without a snapshot.

@@ -60,9 +60,14 @@ impl State {
         }
     }
 
-    /// Whether the entry's item still holds the entry's file: from a fresh snapshot, this
-    /// run's memo, or one request. `None`: it cannot be told now (Plex failing).
-    fn still_holds(&mut self, section_id: u32, m: &crate::cache::CachedMatch) -> Option<bool> {
+    /// Whether the entry's item still holds the entry's file, and how that was learnt:
+    /// from a fresh snapshot, a file look-up's answer within its TTL, this run's memo, or
+    /// one request. `None`: it cannot be told now (Plex failing).
+    fn still_holds(
+        &mut self,
+        section_id: u32,
+        m: &crate::cache::CachedMatch,
+    ) -> Option<(bool, Verified)> {
         if self.library.snapshot(section_id).is_some_and(|(_, fresh)| fresh) {
             // Every holder of the file's name: the plugin usually asks for them next.
             let name = plexmatch_matchkit::file_name(&m.file)?;
@@ -71,7 +76,17 @@ impl State {
                 .iter()
                 .any(|i| i.rating_key == m.rating_key && holds_file(&i.files, &m.file));
             self.library.index_memo = Some((section_id, plexmatch_matchkit::name_key(name), holders));
-            return Some(holds);
+            return Some((holds, Verified::Snapshot));
+        }
+        if let Some(name) = plexmatch_matchkit::file_name(&m.file)
+            && let Some(holders) = self.library.snapshots.cached_holders(section_id, name)
+        {
+            let holds = holders
+                .iter()
+                .any(|i| i.rating_key == m.rating_key && holds_file(&i.files, &m.file));
+            self.serve(&holders);
+            self.plex.current = holders;
+            return Some((holds, Verified::Lookup));
         }
         let gateway = self.plex.gateway.clone();
         let fetched = match gateway.memo_item(&m.rating_key) {
@@ -85,9 +100,9 @@ impl State {
             Ok(item) => {
                 let holds = item.section_id == section_id && holds_file(&item.files, &m.file);
                 self.serve([&item]);
-                Some(holds)
+                Some((holds, Verified::Fetch))
             }
-            Err(crate::plex::PlexError::NotFound(_)) => Some(false),
+            Err(crate::plex::PlexError::NotFound(_)) => Some((false, Verified::Fetch)),
             Err(_) => None,
         }
     }
@@ -103,19 +118,13 @@ impl Host for State {
                     return None;
                 }
             };
-            let fresh = s.library.snapshot(section_id).is_some_and(|(_, f)| f);
-            let by = if fresh {
-                Verified::Snapshot
-            } else {
-                Verified::Fetch
-            };
             match s.still_holds(section_id, &m) {
-                Some(true) => s.note(|| Step::CacheHit {
+                Some((true, by)) => s.note(|| Step::CacheHit {
                     rating_key: m.rating_key.clone(),
                     file: m.file.clone(),
                     by,
                 }),
-                Some(false) => {
+                Some((false, _)) => {
                     s.note(|| Step::CacheStale {
                         rating_key: m.rating_key.clone(),
                     });

@@ -26,6 +26,10 @@ pub struct PlexState {
     request_budget: u32,
     /// Set when a Plex call was refused because a request budget was spent: what it said.
     pub budget_spent: Option<String>,
+    /// Items the host found current during this call without a request (a file
+    /// look-up's answer within its TTL, read to verify a cached match): a fetch of one
+    /// of them is answered from here, as a fetch already made would be from the memo.
+    pub(crate) current: Vec<crate::plex::Item>,
 }
 
 impl PlexState {
@@ -37,6 +41,7 @@ impl PlexState {
             requests: 0,
             request_budget,
             budget_spent: None,
+            current: Vec::new(),
         }
     }
 
@@ -44,6 +49,7 @@ impl PlexState {
     pub fn begin_call(&mut self) {
         self.requests = 0;
         self.budget_spent = None;
+        self.current.clear();
     }
 
     /// Takes one Plex request from the call's and the run's budgets for plugin `name`, or
@@ -122,7 +128,8 @@ impl Host for State {
 
     fn fetch_item(&mut self, rating_key: String) -> Result<Item, PlexError> {
         self.plex_call(|s| {
-            let item = match s.plex.gateway.memo_item(&rating_key) {
+            let current = s.plex.current.iter().find(|i| i.rating_key == rating_key);
+            let item = match current.cloned().map(Ok).or_else(|| s.plex.gateway.memo_item(&rating_key)) {
                 Some(r) => r,
                 None => {
                     s.charge_request().map_err(refused)?;
@@ -160,11 +167,13 @@ impl Host for State {
             {
                 s.charge_request().map_err(refused)?;
             }
-            let items = s
-                .plex
-                .snapshots
-                .items_by_file_name(section_id, &file_name)
-                .map_err(to_wit_plex_error)?;
+            let (found, via) = s.plex.snapshots.holders(section_id, &file_name);
+            let items = found.map_err(to_wit_plex_error)?;
+            s.note(|| Step::Holders {
+                name: file_name.clone(),
+                keys: super::plex::keys(&items),
+                via,
+            });
             s.serve(&items);
             Ok(items.iter().map(to_wit_item).collect())
         })

@@ -61,9 +61,26 @@ pub struct PluginIdentity {
 }
 
 impl PluginIdentity {
-    /// Who decided, as the match cache records it: this plugin's name and build.
+    /// Who decided, as the match cache records it: this plugin's name, build and
+    /// settings. A decision made under other settings (a path mapping, a rule switched
+    /// off) is another plugin's: it was answered HIGH, unchecked, after the settings
+    /// changed, when only a fetched item verified it.
     pub fn decider(&self) -> crate::cache::Decider {
-        crate::cache::Decider::new(&self.name, &self.digest)
+        if self.settings.is_empty() {
+            return crate::cache::Decider::new(&self.name, &self.digest);
+        }
+        use sha2::{Digest, Sha256};
+        let mut sorted: Vec<&(String, String)> = self.settings.iter().collect();
+        sorted.sort();
+        let mut h = Sha256::new();
+        for (k, v) in sorted {
+            h.update(k.as_bytes());
+            h.update([0]);
+            h.update(v.as_bytes());
+            h.update([0]);
+        }
+        let settings: String = h.finalize()[..6].iter().map(|b| format!("{b:02x}")).collect();
+        crate::cache::Decider::new(&self.name, &format!("{}+{settings}", self.digest))
     }
 }
 

@@ -57,6 +57,8 @@ pub struct EngineOptions {
     pub refresh: bool,
     /// Where compiled plugins are kept (default: `plugins/` in the data dir).
     pub plugins_dir: Option<PathBuf>,
+    /// How the caller's paths become the server's (`--map FROM=TO`).
+    pub maps: crate::paths::PathMaps,
 }
 
 impl EngineOptions {
@@ -76,6 +78,7 @@ impl EngineOptions {
             workers: BatchOptions::default().workers,
             refresh: false,
             plugins_dir: None,
+            maps: crate::paths::PathMaps::default(),
         }
     }
 
@@ -97,6 +100,7 @@ impl EngineOptions {
             sections: s.sections.clone(),
             requests_per_run: s.requests_per_run,
             workers: s.workers_within_memory(wanted, chain)?,
+            maps: s.maps.clone(),
             ..EngineOptions::new(plex, data_dir)
         })
     }
@@ -127,6 +131,14 @@ pub struct Engine {
     workers: usize,
     /// Chains (one plugin instance each) ready for single paths, reused between calls.
     idle: Mutex<Vec<Chain>>,
+    /// How the caller's paths become the server's, and what the rules did.
+    mapping: Arc<crate::paths::Mapping>,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.mapping.warn_unknown();
+    }
 }
 
 impl Engine {
@@ -175,6 +187,7 @@ impl Engine {
             sections,
             workers: options.workers.clamp(1, batch::MAX_WORKERS),
             idle: Mutex::new(Vec::new()),
+            mapping: Arc::new(crate::paths::Mapping::new(options.maps.clone())),
         })
     }
 
@@ -219,7 +232,9 @@ impl Engine {
             }
         };
         let chain = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let mut chain = chain.unwrap_or_else(|| Chain::new(&self.plugins, &self.backend));
+        let mut chain = chain.unwrap_or_else(|| {
+            Chain::new(&self.plugins, &self.backend).with_mapping(Some(self.mapping.clone()))
+        });
         chain.set_explain(explain);
         let answer = chain.match_path(&path, sections);
         self.idle
@@ -247,13 +262,9 @@ impl Engine {
         let options = BatchOptions {
             workers: self.workers,
             explain,
+            mapping: Some(self.mapping.clone()),
             ..BatchOptions::default()
         };
-        if let (lower, Some(upper)) = paths.size_hint()
-            && lower == upper
-        {
-            self.expect_paths(Some(lower as u64));
-        }
         batch::run(
             &self.plugins,
             &self.backend,
@@ -262,6 +273,36 @@ impl Engine {
             options,
             sink,
         );
+        self.mapping.warn_unknown();
+    }
+
+    /// Proposes the `--map` rules that turn `paths` (the caller's) into files Plex has:
+    /// for each path, the items of the engine's sections holding a file of its name (by
+    /// look-up or snapshot, as matching finds them) are the evidence (see
+    /// [`crate::paths::suggest`]). A section Plex fails for is an error.
+    pub fn suggest_maps(&self, paths: &[String]) -> Result<Vec<crate::paths::Suggestion>> {
+        self.expect_paths(Some(paths.len() as u64));
+        let mut evidence = Vec::with_capacity(paths.len());
+        for path in paths {
+            let Some(name) = plexmatch_matchkit::file_name(path) else {
+                continue;
+            };
+            let mut files = Vec::new();
+            for s in self
+                .sections
+                .iter()
+                .filter(|s| s.kind.leaf_type().is_some())
+            {
+                let (found, _) = self.backend.snapshots.holders(s.id, name);
+                let key = plexmatch_matchkit::name_key(name);
+                files.extend(found?.into_iter().flat_map(|i| i.files).filter(|f| {
+                    plexmatch_matchkit::file_name(f)
+                        .is_some_and(|n| plexmatch_matchkit::name_key(n) == key)
+                }));
+            }
+            evidence.push((path.clone(), files));
+        }
+        Ok(crate::paths::suggest(&evidence))
     }
 
     /// Brings the chosen sections' snapshots up to date now (`full`: list them in full);

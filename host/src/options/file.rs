@@ -93,7 +93,7 @@ impl ConfigFile {
             let known = super::SPECS.iter().any(|s| s.section() == section);
             if !known {
                 bail!(
-                    "{}: unknown section [{section}] (sections: [plex], [cache], [match], [limits])",
+                    "{}: unknown section [{section}] (sections: [plex], [cache], [match], [paths], [limits])",
                     file.place(&table)
                 );
             }

@@ -19,7 +19,7 @@ pub use file::{ConfigFile, default_path, expand};
 pub use resolve::{Given, Shown, Source, parse_setting, read_token_file, resolve};
 
 /// Every part of the configuration file, in order.
-pub const PARTS: &[&str] = &["plex", "cache", "match", "limits"];
+pub const PARTS: &[&str] = &["plex", "cache", "match", "paths", "limits"];
 pub use value::Value;
 
 use crate::backend::CachePolicy;
@@ -321,10 +321,20 @@ options! {
     /// How a section with no snapshot yet finds the items holding a file: auto (ask Plex
     /// for them while that costs fewer requests than listing the section), file (always
     /// ask), listing (list the section).
-    lookup: String = "listing".to_owned();
+    lookup: String = "auto".to_owned();
         key "match.lookup", flag "lookup", takes Flag::Value, env Some("PLEXMATCH_LOOKUP"),
         value "auto|file|listing",
         check |v: &String| crate::backend::LookupMode::parse(v).map(|_| ()), show |v: &String| v.clone();
+    /// Maps the caller's paths to the server's before matching: FROM=TO, split at the first
+    /// `=`, the longest FROM first (repeatable). Example: --map /mnt/stash/=/data/
+    maps: crate::paths::PathMaps = crate::paths::PathMaps::default();
+        key "paths.map", flag "map", takes Flag::Repeat, env None,
+        value "FROM=TO", check ok,
+        show |v: &crate::paths::PathMaps| if v.is_empty() {
+            "(none)".to_owned()
+        } else {
+            v.0.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", ")
+        };
     /// Paths matched at once (one plugin instance each; at most 64); default: one per core.
     workers: Option<usize> = None;
         key "match.workers", flag "workers", takes Flag::Value, env Some("PLEXMATCH_WORKERS"),

@@ -142,6 +142,51 @@ impl<T: Value> Value for Option<T> {
     }
 }
 
+impl Value for crate::paths::PathMaps {
+    /// Rules as `FROM=TO` texts (flags, or strings in the file), or file tables with
+    /// `from` and `to` (`[[paths.map]]`).
+    fn parse(raw: Raw<'_>) -> Result<Self, String> {
+        use crate::paths::{PathMap, PathMaps};
+        let rules = match raw {
+            Raw::Text(t) => t.iter().map(|r| PathMap::parse(r)).collect::<Result<_, _>>()?,
+            Raw::Toml(toml::Value::Array(a)) => a
+                .iter()
+                .map(|v| match v {
+                    toml::Value::String(s) => PathMap::parse(s),
+                    toml::Value::Table(t) => match (t.get("from"), t.get("to")) {
+                        (Some(toml::Value::String(f)), Some(toml::Value::String(to)))
+                            if t.len() == 2 =>
+                        {
+                            PathMap::parse(&format!("{f}={to}"))
+                        }
+                        _ => Err(format!(
+                            "must be tables of two strings, from and to, not {}",
+                            toml_shown(v)
+                        )),
+                    },
+                    other => Err(format!(
+                        "must be a list of FROM=TO strings or [[paths.map]] tables, not one holding {}",
+                        toml_shown(other)
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            Raw::Toml(v) => {
+                return Err(format!(
+                    "must be a list of FROM=TO strings or [[paths.map]] tables, not {}",
+                    toml_shown(v)
+                ));
+            }
+        };
+        Ok(PathMaps(rules))
+    }
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!(self.0.iter().map(|m| m.to_string()).collect::<Vec<_>>())
+    }
+    fn flag_text(&self) -> Option<String> {
+        None
+    }
+}
+
 impl Value for Vec<String> {
     /// A list from the file may name files under `~/`, the home directory.
     fn parse(raw: Raw<'_>) -> Result<Self, String> {
