@@ -317,12 +317,18 @@ fn with_plex_down_after_the_ttl_a_co_process_answers_from_its_snapshot_and_says_
         let (code, stderr) = co.finish();
         assert_eq!(code, Some(1), "{stderr}");
         if lookup == "auto" {
+            // A co-process looks up its first paths, then lists the small sections: it
+            // answers from its look-ups or its snapshots, and says each once.
             let said: Vec<&str> = stderr
                 .lines()
-                .filter(|l| l.contains("answering from look-ups of up to"))
+                .filter(|l| {
+                    l.contains("answering from look-ups of up to")
+                        || l.contains("answering from its snapshot of")
+                })
                 .collect();
-            assert_eq!(said.len(), 1, "said once: {stderr}");
-            assert!(said[0].contains("--offline"), "{}", said[0]);
+            assert!(!said.is_empty(), "{stderr}");
+            assert!(said.len() <= 4, "each said once: {stderr}");
+            assert!(said.iter().all(|l| l.contains("--offline")), "{stderr}");
             continue;
         }
         for section in ["Movies", "TV Shows", "Movies 4K"] {

@@ -58,6 +58,14 @@ const SHORTEST_QUERY: usize = 6;
 /// look-ups, and why.
 pub const UNSUPPORTED_FILE: &str = "file-lookups-unsupported";
 
+/// The name of the file in a server's cache folder recording each section's size as last
+/// counted (`section items unix-time` a line): only a cost estimate, never an answer, so
+/// a warm batch does not pay a count to choose between look-ups and a listing.
+pub const SIZES_FILE: &str = "section-sizes";
+
+/// How long a counted size is used to weigh look-ups against a listing.
+const SIZE_TRUSTED: i64 = 24 * 3600;
+
 /// What a run knows of file look-ups.
 #[derive(Default)]
 pub(super) struct Lookups {
@@ -69,6 +77,24 @@ pub(super) struct Lookups {
     memo: HashMap<(u32, String), (Instant, Vec<Item>)>,
     /// Whether this run said it answers from look-ups past their TTL while Plex fails.
     warned_stale: bool,
+    /// Sections' sizes in items as last counted (this run or within [`SIZE_TRUSTED`]).
+    sizes: HashMap<u32, (u64, i64)>,
+}
+
+/// The sizes recorded in `file` within [`SIZE_TRUSTED`]; a line that does not read is
+/// skipped (the file is only an estimate).
+fn read_sizes(file: &std::path::Path) -> HashMap<u32, (u64, i64)> {
+    let now = crate::cache::now();
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace().map(str::parse::<i64>);
+            let (id, n, at) = (w.next()?.ok()?, w.next()?.ok()?, w.next()?.ok()?);
+            (now.saturating_sub(at) < SIZE_TRUSTED && id >= 0 && n >= 0)
+                .then_some((id as u32, (n as u64, at)))
+        })
+        .collect()
 }
 
 impl Lookups {
@@ -79,6 +105,7 @@ impl Lookups {
             .filter(|why| !why.trim().is_empty());
         Lookups {
             unsupported,
+            sizes: read_sizes(&cache_dir.join(SIZES_FILE)),
             ..Lookups::default()
         }
     }
@@ -250,14 +277,23 @@ impl Snapshots {
         }
     }
 
-    /// The pages a listing of the section takes (one request for its count).
+    /// The pages a listing of the section takes: from its size as last counted, else one
+    /// request for its count (recorded for the runs after).
     fn listing_pages(&self, section_id: u32) -> Option<u64> {
-        let section = self.section(section_id).ok()?;
-        let item_type = section.kind.leaf_type()?;
-        let count = self
-            .gateway
-            .ask(None, || self.gateway.plex.count_items(section_id, item_type))
-            .ok()?;
+        let known = self.lookups_state().sizes.get(&section_id).map(|(n, _)| *n);
+        let count = match known {
+            Some(n) => n,
+            None => {
+                let section = self.section(section_id).ok()?;
+                let item_type = section.kind.leaf_type()?;
+                let n = self
+                    .gateway
+                    .ask(None, || self.gateway.plex.count_items(section_id, item_type))
+                    .ok()?;
+                self.record_size(section_id, n);
+                n
+            }
+        };
         let pages = count.div_ceil(self.gateway.plex.page_size().max(1) as u64) + 1;
         self.lookups_state()
             .sections
@@ -338,6 +374,25 @@ impl Snapshots {
         }
         state.memo.insert(key, (Instant::now(), items.clone()));
         Ok(Some(items))
+    }
+
+    /// Records a section's size for this run and, in the server's cache folder, for the
+    /// runs after (a failure to write is only a count more next time).
+    fn record_size(&self, section_id: u32, items: u64) {
+        let mut state = self.lookups_state();
+        state.sizes.insert(section_id, (items, crate::cache::now()));
+        let Some(dir) = self.locks_dir.parent() else {
+            return;
+        };
+        let text: String = state
+            .sizes
+            .iter()
+            .map(|(id, (n, at))| format!("{id} {n} {at}\n"))
+            .collect();
+        let (file, scratch) = (dir.join(SIZES_FILE), dir.join(format!("{SIZES_FILE}.new")));
+        if let Err(e) = std::fs::write(&scratch, text).and_then(|_| std::fs::rename(&scratch, &file)) {
+            tracing::debug!("cannot record section sizes: {e}");
+        }
     }
 
     /// Remembers that the server does not do file look-ups: for this run, and in its
