@@ -315,3 +315,40 @@ fn a_short_or_unreadable_lookup_answer_is_refused_and_nothing_cached() {
         );
     }
 }
+
+#[test]
+fn cached_decisions_are_verified_in_grouped_metadata_requests() {
+    let s = Setup::new();
+    let paths = [
+        "/stash/Heat (1995)/Heat (1995).mkv",
+        "/stash/Tom & Jerry 100% #1; \"quoted\" + more.mkv",
+        "/stash/Amélie (2001).mkv",
+        "/stash/2019/holiday.mp4",
+        "/stash/misc/Untitled Home Video.mkv",
+    ];
+    let run = |ttl: u64| {
+        let config = PlexConfig::new(s.emulator.url(), s.emulator.token());
+        let mut options = EngineOptions::new(config, s.dir.path());
+        options.cache.lookup = plexmatch_engine::engine::LookupMode::File;
+        options.cache.library_ttl = std::time::Duration::from_secs(ttl);
+        let engine = Engine::open(options).expect("engine opens");
+        let mut got = Vec::new();
+        engine.match_stream(paths.iter().map(|p| p.to_string()), false, |a| {
+            got.push(word(&a.result))
+        });
+        got
+    };
+    let cold = run(300);
+    assert!(cold.iter().all(|(o, _)| *o == "high"), "{cold:?}");
+    // Past the TTL: no snapshot and no look-up answer at hand; the five cached decisions
+    // are checked in one /library/metadata/k1,…,k5 request, not five (nor five look-ups).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (metadata, lookups) = (
+        s.emulator.requests_to("metadata"),
+        s.emulator.requests_to("file-lookup"),
+    );
+    let warm = run(1);
+    assert_eq!(warm, cold);
+    assert_eq!(s.emulator.requests_to("metadata") - metadata, 1);
+    assert_eq!(s.emulator.requests_to("file-lookup"), lookups);
+}

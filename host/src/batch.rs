@@ -96,6 +96,8 @@ struct Queue {
     /// Whether the reader waits for room, and the calling thread for the first paths.
     reader_waits: bool,
     caller_waits: bool,
+    /// Paths (by index) below this one had their cached decisions fetched ahead.
+    ahead: usize,
 }
 
 struct Shared {
@@ -139,13 +141,32 @@ impl Shared {
 
     /// The next paths for a worker, when they were taken, or `None` when there are none
     /// left to take.
-    fn take(&self, workers: usize) -> Option<(Vec<(usize, Input)>, Instant)> {
+    /// Paths waiting whose cached decisions were not fetched ahead yet (see
+    /// [`verify_ahead`]): each is handed out once.
+    fn unverified(q: &mut Queue) -> Vec<(usize, Input)> {
+        let ahead = q.ahead;
+        let fresh: Vec<(usize, Input)> = q
+            .paths
+            .iter()
+            .filter(|(i, _)| *i >= ahead)
+            .cloned()
+            .collect();
+        if let Some((last, _)) = fresh.last() {
+            q.ahead = last + 1;
+        }
+        fresh
+    }
+
+    /// The next chunk of paths for a worker, with the paths it is to fetch ahead for.
+    #[allow(clippy::type_complexity)]
+    fn take(&self, workers: usize) -> Option<(Vec<(usize, Input)>, Vec<(usize, Input)>, Instant)> {
         let mut q = self.lock();
         loop {
             if q.open && !q.paths.is_empty() {
+                let ahead = Shared::unverified(&mut q);
                 let n = q.paths.len().div_ceil(workers).clamp(1, CHUNK);
                 let paths: Vec<_> = q.paths.drain(..n).collect();
-                return Some((paths, Instant::now()));
+                return Some((paths, ahead, Instant::now()));
             }
             if q.open && q.ended {
                 return None;
@@ -190,6 +211,7 @@ pub fn run<P: Into<Input>>(
             idle: 0,
             reader_waits: false,
             caller_waits: false,
+            ahead: 0,
         }),
         work: Condvar::new(),
         room: Condvar::new(),
@@ -205,7 +227,8 @@ pub fn run<P: Into<Input>>(
             let mut matcher = Chain::new(plugins, backend).with_mapping(mapping.clone());
             matcher.set_explain(explain);
             scope.spawn(move || {
-                while let Some((paths, taken)) = shared.take(workers) {
+                while let Some((paths, ahead, taken)) = shared.take(workers) {
+                    verify_ahead(backend, sections, &ahead, mapping.as_deref());
                     let answers = paths
                         .into_iter()
                         .map(|(index, input)| {
@@ -292,6 +315,8 @@ pub fn run<P: Into<Input>>(
             if shared.wait_for_paths(HOLD_AFTER, Some(deadline)) >= HOLD_AFTER {
                 hold(plugins, backend, sections);
             }
+            let ahead = Shared::unverified(&mut shared.lock());
+            verify_ahead(backend, sections, &ahead, options.mapping.as_deref());
         }
         shared.lock().open = true;
         shared.work.notify_all();
@@ -394,6 +419,53 @@ fn hold(plugins: &[Arc<Plugin>], backend: &Arc<Backend>, sections: &[Section]) {
 }
 
 /// Refreshes the missing or stale snapshots of `sections`, several at a time.
+/// Fetches ahead, grouped into `/library/metadata/k1,k2,…` requests, the items that the
+/// cached decisions and pins of `paths` name in sections with no fresh snapshot and no
+/// file look-up's answer at hand: verifying them one by one would cost a request each.
+fn verify_ahead(
+    backend: &Arc<Backend>,
+    sections: &[Section],
+    paths: &[(usize, Input)],
+    mapping: Option<&crate::paths::Mapping>,
+) {
+    let cold: Vec<u32> = sections
+        .iter()
+        .filter(|s| s.kind.leaf_type().is_some())
+        .filter(|s| !backend.snapshots.snapshot(s.id).is_some_and(|(_, fresh)| fresh))
+        .map(|s| s.id)
+        .collect();
+    if cold.is_empty() || paths.len() < 2 || backend.gateway.plex.is_offline() {
+        return;
+    }
+    let mut keys = Vec::new();
+    for (_, input) in paths {
+        let Input::Path(given) = input else { continue };
+        if let Some(pin) = backend.decisions.pins.get(given)
+            && cold.contains(&pin.section_id)
+        {
+            keys.push(pin.rating_key);
+        }
+        let path = mapping
+            .and_then(|m| m.apply(given))
+            .map_or_else(|| given.clone(), |(_, p)| p);
+        let Some(name) = plexmatch_matchkit::file_name(&path) else {
+            continue;
+        };
+        for &section in &cold {
+            if backend.snapshots.cached_holders(section, name).is_some() {
+                continue;
+            }
+            if let Ok(found) = backend.decisions.matches.keys_for(section, &path) {
+                keys.extend(found);
+            }
+        }
+    }
+    if keys.len() >= 2 {
+        let sent = backend.gateway.fetch_items(&keys);
+        tracing::debug!("fetched {} cached decision(s) and pin(s) ahead in {sent} request(s)", keys.len());
+    }
+}
+
 fn prefetch(backend: &Arc<Backend>, sections: &[Section], workers: usize) {
     if backend.gateway.plex.is_offline() {
         return;

@@ -185,6 +185,45 @@ impl Gateway {
 
     /// One item by rating key, from Plex (through the failure gate); the answer, or a
     /// 404, is remembered for the run.
+    /// Fetches the items of `rating_keys` not already in the memo, in groups of
+    /// [`crate::plex::ITEMS_PER_REQUEST`] keys a request, into the memo: a key Plex did not
+    /// answer is remembered as not found. Returns the requests sent. A group that fails
+    /// leaves its keys to be fetched one by one, as before.
+    pub fn fetch_items(&self, rating_keys: &[String]) -> u64 {
+        let wanted: Vec<String> = {
+            let mut seen = std::collections::HashSet::new();
+            rating_keys
+                .iter()
+                .filter(|k| seen.insert(k.as_str()) && self.memo_item(k).is_none())
+                .cloned()
+                .collect()
+        };
+        let mut sent = 0;
+        for group in wanted.chunks(crate::plex::ITEMS_PER_REQUEST) {
+            if !self.charge_run_request() {
+                break;
+            }
+            sent += 1;
+            let Ok(items) = self.ask(None, || self.plex.fetch_items(group)) else {
+                continue;
+            };
+            let now = Instant::now();
+            self.remember(|m| {
+                for k in group {
+                    let r = items
+                        .iter()
+                        .find(|i| &i.rating_key == k)
+                        .cloned()
+                        .ok_or_else(|| {
+                            PlexError::NotFound(format!("GET /library/metadata/{k}: no such item"))
+                        });
+                    m.items.insert(k.clone(), (now, r));
+                }
+            });
+        }
+        sent
+    }
+
     pub fn fetch_item(&self, rating_key: &str) -> Result<Item, PlexError> {
         let r = self.ask(None, || self.plex.fetch_item(rating_key));
         if matches!(r, Ok(_) | Err(PlexError::NotFound(_))) {

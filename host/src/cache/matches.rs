@@ -127,6 +127,21 @@ impl MatchCache {
         })
     }
 
+    /// The rating keys `path`'s entries in the section name, whoever decided them (no use
+    /// recorded: this only says what to fetch ahead of verifying them).
+    pub fn keys_for(&self, section_id: u32, path: &str) -> Result<Vec<String>> {
+        self.conns.healing(|| {
+            let conn = self.conn();
+            let mut st = conn.prepare_cached(
+                "SELECT DISTINCT rating_key FROM matches WHERE section_id = ?1 AND path_key = ?2",
+            )?;
+            let keys = st
+                .query_map(params![section_id, name_key(path)], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(keys)
+        })
+    }
+
     /// Reads `by`'s entries in the section into memory now (a batch known to be large),
     /// unless they are held or being read already.
     pub fn hold(&self, section_id: u32, by: &Decider) {

@@ -166,6 +166,9 @@ fn fingerprint(token: &str) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The most rating keys asked in one `/library/metadata/k1,k2,…` request.
+pub const ITEMS_PER_REQUEST: usize = 100;
+
 /// A blocking Plex client that counts the requests it sends.
 pub struct PlexClient {
     base: String,
@@ -389,6 +392,32 @@ impl PlexClient {
         first
             .into_checked_item(section)
             .map_err(|why| PlexError::BadResponse(format!("GET {path}: the item {why}")))
+    }
+
+    /// Several items by rating key in one request (`/library/metadata/k1,k2,…`, at most
+    /// [`ITEMS_PER_REQUEST`] keys); a key Plex does not have is absent from the answer.
+    /// Each item is checked as [`PlexClient::fetch_item`] checks one.
+    pub fn fetch_items(&self, rating_keys: &[String]) -> Result<Vec<Item>, PlexError> {
+        let keys: Vec<String> = rating_keys
+            .iter()
+            .take(ITEMS_PER_REQUEST)
+            .map(|k| encode(k).to_string())
+            .collect();
+        let path = format!("/library/metadata/{}", keys.join(","));
+        let c = match self.get(&path, None) {
+            Ok(c) => c,
+            // None of them exists.
+            Err(PlexError::NotFound(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let section = c.library_section_id;
+        c.metadata
+            .into_iter()
+            .map(|m| {
+                m.into_checked_item(section)
+                    .map_err(|why| PlexError::BadResponse(format!("GET {path}: an item {why}")))
+            })
+            .collect()
     }
 
     /// One GET, retried as the policy says, with the status mapped to a [`PlexError`].

@@ -5,7 +5,7 @@ mod error;
 mod models;
 
 pub use client::{
-    DEFAULT_PAGE_SIZE, DEFAULT_PAGES_IN_FLIGHT, Listing, ListingWatch, PlexClient, PlexConfig,
+    DEFAULT_PAGE_SIZE, DEFAULT_PAGES_IN_FLIGHT, ITEMS_PER_REQUEST, Listing, ListingWatch, PlexClient, PlexConfig,
     RetryPolicy, ServerInfo, TlsOptions, server_url, thread_requests,
 };
 pub use error::PlexError;
