@@ -245,3 +245,30 @@ fn paths_suggest_proposes_the_rules_of_a_library_with_two_roots() {
     .unwrap();
     assert!(answers(&out).iter().all(|a| a.1 == "high"), "{out:?}");
 }
+
+#[test]
+fn explain_on_a_low_says_what_plex_has_and_what_would_map_it() {
+    let fx = Fixture::sample();
+    let out = plexmatch(
+        &fx,
+        &[
+            "match",
+            "--json",
+            "--explain",
+            "--section",
+            "Movies",
+            "/mnt/x/holiday.mp4",
+        ],
+    )
+    .output()
+    .unwrap();
+    let a = &json_lines(&out)[0];
+    assert_eq!(a["outcome"], "low", "{a}");
+    let said = a["explain"]["decided_by"].as_str().unwrap();
+    assert!(
+        said.contains("the name matches 2 item(s) of Movies, but no folder agrees")
+            && said.contains("\"/data/movies/2020/holiday.mp4\"")
+            && said.contains("paths suggest"),
+        "{said}"
+    );
+}

@@ -66,7 +66,9 @@ impl Chain {
         }
         let mapped = self.mapping.as_ref().and_then(|m| m.apply(path));
         let Some((rule, server_path)) = mapped else {
-            return self.match_server_path(path, sections);
+            let mut answer = self.match_server_path(path, sections);
+            mapping_hint(path, &mut answer);
+            return answer;
         };
         let mut answer = self.match_server_path(&server_path, sections);
         answer.path = path.to_owned();
@@ -90,6 +92,7 @@ impl Chain {
                 e.decided_by
             );
         }
+        mapping_hint(&server_path, &mut answer);
         answer
     }
 
@@ -184,4 +187,51 @@ fn explained(
         requests: explains.last().map(|e| e.requests).unwrap_or(0),
         sections: explains.into_iter().flat_map(|e| e.sections).collect(),
     })
+}
+
+/// On an explained LOW: what was seen, and the `--map` rule that would make the path one of
+/// the candidates' files exactly (the one sharing the longest folder tail, when one does).
+fn mapping_hint(path: &str, answer: &mut PathMatch) {
+    let Some(e) = answer.explain.as_mut() else {
+        return;
+    };
+    if answer.outcome != Outcome::Low {
+        return;
+    }
+    let Some(name) = plexmatch_matchkit::file_name(path) else {
+        return;
+    };
+    let key = plexmatch_matchkit::name_key(name);
+    let files: Vec<&String> = answer
+        .candidates
+        .iter()
+        .flat_map(|c| c.files.iter())
+        .filter(|f| plexmatch_matchkit::file_name(f).is_some_and(|n| plexmatch_matchkit::name_key(n) == key))
+        .collect();
+    let mut rules: Vec<(crate::paths::PathMap, usize)> = files
+        .iter()
+        .filter_map(|f| crate::paths::rule_between(path, f))
+        .collect();
+    rules.sort_by(|a, b| b.1.cmp(&a.1));
+    let mut sections: Vec<&str> = answer.candidates.iter().map(|c| c.section.as_str()).collect();
+    sections.dedup();
+    let shown: Vec<String> = files.iter().take(3).map(|f| format!("{f:?}")).collect();
+    let mut hint = format!(
+        "; the name matches {} item(s) of {}, but no folder agrees with the path; Plex has {}",
+        answer.candidates.len(),
+        sections.join(", "),
+        shown.join(", ")
+    );
+    let unique_best = match rules.as_slice() {
+        [best, next, ..] if best.1 > next.1 => Some(&best.0),
+        [only] => Some(&only.0),
+        _ => None,
+    };
+    match unique_best {
+        Some(rule) => hint.push_str(&format!("; `--map {rule}` would make it exact")),
+        None => hint.push_str(
+            "; if your paths are not the server's, `plexmatch paths suggest` proposes a --map rule from more of them",
+        ),
+    }
+    e.decided_by.push_str(&hint);
 }
