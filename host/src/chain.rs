@@ -212,7 +212,7 @@ fn mapping_hint(path: &str, answer: &mut PathMatch) {
         .iter()
         .filter_map(|f| crate::paths::rule_between(path, f))
         .collect();
-    rules.sort_by(|a, b| b.1.cmp(&a.1));
+    rules.sort_by_key(|r| std::cmp::Reverse(r.1));
     let mut sections: Vec<&str> = answer.candidates.iter().map(|c| c.section.as_str()).collect();
     sections.dedup();
     let shown: Vec<String> = files.iter().take(3).map(|f| format!("{f:?}")).collect();
