@@ -352,3 +352,92 @@ fn cached_decisions_are_verified_in_grouped_metadata_requests() {
     assert_eq!(s.emulator.requests_to("metadata") - metadata, 1);
     assert_eq!(s.emulator.requests_to("file-lookup"), lookups);
 }
+
+/// The server's times as a data dir that has used it remembers them: `request-times` from
+/// one run that listed the section (pages of two items, each waiting 300 ms) and one that
+/// looked three files up (at once), each on its own data dir.
+fn remembered_times(s: &Setup) -> (std::path::PathBuf, String) {
+    s.emulator
+        .set_listing_delay(std::time::Duration::from_millis(300));
+    s.emulator.set_lookup_delay(std::time::Duration::ZERO);
+    let mut text = String::new();
+    let mut relative = None;
+    for (mode, paths) in [("listing", 1), ("file", 3)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = PlexConfig::new(s.emulator.url(), s.emulator.token());
+        config.page_size = 2;
+        let mut options = EngineOptions::new(config, dir.path());
+        options.cache.lookup = plexmatch_engine::engine::LookupMode::parse(mode).unwrap();
+        let engine = Engine::open(options).unwrap();
+        let input = CASES.iter().take(paths).map(|c| c.0.to_owned());
+        engine.match_stream(input, false, |_| {});
+        drop(engine);
+        let server = std::fs::read_dir(dir.path().join("servers"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let file = server.join("request-times");
+        let lines = std::fs::read_to_string(&file).expect("a run records the server's times");
+        let kind = if mode == "listing" {
+            "listing-item "
+        } else {
+            "file-lookup "
+        };
+        assert!(
+            lines.starts_with(kind) || lines.contains(&format!("\n{kind}")),
+            "{lines}"
+        );
+        text.push_str(&lines);
+        relative = Some(file.strip_prefix(dir.path()).unwrap().to_owned());
+    }
+    (relative.unwrap(), text)
+}
+
+#[test]
+fn measured_request_times_weigh_lookups_against_a_listing() {
+    let s = Setup::new();
+    let (relative, times) = remembered_times(&s);
+    let batch = |remember: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        if remember {
+            let file = dir.path().join(&relative);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(&file, &times).unwrap();
+        }
+        let mut config = PlexConfig::new(s.emulator.url(), s.emulator.token());
+        config.page_size = 2;
+        let engine = Engine::open(EngineOptions::new(config, dir.path())).unwrap();
+        let (lookups, listing) = (
+            s.emulator.requests_to("file-lookup"),
+            s.emulator.requests_to("listing"),
+        );
+        let mut answers = Vec::new();
+        let input = CASES.iter().map(|c| c.0.to_owned());
+        engine.match_stream(input, false, |a| answers.push(word(&a.result)));
+        let expected: Vec<_> = CASES
+            .iter()
+            .map(|c| (c.1, c.2.map(str::to_owned)))
+            .collect();
+        assert_eq!(answers, expected, "the same answers either way");
+        (
+            s.emulator.requests_to("file-lookup") - lookups,
+            s.emulator.requests_to("listing") - listing,
+        )
+    };
+    // Nine paths against a section of four pages and a count: requests alone say list.
+    let (lookups, listing) = batch(false);
+    assert_eq!(
+        lookups, 0,
+        "with no times known, requests are weighed alone"
+    );
+    assert!(listing >= 4, "{listing}");
+    // A look-up measured at a small part of a page's 300 ms: nine look-ups cost less.
+    let (lookups, listing) = batch(true);
+    assert!(lookups >= 5, "one look-up a name: {lookups}");
+    assert_eq!(
+        listing, 1,
+        "the section's size is counted, and no page is asked"
+    );
+}

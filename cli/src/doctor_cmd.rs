@@ -214,7 +214,18 @@ fn check_server(r: &mut Report, config: &PlexConfig, server: &Server) {
     if let Some(s) = sections.iter().find(|s| s.kind.leaf_type().is_some()) {
         match server.probe_file_lookups(s) {
             Ok(()) => {
-                r.ok("the server finds items by file: a new data dir answers a path in one request")
+                r.ok(
+                    "the server finds items by file: a new data dir answers a path in one request",
+                );
+                let ms = |t: Option<f64>| {
+                    t.map_or("not measured yet".to_owned(), |t| format!("{t:.0} ms"))
+                };
+                let (lookup, page) = server.request_costs();
+                r.note(&format!(
+                    "measured: a file look-up {}, a listing page {} (a batch on a section with no snapshot weighs one against the other)",
+                    ms(lookup),
+                    ms(page)
+                ));
             }
             Err(why) => r.note(&format!("the server does not find items by file: {why}")),
         }

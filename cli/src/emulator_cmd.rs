@@ -34,6 +34,9 @@ pub struct EmulatorArgs {
     /// real server building metadata for a large library does.
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub page_delay_ms: u64,
+    /// Milliseconds every file look-up waits (default: as long as a page).
+    #[arg(long, value_name = "MS")]
+    pub lookup_delay_ms: Option<u64>,
     /// Serve the library file's changes while running: it is read again whenever it
     /// changes (checked every second), as a rescan would; changed and new items get
     /// `updatedAt` now, so give items a `rating_key` to keep them the same items.
@@ -76,6 +79,10 @@ pub fn run(args: EmulatorArgs) -> Result<i32> {
     if args.page_delay_ms > 0 {
         emulator.set_listing_delay(std::time::Duration::from_millis(args.page_delay_ms));
         println!("  each listing page waits {} ms", args.page_delay_ms);
+    }
+    if let Some(ms) = args.lookup_delay_ms {
+        emulator.set_lookup_delay(std::time::Duration::from_millis(ms));
+        println!("  each file look-up waits {ms} ms");
     }
     println!("Stop it with Ctrl-C.");
     match (&args.library, args.watch) {

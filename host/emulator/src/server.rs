@@ -59,6 +59,8 @@ struct Shared {
     counters: Counters,
     /// Milliseconds every page of a section listing waits before it is answered.
     listing_delay_ms: AtomicU64,
+    /// Milliseconds a file look-up waits; `u64::MAX`: as long as a listing page.
+    lookup_delay_ms: AtomicU64,
     /// Whether `addedAt`/`updatedAt` filters are ignored (as a server that does not know
     /// them would), answering the whole listing.
     ignore_filters: std::sync::atomic::AtomicBool,
@@ -97,6 +99,7 @@ impl Emulator {
             token: options.token,
             counters: Counters::default(),
             listing_delay_ms: AtomicU64::new(0),
+            lookup_delay_ms: AtomicU64::new(u64::MAX),
             ignore_filters: std::sync::atomic::AtomicBool::new(false),
             file_filter: std::sync::atomic::AtomicU8::new(0),
             #[cfg(feature = "faults")]
@@ -219,6 +222,15 @@ impl Emulator {
             .store(delay.as_millis() as u64, Ordering::SeqCst);
     }
 
+    /// Makes every file look-up wait `delay` before it is answered, apart from listing
+    /// pages (a real server answers a look-up in a fraction of a page's time). Until it is
+    /// set, a look-up waits as a page does.
+    pub fn set_lookup_delay(&self, delay: std::time::Duration) {
+        self.shared
+            .lookup_delay_ms
+            .store(delay.as_millis() as u64, Ordering::SeqCst);
+    }
+
     #[cfg(feature = "faults")]
     /// Makes the next `times` requests fail with `fault` (after faults already queued).
     pub fn inject(&self, fault: Fault, times: usize) {
@@ -335,9 +347,15 @@ fn handle(shared: &Shared, request: &Request) -> Delivery {
     }
     let (endpoint, reply) = route(shared, &incoming);
     shared.counters.count(endpoint);
-    let delay = shared.listing_delay_ms.load(Ordering::SeqCst);
-    // A file look-up is a filtered listing for the server: it waits as a page does.
-    if (endpoint == "listing" || endpoint == "file-lookup") && delay > 0 {
+    let page = shared.listing_delay_ms.load(Ordering::SeqCst);
+    // A file look-up is a filtered listing for the server: it waits as a page does,
+    // unless told otherwise.
+    let delay = match (endpoint, shared.lookup_delay_ms.load(Ordering::SeqCst)) {
+        ("listing", _) | ("file-lookup", u64::MAX) => page,
+        ("file-lookup", own) => own,
+        _ => 0,
+    };
+    if delay > 0 {
         std::thread::sleep(std::time::Duration::from_millis(delay));
     }
     #[cfg(feature = "faults")]

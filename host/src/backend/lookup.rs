@@ -46,11 +46,6 @@ impl LookupMode {
     }
 }
 
-/// Look-ups sent for one section of a stream of unknown length before its size is asked
-/// (one request) to weigh listing it instead. A batch of known length asks at once unless
-/// it is one path: on a section of a page or two, ten paths cost more by look-ups.
-pub const FIRST_LOOKUPS: u64 = 2;
-
 /// The shortest query worth sending: a shorter one (`.mkv`) narrows nothing.
 const SHORTEST_QUERY: usize = 6;
 
@@ -58,43 +53,19 @@ const SHORTEST_QUERY: usize = 6;
 /// look-ups, and why.
 pub const UNSUPPORTED_FILE: &str = "file-lookups-unsupported";
 
-/// The name of the file in a server's cache folder recording each section's size as last
-/// counted (`section items unix-time` a line): only a cost estimate, never an answer, so
-/// a warm batch does not pay a count to choose between look-ups and a listing.
-pub const SIZES_FILE: &str = "section-sizes";
-
-/// How long a counted size is used to weigh look-ups against a listing.
-const SIZE_TRUSTED: i64 = 24 * 3600;
-
 /// What a run knows of file look-ups.
 #[derive(Default)]
 pub(super) struct Lookups {
     /// Why the server does not do them, when it was found not to (this run or before).
-    unsupported: Option<String>,
+    pub(super) unsupported: Option<String>,
     /// Look-ups sent per section, and the section's size in listing pages once asked.
-    sections: HashMap<u32, (u64, Option<u64>)>,
+    pub(super) sections: HashMap<u32, (u64, Option<u64>)>,
     /// Answers of this run, by section and query, with when they came.
     memo: HashMap<(u32, String), (Instant, Vec<Item>)>,
     /// Whether this run said it answers from look-ups past their TTL while Plex fails.
     warned_stale: bool,
-    /// Sections' sizes in items as last counted (this run or within [`SIZE_TRUSTED`]).
-    sizes: HashMap<u32, (u64, i64)>,
-}
-
-/// The sizes recorded in `file` within [`SIZE_TRUSTED`]; a line that does not read is
-/// skipped (the file is only an estimate).
-fn read_sizes(file: &std::path::Path) -> HashMap<u32, (u64, i64)> {
-    let now = crate::cache::now();
-    std::fs::read_to_string(file)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace().map(str::parse::<i64>);
-            let (id, n, at) = (w.next()?.ok()?, w.next()?.ok()?, w.next()?.ok()?);
-            (now.saturating_sub(at) < SIZE_TRUSTED && id >= 0 && n >= 0)
-                .then_some((id as u32, (n as u64, at)))
-        })
-        .collect()
+    /// What the server's cache folder remembers of its costs.
+    pub(super) costs: super::cost::Remembered,
 }
 
 impl Lookups {
@@ -105,7 +76,7 @@ impl Lookups {
             .filter(|why| !why.trim().is_empty());
         Lookups {
             unsupported,
-            sizes: read_sizes(&cache_dir.join(SIZES_FILE)),
+            costs: super::cost::Remembered::read(cache_dir),
             ..Lookups::default()
         }
     }
@@ -137,27 +108,13 @@ impl Snapshots {
         self.lookups_state().unsupported.clone()
     }
 
-    /// Tells how many paths the run is to match (`None`: not known): a batch known to be
-    /// large lists a cold section at once rather than looking its files up one by one.
-    pub fn set_expected_paths(&self, n: Option<u64>) {
-        self.expected_paths
-            .store(n.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
-    }
-
-    fn expected_paths(&self) -> Option<u64> {
-        match self.expected_paths.load(std::sync::atomic::Ordering::Relaxed) {
-            0 => None,
-            n => Some(n),
-        }
-    }
-
     /// Whether a batch lists this section before matching: it has a snapshot to bring up
     /// to date, or the run will not look its files up.
     pub fn lists_up_front(&self, section_id: u32) -> bool {
         self.snapshot(section_id).is_some() || !self.chooses_lookup(section_id)
     }
 
-    fn lookups_state(&self) -> std::sync::MutexGuard<'_, Lookups> {
+    pub(super) fn lookups_state(&self) -> std::sync::MutexGuard<'_, Lookups> {
         self.lookups.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -238,71 +195,6 @@ impl Snapshots {
         Some(holders(self.remembered_lookup(section_id, &query)?, name))
     }
 
-    /// Whether this section's next look-up is a file look-up (see [`LookupMode`]).
-    fn chooses_lookup(&self, section_id: u32) -> bool {
-        let mode = self.lookup_mode;
-        if mode == LookupMode::Listing || self.gateway.plex.is_offline() {
-            return false;
-        }
-        let (sent, pages) = {
-            let state = self.lookups_state();
-            if state.unsupported.is_some() {
-                return false;
-            }
-            state.sections.get(&section_id).copied().unwrap_or((0, None))
-        };
-        if mode == LookupMode::File {
-            return true;
-        }
-        // One path: a look-up is never dearer than a count and a listing. A stream of
-        // unknown length: the first few, before the section's size is asked.
-        let expected = self.expected_paths();
-        if expected == Some(1) || (expected.is_none() && sent < FIRST_LOOKUPS) {
-            return true;
-        }
-        // Otherwise a look-up a path while the paths still to come cost fewer requests
-        // than listing the section (its size asked once).
-        let pages = match pages {
-            Some(p) => p,
-            // The count failed: so would a listing. A look-up may still be answered
-            // from this run's answers while Plex fails.
-            None => match self.listing_pages(section_id) {
-                Some(p) => p,
-                None => return true,
-            },
-        };
-        match expected {
-            Some(n) => n.saturating_sub(sent) < pages,
-            None => sent < pages,
-        }
-    }
-
-    /// The pages a listing of the section takes: from its size as last counted, else one
-    /// request for its count (recorded for the runs after).
-    fn listing_pages(&self, section_id: u32) -> Option<u64> {
-        let known = self.lookups_state().sizes.get(&section_id).map(|(n, _)| *n);
-        let count = match known {
-            Some(n) => n,
-            None => {
-                let section = self.section(section_id).ok()?;
-                let item_type = section.kind.leaf_type()?;
-                let n = self
-                    .gateway
-                    .ask(None, || self.gateway.plex.count_items(section_id, item_type))
-                    .ok()?;
-                self.record_size(section_id, n);
-                n
-            }
-        };
-        let pages = count.div_ceil(self.gateway.plex.page_size().max(1) as u64) + 1;
-        self.lookups_state()
-            .sections
-            .entry(section_id)
-            .or_default()
-            .1 = Some(pages);
-        Some(pages)
-    }
-
     /// An answer to `query` in this section still within its TTL (this run's, or the
     /// library cache's).
     fn remembered_lookup(&self, section_id: u32, query: &str) -> Option<Vec<Item>> {
@@ -368,31 +260,13 @@ impl Snapshots {
         if let Err(e) = self.library.store_file_lookup(section_id, &key.1, &items) {
             tracing::warn!("cannot cache a file look-up: {e:#}");
         }
+        self.remember_times();
         let mut state = self.lookups_state();
         if state.memo.len() >= 50_000 {
             state.memo.clear();
         }
         state.memo.insert(key, (Instant::now(), items.clone()));
         Ok(Some(items))
-    }
-
-    /// Records a section's size for this run and, in the server's cache folder, for the
-    /// runs after (a failure to write is only a count more next time).
-    fn record_size(&self, section_id: u32, items: u64) {
-        let mut state = self.lookups_state();
-        state.sizes.insert(section_id, (items, crate::cache::now()));
-        let Some(dir) = self.locks_dir.parent() else {
-            return;
-        };
-        let text: String = state
-            .sizes
-            .iter()
-            .map(|(id, (n, at))| format!("{id} {n} {at}\n"))
-            .collect();
-        let (file, scratch) = (dir.join(SIZES_FILE), dir.join(format!("{SIZES_FILE}.new")));
-        if let Err(e) = std::fs::write(&scratch, text).and_then(|_| std::fs::rename(&scratch, &file)) {
-            tracing::debug!("cannot record section sizes: {e}");
-        }
     }
 
     /// Remembers that the server does not do file look-ups: for this run, and in its

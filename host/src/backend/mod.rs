@@ -24,6 +24,7 @@ use crate::cache::{self, LibraryCache, MatchCache};
 use crate::plex::{Item, PlexClient, PlexConfig, Section};
 use crate::servers::{self, ServerIdentity};
 
+mod cost;
 mod freshness;
 mod gateway;
 mod lookup;
@@ -32,7 +33,8 @@ mod sections;
 mod snapshots;
 
 pub use gateway::Gateway;
-pub use lookup::{FIRST_LOOKUPS, LookupMode, UNSUPPORTED_FILE, query_for};
+pub use cost::{FIRST_LOOKUPS, SIZES_FILE, TIMES_FILE};
+pub use lookup::{LookupMode, UNSUPPORTED_FILE, query_for};
 
 pub use freshness::{DEFAULT_STALE_LIMIT, MIN_HOLD};
 use plexmatch_matchkit::{file_name, has_file_named, has_key, name_key};

@@ -285,6 +285,7 @@ impl Snapshots {
             .plex
             .list_section(section_id, item_type, info.map(|i| u64::from(i.item_count)))
             .inspect_err(failed)?;
+        self.remember_times();
         Ok(self.store_full(&section, info, listing, (started, requests), why_full))
     }
 

@@ -121,6 +121,22 @@ impl Server {
         }
     }
 
+    /// What a file look-up and a listing page of this server take, in milliseconds, as
+    /// measured (this run, or remembered by the data dir): what weighs one against the
+    /// other for a section with no snapshot.
+    pub fn request_costs(&self) -> (Option<f64>, Option<f64>) {
+        let snapshots = &self.backend.snapshots;
+        let page = self.backend.gateway.plex.page_size() as f64;
+        (
+            snapshots
+                .measured(crate::plex::RequestKind::FileLookup)
+                .map(|us| us / 1000.0),
+            snapshots
+                .measured(crate::plex::RequestKind::ListingItem)
+                .map(|us| us * page / 1000.0),
+        )
+    }
+
     /// Asks the server who it is (one request, checking the token).
     pub fn server_info(&self) -> Result<ServerInfo, PlexError> {
         self.backend.gateway.plex.server_info()

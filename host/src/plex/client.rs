@@ -12,11 +12,13 @@ use super::error::PlexError;
 mod address;
 mod items;
 mod listing;
+mod timing;
 
 use super::models::{Container, Envelope, Item, Section};
 pub use address::server_url;
 use address::{MAX_REDIRECTS, OffServerRedirect, Origin};
 pub use listing::{Listing, ListingWatch};
+pub use timing::{Measured, RequestKind, RequestTimes};
 
 /// How to reach a server.
 #[derive(Clone)]
@@ -186,6 +188,8 @@ pub struct PlexClient {
     /// Which token this client sends, as a short one-way digest: a data dir remembers
     /// that this token was accepted without keeping the token.
     token_fingerprint: String,
+    /// How long the server took per kind of request, on the answers of this client.
+    times: std::sync::Mutex<RequestTimes>,
 }
 
 impl PlexClient {
@@ -259,6 +263,7 @@ impl PlexClient {
             listing_watch: std::sync::Mutex::new(None),
             stop: std::sync::OnceLock::new(),
             token_fingerprint: fingerprint(&config.token),
+            times: std::sync::Mutex::new(RequestTimes::default()),
         })
     }
 
@@ -391,7 +396,12 @@ impl PlexClient {
         let mut attempt = 1;
         loop {
             let error = match self.get_once(&what, path, page) {
-                Ok(c) => return Ok(c),
+                Ok(c) => {
+                    if attempt == 1 {
+                        self.time(path, page, &c, started.elapsed());
+                    }
+                    return Ok(c);
+                }
                 Err(e) => e,
             };
             let retryable = error.is_temporary() && attempt < self.retry.attempts;
@@ -416,6 +426,28 @@ impl PlexClient {
             std::thread::sleep(wait);
             attempt += 1;
         }
+    }
+
+    /// Records how long an answer of a kind that weighs a choice took (a listing page per
+    /// item, only when full: the last page's items say little of a page's time).
+    fn time(&self, path: &str, page: Option<(usize, usize)>, c: &Container, took: Duration) {
+        let Some(kind) = timing::kind_of(path, page) else {
+            return;
+        };
+        let took = match (kind, page) {
+            (RequestKind::ListingItem, Some((_, size))) if c.metadata.len() == size => {
+                took / size as u32
+            }
+            (RequestKind::ListingItem, _) => return,
+            _ => took,
+        };
+        let mut times = self.times.lock().unwrap_or_else(|p| p.into_inner());
+        times.record(kind, took);
+    }
+
+    /// How long the server took per kind of request, as measured so far by this client.
+    pub fn request_times(&self) -> RequestTimes {
+        *self.times.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn get_once(

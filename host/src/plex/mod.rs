@@ -5,7 +5,8 @@ mod error;
 mod models;
 
 pub use client::{
-    DEFAULT_PAGE_SIZE, DEFAULT_PAGES_IN_FLIGHT, ITEMS_PER_REQUEST, Listing, ListingWatch, PlexClient, PlexConfig,
+    DEFAULT_PAGE_SIZE, DEFAULT_PAGES_IN_FLIGHT, ITEMS_PER_REQUEST, Listing, ListingWatch, Measured, PlexClient,
+    PlexConfig, RequestKind, RequestTimes,
     RetryPolicy, ServerInfo, TlsOptions, server_url, thread_requests,
 };
 pub use error::PlexError;
