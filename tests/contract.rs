@@ -71,6 +71,41 @@ fn plugins_built_for_0_1_0_answer_as_the_current_default_does() {
 }
 
 #[test]
+fn plugins_built_for_0_2_0_run_on_a_0_2_1_host_and_answer_as_the_current_default_does() {
+    let fx = Fixture::sample();
+    let backend = fx.backend(plexmatch_engine::backend::CachePolicy::default());
+    let old = std::sync::Arc::new(
+        Plugin::load(
+            "default-0.2.0.wasm",
+            &frozen("default-0.2.0.wasm"),
+            Vec::new(),
+            Limits::default(),
+            backend.clone(),
+        )
+        .expect("a 0.2.0 plugin loads: its imports link to the 0.2.1 host"),
+    );
+    assert_eq!(old.declared().version.unwrap().to_string(), "0.2.0");
+    assert_eq!(old.declared_settings().len(), 1, "rewrite*");
+    let new = default_plugin(&backend);
+    assert_eq!(new.declared().version.unwrap().to_string(), "0.2.1");
+    let sections = all_sections(&backend);
+    for p in [
+        "/stash/Inception (2010) - 1080p.mkv",
+        "/stash/holiday.mp4",
+        "/stash/2019/holiday.mp4",
+        "/stash/movies/Unknown Film (1999).mkv",
+    ] {
+        let a = match_one(&old, &backend, p, &sections);
+        let b = match_one(&new, &backend, p, &sections);
+        assert_eq!(
+            (a.outcome, &a.item, &a.candidates),
+            (b.outcome, &b.item, &b.candidates),
+            "{p}"
+        );
+    }
+}
+
+#[test]
 fn a_high_may_name_a_renamed_file_of_its_item_which_the_host_checks_and_records() {
     let fx = Fixture::sample();
     let backend = fx.backend(plexmatch_engine::backend::CachePolicy::default());
@@ -130,7 +165,7 @@ fn declared_settings_are_listed_checked_and_defaulted() {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
-    assert_eq!(v["contract"], "0.2.0");
+    assert_eq!(v["contract"], "0.2.1");
     assert_eq!(v["settings"][0]["name"], "rewrite*");
     assert_eq!(v["settings"][0]["kind"], "path-mapping");
 

@@ -208,7 +208,7 @@ fn with_contract_version(wasm: &[u8], version: &[u8; 5]) -> Vec<u8> {
         let start = i + at + needle.len();
         if let Some(v) = out[start..].iter().take(40).position(|b| *b == b'@') {
             let v = start + v + 1;
-            if out[v..].starts_with(b"0.2.0") {
+            if out[v..].starts_with(b"0.2.1") {
                 out[v..v + 5].copy_from_slice(version);
             }
         }
@@ -256,7 +256,7 @@ fn broken_files_and_other_contract_versions_are_refused_before_running() {
     assert!(
         future.contains("future.wasm")
             && future.contains("plexmatch:plugin@0.9.0")
-            && future.contains(">=0.1.0, <=0.1.0 or >=0.2.0, <=0.2.0"),
+            && future.contains(">=0.1.0, <=0.1.0 or >=0.2.0, <=0.2.1"),
         "{future}"
     );
     let newer = load("newer.wasm", &with_contract_version(&wasm, b"0.2.7"));

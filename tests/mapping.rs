@@ -272,3 +272,35 @@ fn explain_on_a_low_says_what_plex_has_and_what_would_map_it() {
         "{said}"
     );
 }
+
+#[test]
+fn plugins_get_the_mapped_path_and_the_callers() {
+    let fx = Fixture::sample();
+    let wasm = hostile_wasm().to_str().unwrap().to_owned();
+    let said = |args: &[&str]| {
+        let mut all = vec!["match", "--json", "--section", "Movies", "--plugin", &wasm];
+        all.extend_from_slice(args);
+        let out = plexmatch(&fx, &all).output().unwrap();
+        let lines = json_lines(&out);
+        lines[0]["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    // Mapped: `find` gets the server's path, `request.original-path` the caller's.
+    let mapped = said(&[
+        "--map",
+        "/mnt/stash/=/data/",
+        "/mnt/stash/movies/whoami.mkv",
+    ]);
+    assert!(
+        mapped.contains("path=/data/movies/whoami.mkv original=/mnt/stash/movies/whoami.mkv"),
+        "{mapped}"
+    );
+    // No rule applies: both are the caller's path.
+    let unmapped = said(&["--map", "/mnt/stash/=/data/", "/elsewhere/whoami.mkv"]);
+    assert!(
+        unmapped.contains("path=/elsewhere/whoami.mkv original=/elsewhere/whoami.mkv"),
+        "{unmapped}"
+    );
+}

@@ -307,14 +307,14 @@ fn plugin_inspect_says_what_a_file_is_and_whether_it_runs_here() {
     assert_eq!(code, Some(0), "{stdout}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["name"], "path-matcher");
-    assert_eq!(v["contract"], "0.2.0");
+    assert_eq!(v["contract"], "0.2.1");
     assert_eq!(v["compatible"], true);
     assert!(
         v["imports"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|i| i == "plexmatch:plugin/plex@0.2.0")
+            .any(|i| i == "plexmatch:plugin/plex@0.2.1")
     );
     assert!(v["size_bytes"].as_u64().unwrap() > 10_000);
 

@@ -11,13 +11,14 @@
 // `setting(...)` for `declaredSettings`. A thrown match error becomes the `error` side of
 // `find`'s WIT result; a WIT record is a plain object with camelCase fields.
 
-import * as plex from "plexmatch:plugin/plex@0.2.0";
-import * as libraryCache from "plexmatch:plugin/library-cache@0.2.0";
-import * as matchCache from "plexmatch:plugin/match-cache@0.2.0";
-import * as settings from "plexmatch:plugin/settings@0.2.0";
-import * as logging from "plexmatch:plugin/log@0.2.0";
+import * as plex from "plexmatch:plugin/plex@0.2.1";
+import * as libraryCache from "plexmatch:plugin/library-cache@0.2.1";
+import * as matchCache from "plexmatch:plugin/match-cache@0.2.1";
+import * as settings from "plexmatch:plugin/settings@0.2.1";
+import * as logging from "plexmatch:plugin/log@0.2.1";
+import * as request from "plexmatch:plugin/request@0.2.1";
 
-export { plex, libraryCache, matchCache, settings };
+export { plex, libraryCache, matchCache, settings, request };
 export { fileName, parentName, nameKey, hasFileNamed, titleVariants, decideByPath, parseRewrites } from "./plexmatch_names.js";
 import { fileName, decideByPath, parseRewrites } from "./plexmatch_names.js";
 

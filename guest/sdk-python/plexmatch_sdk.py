@@ -2,7 +2,8 @@
 
     from plexmatch_sdk import *
 
-gives the host's interfaces (``plex``, ``library_cache``, ``match_cache``, ``settings``),
+gives the host's interfaces (``plex``, ``library_cache``, ``match_cache``, ``settings``,
+``request``: ``request.original_path()`` is the caller's path before ``--map``),
 ``log`` (``log.debug(message)``, ``log.info``, ``log.warn``, ``log.error``, ``log.trace``;
 lines tagged with the plugin's name in plexmatch's log with ``-v``), the contract's types,
 the file-name and path helpers of plexmatch_names, the answers ``high(item)``,
@@ -13,7 +14,7 @@ the file-name and path helpers of plexmatch_names, the answers ``high(item)``,
 """
 
 from componentize_py_types import Err
-from wit_world.imports import library_cache, match_cache, plex, settings
+from wit_world.imports import library_cache, match_cache, plex, request, settings
 from wit_world.imports import log as _wit_log
 from wit_world.imports.types import (
     Confidence, Item, MatchError_InvalidInput, MatchError_NotFound, MatchError_Plex,
@@ -24,7 +25,7 @@ from plexmatch_names import (
     title_variants)
 
 __all__ = [
-    "Err", "plex", "library_cache", "match_cache", "settings", "log", "Item", "Section",
+    "Err", "plex", "library_cache", "match_cache", "settings", "request", "log", "Item", "Section",
     "PluginInfo", "Setting", "SettingKind", "setting", "MatchOutcome", "file_name",
     "parent_name", "name_key", "has_file_named", "title_variants", "high", "low",
     "not_found", "invalid_input", "plex_error", "decide", "decide_by_path", "decide_for_path",

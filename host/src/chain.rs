@@ -65,6 +65,10 @@ impl Chain {
             return pinned;
         }
         let mapped = self.mapping.as_ref().and_then(|m| m.apply(path));
+        let original = mapped.as_ref().map(|_| path);
+        for m in &mut self.matchers {
+            m.set_original(original);
+        }
         let Some((rule, server_path)) = mapped else {
             let mut answer = self.match_server_path(path, sections);
             mapping_hint(path, &mut answer);

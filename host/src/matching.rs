@@ -28,6 +28,8 @@ pub struct Matcher {
     traces: Vec<SectionTrace>,
     /// The plugin's identity in the match cache, built once rather than per path.
     decider: crate::cache::Decider,
+    /// The caller's path for the current one, when the host's path mapping changed it.
+    original: Option<String>,
 }
 
 /// Calls after which an instance is replaced by a fresh one (about 17 µs), so that a
@@ -46,6 +48,7 @@ impl Matcher {
             calls: 0,
             explain: false,
             traces: Vec::new(),
+            original: None,
             decider,
         }
     }
@@ -56,6 +59,12 @@ impl Matcher {
         if let Some(i) = self.instance.as_mut() {
             i.set_tracing(on);
         }
+    }
+
+    /// Tells the plugin, for the paths that follow, the caller's path behind the mapped one
+    /// (`None`: the path is the caller's own).
+    pub fn set_original(&mut self, original: Option<&str>) {
+        self.original = original.map(str::to_owned);
     }
 
     /// Matches one path against the given sections.
@@ -324,7 +333,7 @@ impl Matcher {
                 self.instance.insert(fresh)
             }
         };
-        let answer = instance.find(&to_wit_section(section), path);
+        let answer = instance.find(&to_wit_section(section), path, self.original.as_deref());
         if self.explain {
             let steps = self
                 .instance

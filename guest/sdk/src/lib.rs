@@ -48,7 +48,7 @@ pub mod prelude {
         CacheError, Confidence, Item, ItemKind, MatchError, MatchOutcome, Part, PlexError,
         Section, SectionKind,
     };
-    pub use crate::plexmatch::plugin::{library_cache, match_cache, plex, settings};
+    pub use crate::plexmatch::plugin::{library_cache, match_cache, plex, request, settings};
     pub use plexmatch_matchkit::{
         file_name, has_file_named, name_key, parent_name, title_variants,
     };

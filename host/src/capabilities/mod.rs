@@ -7,11 +7,13 @@ mod log;
 mod match_cache;
 mod output;
 mod plex;
+mod request;
 mod settings;
 mod store;
 mod v0_1;
 
 pub use output::CapturedOutput;
+pub use request::RequestState;
 pub use store::{
     CallClock, DEFAULT_CPU_DEADLINE, DEFAULT_REQUESTS_PER_CALL, DEFAULT_WALL_LIMIT, Limiter, Limits,
     MAX_LOG_LINES, PluginIdentity, State, thread_cpu_time,

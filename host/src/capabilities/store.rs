@@ -215,6 +215,8 @@ pub struct State {
     pub matches: super::match_cache::MatchState,
     /// `log`: the call's log lines.
     pub log: super::log::LogState,
+    /// `request`: the path of the call in progress, as given and as the caller's.
+    pub request: super::request::RequestState,
 }
 
 /// Steps of one call kept for an explanation; the rest are counted.
@@ -245,6 +247,7 @@ impl State {
             library: super::library_cache::LibraryState::new(backend),
             matches: super::match_cache::MatchState::new(backend, identity.decider()),
             log: super::log::LogState::default(),
+            request: super::request::RequestState::default(),
             identity,
             stderr,
             served: HashMap::new(),

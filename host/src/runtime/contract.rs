@@ -16,7 +16,7 @@ use wasmtime::component::Component;
 pub const HOST_VERSION: Version = Version {
     major: 0,
     minor: 2,
-    patch: 0,
+    patch: 1,
 };
 /// The oldest contract version this host still runs.
 pub const OLDEST_VERSION: Version = Version {
@@ -70,7 +70,7 @@ impl fmt::Display for Version {
     }
 }
 
-/// The versions this host runs, as users read them: `>=0.1.0, <=0.1.0 or >=0.2.0, <=0.2.0`.
+/// The versions this host runs, as users read them: `>=0.1.0, <=0.1.0 or >=0.2.0, <=0.2.1`.
 pub fn supported_range() -> String {
     SERIES
         .iter()
@@ -164,7 +164,7 @@ mod tests {
         assert!(
             newer.contains("p.wasm")
                 && newer.contains("@0.2.3")
-                && newer.contains(">=0.1.0, <=0.1.0 or >=0.2.0, <=0.2.0")
+                && newer.contains(">=0.1.0, <=0.1.0 or >=0.2.0, <=0.2.1")
                 && newer.contains("upgrade"),
             "{newer}"
         );

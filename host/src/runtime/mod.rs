@@ -347,7 +347,7 @@ impl CurrentPre {
 }
 
 /// The matcher interface's export name in the current contract.
-const MATCHER_EXPORT: &str = "plexmatch:plugin/matcher@0.2.0";
+const MATCHER_EXPORT: &str = "plexmatch:plugin/matcher@0.2.1";
 
 /// An instance's exports, by contract series (with `find` for the current one).
 enum World {
@@ -395,14 +395,21 @@ impl Instance {
         r
     }
 
-    /// Calls `find(section, path)`.
+    /// Calls `find(section, path)`; `original` is the caller's path when the host's path
+    /// mapping made `path` of it (what `request.original-path` answers).
     pub fn find(
         &mut self,
         section: &Section,
         path: &str,
+        original: Option<&str>,
     ) -> Result<Result<Answer, MatchError>, PluginFailure> {
         self.begin_call();
-        self.store.data_mut().matches.section = Some(section.id);
+        let data = self.store.data_mut();
+        data.matches.section = Some(section.id);
+        data.request = crate::capabilities::RequestState {
+            path: path.to_owned(),
+            original: original.map(str::to_owned),
+        };
         let r = match &self.bindings {
             World::Current(_, find) => {
                 // SAFETY: `find` was type-checked against these types when the instance

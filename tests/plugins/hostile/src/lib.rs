@@ -14,7 +14,8 @@
 //! HIGH 109 (whichever folder the path is in), `othersection.mkv` writes for another
 //! section, and `highnochosen.mkv`, `highextra.mkv`, `lowone.mkv` give malformed answers.
 //! `fill.mkv` fills 120 MiB of memory; `freshness.mkv` reports the section's snapshot
-//! before and after a file-name look-up through Plex. The setting `name` renames the plugin (its `info()`).
+//! before and after a file-name look-up through Plex; `whoami.mkv` reports its path and
+//! the caller's (`request.original-path`). The setting `name` renames the plugin (its `info()`).
 //! Any other name is matched honestly through the host's file-name index, so tests can
 //! check that the host recovers.
 
@@ -249,6 +250,11 @@ impl Matcher for Hostile {
                     part.duration_ms
                 )))
             }
+            // The path as given and as the caller gave it (contract 0.2.1).
+            "whoami.mkv" => Err(MatchError::InvalidInput(format!(
+                "path={path} original={}",
+                request::original_path()
+            ))),
             // What the snapshot looks like before and after a look-up that lists it.
             "freshness.mkv" => {
                 let before = library_cache::snapshot(section.id).map(|s| s.fresh);
