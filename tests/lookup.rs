@@ -50,6 +50,11 @@ title = "Holiday"
 files = ["/data/movies/2020/holiday.mp4"]
 
 [[sections.items]]
+rating_key = 208
+title = "Kelvin"
+files = ["/data/movies/\u212Aelvin/\u212Aelvin Scale (2020).mkv"]
+
+[[sections.items]]
 rating_key = 207
 title = "Something Else Entirely"
 files = ["/data/movies/misc/Untitled Home Video.mkv"]
@@ -107,6 +112,8 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
     // A holder no title search finds (W29): answered from the file alone.
     ("/stash/misc/Untitled Home Video.mkv", "high", Some("207")),
     ("/stash/Not In Plex (2020).mkv", "not-found", None),
+    // Plex spells the K with the Kelvin sign, which the name rules fold and LIKE does not.
+    ("/stash/Kelvin Scale (2020).mkv", "high", Some("208")),
 ];
 
 #[test]

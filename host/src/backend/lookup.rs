@@ -9,7 +9,9 @@
 //! items holding a file of that name by plexmatch's name rules, which are picked from it.
 //! A name with other characters is asked for by its longest ASCII run (its holders may
 //! differ from the caller's spelling in Unicode form or case, which LIKE would not fold),
-//! and listed when that run is too short to narrow anything. An answer holding an item
+//! and listed when that run is too short to narrow anything. So is a name with `k`, `;` or
+//! `` ` ``, which a file may spell with a character that only Unicode folds to them (the
+//! Kelvin sign). An answer holding an item
 //! with no file that contains the query means the server ignored the filter; an answer
 //! refused (HTTP 400 or 500) means it does not do it: both are remembered for the server,
 //! said once, and the section is listed instead.
@@ -82,18 +84,21 @@ impl Lookups {
     }
 }
 
-/// What to send for `name`: itself when it is ASCII, else its longest ASCII run; `None`
-/// when that is too short to be worth a request.
+/// ASCII characters that a server's file may spell with a character LIKE does not fold to
+/// them, while plexmatch's name rules (NFC, then lower case) do: the Kelvin sign is `K`,
+/// the Greek question mark `;`, the Greek varia `` ` ``. A query never holds them, so such
+/// a file is still in the answer.
+const FOLDED_INTO_ASCII: [char; 4] = ['k', 'K', ';', '`'];
+
+/// What to send for `name`: its longest run of ASCII characters that a server's file can
+/// only spell as they are (the whole name, for most ASCII names); `None` when that is too
+/// short to be worth a request.
 pub fn query_for(name: &str) -> Option<String> {
-    let query = if name.is_ascii() {
-        name.to_owned()
-    } else {
-        name.split(|c: char| !c.is_ascii())
-            .max_by_key(|run| run.len())
-            .unwrap_or("")
-            .to_owned()
-    };
-    (query.len() >= SHORTEST_QUERY).then_some(query)
+    let query = name
+        .split(|c: char| !c.is_ascii() || FOLDED_INTO_ASCII.contains(&c))
+        .max_by_key(|run| run.len())
+        .unwrap_or("");
+    (query.len() >= SHORTEST_QUERY).then(|| query.to_owned())
 }
 
 /// Whether `path` contains `query` as the server compares (ASCII case folded only).
