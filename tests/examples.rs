@@ -405,9 +405,10 @@ fn the_readme_options_table_is_what_config_show_says() {
 fn every_shell_example_runs_against_the_emulator() {
     // Each `plexmatch` command of the README's and docs' shell blocks, run as printed (its
     // words as a shell splits them) against the emulator serving the sample library, in a
-    // folder holding the files the examples name. Left out: the two that run until stopped
-    // or for minutes (`emulator`, `bench`: `plexmatch emulator` is tested through the
-    // emulator crate, the benchmarks by BENCHMARKS.md), and `plugin test` of a plugin the
+    // folder holding the files the examples name. Left out: the three that run until stopped
+    // or for minutes (`emulator`, `serve`, `bench`: `plexmatch emulator` is tested through
+    // the emulator crate, `serve` and docs/serve.md's curl examples by tests/serve.rs, the
+    // benchmarks by BENCHMARKS.md), and `plugin test` of a plugin the
     // reader builds first (tests/scaffold.rs runs that flow).
     let fx = Fixture::sample();
     let plugin =
@@ -437,9 +438,11 @@ fn every_shell_example_runs_against_the_emulator() {
             let here = folder();
             for line in block.lines() {
                 for words in commands(line).unwrap_or_default() {
-                    let skip =
-                        matches!(words.get(1).map(String::as_str), Some("emulator" | "bench"))
-                            || words[1..].starts_with(&["plugin".to_owned(), "test".to_owned()]);
+                    let skip = matches!(
+                        words.get(1).map(String::as_str),
+                        Some("emulator" | "serve" | "bench")
+                    ) || words[1..]
+                        .starts_with(&["plugin".to_owned(), "test".to_owned()]);
                     if skip {
                         continue;
                     }

@@ -30,6 +30,8 @@ pub struct ShowArgs {
     pub cache: CacheArgs,
     #[command(flatten)]
     pub options: MatchOptions,
+    #[command(flatten)]
+    pub serve: super::options::ServeFlags,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

@@ -16,6 +16,7 @@ mod plugin_cmd;
 mod plugin_new;
 mod progress;
 mod sections_cmd;
+mod serve_cmd;
 mod setup;
 mod table;
 
@@ -90,6 +91,10 @@ pub enum Command {
     /// Path mapping: propose the --map rules that turn your paths into the server's.
     #[command(subcommand)]
     Paths(paths_cmd::PathsCommand),
+    /// Serve matching over HTTP: one warm engine for many programs (docs/serve.md).
+    ///
+    /// Example: plexmatch serve --listen 127.0.0.1:32499 --section Movies
+    Serve(serve_cmd::ServeArgs),
     /// Serve a Plex library on 127.0.0.1 (a library file, or a generated one) until stopped.
     ///
     /// Example: plexmatch emulator --generate 1000 --port 32400
@@ -191,6 +196,7 @@ pub fn run() -> i32 {
         Command::Unpin(a) => pin_cmd::unpin(a),
         Command::Cache(c) => cache_cmd::run(c),
         Command::Paths(c) => paths_cmd::run(c),
+        Command::Serve(a) => serve_cmd::run(a),
         Command::Emulator(a) => emulator_cmd::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Doctor(a) => doctor_cmd::run(a),
@@ -225,8 +231,9 @@ fn configure(
         Command::Unpin(a) => vec![&mut a.cache],
         Command::Cache(c) => c.groups(),
         Command::Paths(c) => c.groups(),
+        Command::Serve(a) => vec![&mut a.serve, &mut a.plex, &mut a.cache, &mut a.options],
         Command::Config(config_cmd::ConfigCommand::Show(a)) => {
-            vec![&mut a.plex, &mut a.cache, &mut a.options]
+            vec![&mut a.plex, &mut a.cache, &mut a.options, &mut a.serve]
         }
         _ => Vec::new(),
     };

@@ -148,6 +148,11 @@ group!(
     MatchOptions, ["match", "paths", "limits"], true
 );
 
+group!(
+    /// How `plexmatch serve` listens and what it accepts (`[serve]`).
+    ServeFlags, ["serve"], false
+);
+
 /// A group of option flags a command flattens.
 pub trait Configured {
     /// What the command line gave for the group's options.

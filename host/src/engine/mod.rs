@@ -214,17 +214,18 @@ impl Engine {
     /// The answer for one path (with an explanation when `explain`). A path that cannot be
     /// matched as given is answered with its input error.
     pub fn match_path(&self, path: &str, explain: bool) -> PathMatch {
-        self.match_in_sections(path, &self.sections, explain)
+        self.match_path_in(path, &self.sections, explain)
     }
 
     /// The answer for one path in the sections `selectors` name (titles or ids; none:
     /// every movie and show section) rather than the engine's.
     pub fn match_in(&self, path: &str, selectors: &[String], explain: bool) -> Result<PathMatch> {
         let sections = self.server.choose(selectors)?;
-        Ok(self.match_in_sections(path, &sections, explain))
+        Ok(self.match_path_in(path, &sections, explain))
     }
 
-    fn match_in_sections(&self, path: &str, sections: &[Section], explain: bool) -> PathMatch {
+    /// [`Engine::match_path`] in the given sections rather than the engine's.
+    pub fn match_path_in(&self, path: &str, sections: &[Section], explain: bool) -> PathMatch {
         let path = match Input::from(path) {
             Input::Path(p) => p,
             Input::Invalid { shown, why } => {
@@ -259,20 +260,34 @@ impl Engine {
         explain: bool,
         sink: impl FnMut(Answer),
     ) {
+        self.match_stream_in(paths, &self.sections, explain, sink);
+    }
+
+    /// The sections `selectors` name (titles or ids; none: the engine's own), for
+    /// [`Engine::match_stream_in`] and [`Engine::refresh_in`]; an unknown one is an error
+    /// naming it and the sections there are.
+    pub fn choose(&self, selectors: &[String]) -> Result<Vec<Section>> {
+        if selectors.is_empty() {
+            return Ok(self.sections.clone());
+        }
+        self.server.choose(selectors)
+    }
+
+    /// [`Engine::match_stream`] in the given sections rather than the engine's.
+    pub fn match_stream_in<P: Into<Input>>(
+        &self,
+        paths: impl Iterator<Item = P> + Send,
+        sections: &[Section],
+        explain: bool,
+        sink: impl FnMut(Answer),
+    ) {
         let options = BatchOptions {
             workers: self.workers,
             explain,
             mapping: Some(self.mapping.clone()),
             ..BatchOptions::default()
         };
-        batch::run(
-            &self.plugins,
-            &self.backend,
-            &self.sections,
-            paths,
-            options,
-            sink,
-        );
+        batch::run(&self.plugins, &self.backend, sections, paths, options, sink);
         self.mapping.warn_unknown();
     }
 
@@ -308,12 +323,17 @@ impl Engine {
     /// Brings the chosen sections' snapshots up to date now (`full`: list them in full);
     /// each section with what was done (`None`: another process just did it).
     pub fn refresh(&self, full: bool) -> Result<Vec<(Section, Option<Refreshed>)>> {
+        self.refresh_in(&self.sections, full)
+    }
+
+    /// [`Engine::refresh`] of the given sections.
+    pub fn refresh_in(
+        &self,
+        sections: &[Section],
+        full: bool,
+    ) -> Result<Vec<(Section, Option<Refreshed>)>> {
         let mut done = Vec::new();
-        for s in self
-            .sections
-            .iter()
-            .filter(|s| s.kind.leaf_type().is_some())
-        {
+        for s in sections.iter().filter(|s| s.kind.leaf_type().is_some()) {
             done.push((s.clone(), self.backend.snapshots.force_refresh(s.id, full)?));
         }
         Ok(done)

@@ -25,6 +25,8 @@ pub struct SnapshotState {
     pub items: u64,
     /// Within the library TTL.
     pub fresh: bool,
+    /// Seconds since it was last brought up to date.
+    pub age_seconds: u64,
 }
 
 impl Server {
@@ -65,6 +67,7 @@ impl Server {
             .map(|(info, fresh): (SnapshotInfo, bool)| SnapshotState {
                 items: u64::from(info.item_count),
                 fresh,
+                age_seconds: crate::cache::now().saturating_sub(info.refreshed_at).max(0) as u64,
             })
     }
 

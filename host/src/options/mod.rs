@@ -8,6 +8,7 @@
 
 mod connect;
 mod file;
+mod listen;
 mod resolve;
 mod value;
 
@@ -16,10 +17,11 @@ use std::time::Duration;
 
 pub use connect::default_data_dir;
 pub use file::{ConfigFile, default_path, expand};
+pub use listen::Listen;
 pub use resolve::{Given, Shown, Source, parse_setting, read_token_file, resolve};
 
 /// Every part of the configuration file, in order.
-pub const PARTS: &[&str] = &["plex", "cache", "match", "paths", "limits"];
+pub const PARTS: &[&str] = &["plex", "cache", "match", "paths", "limits", "serve"];
 pub use value::Value;
 
 use crate::backend::CachePolicy;
@@ -370,6 +372,39 @@ options! {
         key "limits.requests_per_run", flag "requests-per-run", takes Flag::Value,
         env Some("PLEXMATCH_REQUESTS_PER_RUN"), value "N", check ok,
         show |v: &u64| if *v == 0 { "0 (no limit)".to_owned() } else { v.to_string() };
+    /// Where `plexmatch serve` listens: ADDR:PORT, or unix:PATH for a socket only its
+    /// owner may use (mode 0600). Anywhere but loopback needs --api-token-file.
+    listen: String = "127.0.0.1:32499".to_owned();
+        key "serve.listen", flag "listen", takes Flag::Value, env Some("PLEXMATCH_LISTEN"),
+        value "ADDR:PORT|unix:PATH", check |v: &String| Listen::parse(v).map(|_| ()),
+        show |v: &String| v.clone();
+    /// File holding the API token clients of `plexmatch serve` send
+    /// (`Authorization: Bearer TOKEN`); every request is checked against it.
+    api_token_file: Option<PathBuf> = None;
+        key "serve.api_token_file", flag "api-token-file", takes Flag::Value,
+        env Some("PLEXMATCH_API_TOKEN_FILE"), value "FILE", check ok,
+        show path_or("(none: loopback and unix sockets only)");
+    /// Largest request body `plexmatch serve` reads, in KiB (larger: HTTP 413).
+    max_body_kib: u64 = 4096;
+        key "serve.max_body_kib", flag "max-body-kib", takes Flag::Value,
+        env Some("PLEXMATCH_MAX_BODY_KIB"), value "KIB", check at_least_one::<u64>,
+        show unit::<u64>("KiB");
+    /// Most paths in one request to `plexmatch serve` (more: HTTP 413).
+    max_paths: usize = 10_000;
+        key "serve.max_paths", flag "max-paths", takes Flag::Value,
+        env Some("PLEXMATCH_MAX_PATHS"), value "N", check at_least_one::<usize>,
+        show |v: &usize| v.to_string();
+    /// Seconds a client of `plexmatch serve` may take to send its request.
+    client_timeout: f64 = 30.0;
+        key "serve.client_timeout", flag "client-timeout", takes Flag::Value,
+        env Some("PLEXMATCH_CLIENT_TIMEOUT"), value "SECONDS", check positive_seconds,
+        show unit::<f64>("s");
+    /// Requests `plexmatch serve` handles at once; more are answered HTTP 503 with
+    /// Retry-After.
+    max_in_flight: usize = 256;
+        key "serve.max_in_flight", flag "max-in-flight", takes Flag::Value,
+        env Some("PLEXMATCH_MAX_IN_FLIGHT"), value "N", check at_least_one::<usize>,
+        show |v: &usize| v.to_string();
 }
 
 impl Settings {
